@@ -1,0 +1,9 @@
+/** The Worker's bindings, shared by the Worker and both Durable Object classes. */
+import type { ConfigVars } from "./config.js";
+import type { SessionDO } from "./session/session-do.js";
+import type { TopicShardDO } from "./topics/topic-shard-do.js";
+
+export interface Env extends ConfigVars {
+  SESSIONS: DurableObjectNamespace<SessionDO>;
+  SHARDS: DurableObjectNamespace<TopicShardDO>;
+}

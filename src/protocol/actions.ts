@@ -1,0 +1,69 @@
+/**
+ * What the session core asks its shell to do. The core never performs I/O; the shell runs these
+ * in order, awaiting `route`, `subscribe` and `unsubscribe` before the ones that follow, then runs
+ * the actions their `after` returns.
+ */
+import type { Packet } from "mqtt-packet";
+import type { ProtocolVersion } from "./codec/codec.js";
+import type { Message, QoS } from "./message.js";
+
+export interface SendAction {
+  type: "send";
+  connId: string;
+  version: ProtocolVersion;
+  packet: Packet;
+}
+
+export interface CloseAction {
+  type: "close";
+  connId: string;
+  /** Why, for the log and the WebSocket close frame. */
+  reason: string;
+  /** True when the broker ends the connection because the client broke the protocol. */
+  error: boolean;
+}
+
+/** Publish to the topic shards; `after` runs once every shard has stored it. */
+export interface RouteAction {
+  type: "route";
+  message: Message;
+  after?: () => Action[];
+}
+
+export interface SubscribeAction {
+  type: "subscribe";
+  clientId: string;
+  subscriptions: { filter: string; qos: QoS }[];
+  /** Receives the retained messages matching each filter, in the order of `subscriptions`. */
+  after: (retained: Message[][]) => Action[];
+}
+
+export interface UnsubscribeAction {
+  type: "unsubscribe";
+  clientId: string;
+  filters: string[];
+  after?: () => Action[];
+}
+
+/** Arm (or with null, cancel) the keepalive deadline, epoch milliseconds. */
+export interface KeepaliveAction {
+  type: "keepalive";
+  at: number | null;
+}
+
+export interface LogAction {
+  type: "log";
+  level: "info" | "warn";
+  message: string;
+  /** A stats counter to increment with the log line. */
+  counter?: string;
+}
+
+export type Action =
+  | SendAction
+  | CloseAction
+  | RouteAction
+  | SubscribeAction
+  | UnsubscribeAction
+  | KeepaliveAction
+  | LogAction;

@@ -1,0 +1,71 @@
+/**
+ * Decoding and encoding of whole packets with mqtt-packet. The framer guarantees one complete
+ * packet per call, so a parser never holds state between calls and can be shared.
+ */
+import mqttPacket from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
+import { peekConnectProtocol } from "./connect-header.js";
+
+export type ProtocolVersion = 3 | 4 | 5;
+
+export type DecodeResult =
+  | { ok: true; packet: Packet }
+  | { ok: false; error: "malformed"; detail: string }
+  | { ok: false; error: "unacceptable-protocol"; detail: string };
+
+const parsers = new Map<ProtocolVersion, ReturnType<typeof mqttPacket.parser>>();
+
+function parserFor(version: ProtocolVersion | undefined): ReturnType<typeof mqttPacket.parser> {
+  // A CONNECT rewrites the parser's settings, so it always gets a fresh parser.
+  if (version === undefined) return mqttPacket.parser({});
+  let parser = parsers.get(version);
+  if (!parser) {
+    parser = mqttPacket.parser({ protocolVersion: version });
+    parsers.set(version, parser);
+  }
+  (parser as unknown as { settings: object }).settings = { protocolVersion: version };
+  return parser;
+}
+
+/**
+ * Decodes one complete packet. `version` is undefined before CONNECT; then the protocol name and
+ * level are checked first so an unknown level gets CONNACK 0x01 rather than a bare close.
+ */
+export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undefined): DecodeResult {
+  if (version === undefined && bytes[0] !== undefined && bytes[0] >> 4 === 1) {
+    const proto = peekConnectProtocol(bytes);
+    if (proto && !isAcceptableProtocol(proto.name, proto.level)) {
+      return { ok: false, error: "unacceptable-protocol", detail: `${proto.name} level ${proto.level}` };
+    }
+  }
+  const parser = parserFor(version);
+  let packet: Packet | undefined;
+  let failure: Error | undefined;
+  const onPacket = (p: Packet) => (packet = p);
+  const onError = (e: Error) => (failure = e);
+  parser.on("packet", onPacket);
+  parser.on("error", onError);
+  try {
+    const left = parser.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (!failure && left !== 0) failure = new Error("trailing bytes after packet");
+  } catch (e) {
+    failure = e instanceof Error ? e : new Error(String(e));
+  } finally {
+    parser.removeListener("packet", onPacket);
+    parser.removeListener("error", onError);
+  }
+  if (failure || !packet) {
+    // Reset so the shared parser starts clean for the next connection.
+    parsers.delete(version as ProtocolVersion);
+    return { ok: false, error: "malformed", detail: failure?.message ?? "incomplete packet" };
+  }
+  return { ok: true, packet };
+}
+
+export function isAcceptableProtocol(name: string, level: number): boolean {
+  return (name === "MQTT" && (level === 4 || level === 5)) || (name === "MQIsdp" && level === 3);
+}
+
+export function encodePacket(packet: Packet, version: ProtocolVersion): Uint8Array {
+  return mqttPacket.generate(packet, { protocolVersion: version });
+}

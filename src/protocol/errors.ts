@@ -1,0 +1,77 @@
+/**
+ * Why a connection ends or a request fails, as MQTT's own codes. MQTT 5 reason codes are the
+ * vocabulary inside the broker; `toConnackReturnCode` maps them to MQTT 3.1.1 in one place.
+ */
+
+export const Reason = {
+  Success: 0x00,
+  NormalDisconnection: 0x00,
+  DisconnectWithWill: 0x04,
+  UnspecifiedError: 0x80,
+  MalformedPacket: 0x81,
+  ProtocolError: 0x82,
+  ImplementationSpecificError: 0x83,
+  UnsupportedProtocolVersion: 0x84,
+  ClientIdentifierNotValid: 0x85,
+  BadUserNameOrPassword: 0x86,
+  NotAuthorized: 0x87,
+  ServerUnavailable: 0x88,
+  ServerBusy: 0x89,
+  BadAuthenticationMethod: 0x8c,
+  KeepAliveTimeout: 0x8d,
+  SessionTakenOver: 0x8e,
+  TopicFilterInvalid: 0x8f,
+  TopicNameInvalid: 0x90,
+  PacketIdentifierInUse: 0x91,
+  PacketIdentifierNotFound: 0x92,
+  ReceiveMaximumExceeded: 0x93,
+  TopicAliasInvalid: 0x94,
+  PacketTooLarge: 0x95,
+  QuotaExceeded: 0x97,
+  PayloadFormatInvalid: 0x99,
+  RetainNotSupported: 0x9a,
+  QosNotSupported: 0x9b,
+  SharedSubscriptionsNotSupported: 0x9e,
+  SubscriptionIdentifiersNotSupported: 0xa1,
+  WildcardSubscriptionsNotSupported: 0xa2,
+} as const;
+
+export type ReasonCode = (typeof Reason)[keyof typeof Reason];
+
+/** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
+export const ConnackReturnCode = {
+  Accepted: 0,
+  UnacceptableProtocolVersion: 1,
+  IdentifierRejected: 2,
+  ServerUnavailable: 3,
+  BadUserNameOrPassword: 4,
+  NotAuthorized: 5,
+} as const;
+
+export function toConnackReturnCode(reason: ReasonCode): number {
+  switch (reason) {
+    case Reason.Success:
+      return ConnackReturnCode.Accepted;
+    case Reason.UnsupportedProtocolVersion:
+      return ConnackReturnCode.UnacceptableProtocolVersion;
+    case Reason.ClientIdentifierNotValid:
+      return ConnackReturnCode.IdentifierRejected;
+    case Reason.BadUserNameOrPassword:
+      return ConnackReturnCode.BadUserNameOrPassword;
+    case Reason.NotAuthorized:
+      return ConnackReturnCode.NotAuthorized;
+    default:
+      return ConnackReturnCode.ServerUnavailable;
+  }
+}
+
+/** A violation that ends the connection; `reason` says which (and goes on the wire for MQTT 5). */
+export class ProtocolError extends Error {
+  constructor(
+    readonly reason: ReasonCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}

@@ -1,0 +1,19 @@
+/** UNSUBSCRIBE (MQTT §3.10): forget the filters, tell the shards, then UNSUBACK. */
+import type { IUnsubscribePacket } from "mqtt-packet";
+import type { Action } from "../../actions.js";
+import { ProtocolError, Reason } from "../../errors.js";
+import { send, type Session } from "../session.js";
+import type { ConnectionState } from "../state.js";
+
+export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUnsubscribePacket): Action[] {
+  // Guard: at least one filter [MQTT-3.10.3-2].
+  if (packet.unsubscriptions.length === 0) throw new ProtocolError(Reason.ProtocolError, "UNSUBSCRIBE without filters");
+  const record = s.record!;
+  const known = packet.unsubscriptions.filter((f) => f in record.subscriptions);
+  for (const filter of known) delete record.subscriptions[filter];
+  s.saveRecord();
+  // UNSUBACK even when no filter matched [MQTT-3.10.4-5].
+  const unsuback = send(conn, { cmd: "unsuback", messageId: packet.messageId!, granted: [] });
+  if (known.length === 0) return [unsuback];
+  return [{ type: "unsubscribe", clientId: conn.clientId, filters: known, after: () => [unsuback] }];
+}

@@ -1,0 +1,264 @@
+/**
+ * SessionDO: the Durable Object of one client id. A thin shell around the session core: it owns
+ * the connection's WebSocket through the Hibernation API, cuts frames into packets, feeds them
+ * to the core one event at a time, and performs the actions the core returns.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { type BrokerConfig, loadConfig } from "../config.js";
+import type { Env } from "../env.js";
+import type { Action, CloseAction, SendAction } from "../protocol/actions.js";
+import { decodePacket, encodePacket } from "../protocol/codec/codec.js";
+import { Framer } from "../protocol/codec/framer.js";
+import { Reason } from "../protocol/errors.js";
+import type { Delivery } from "../protocol/message.js";
+import { Session } from "../protocol/session/session.js";
+import { KvSessionStore } from "../storage/kv-session-store.js";
+import type { DeliveryOutcome } from "../topics/fanout.js";
+import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
+import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, readAttachment } from "./attachment.js";
+import { ShardRouter } from "./router.js";
+
+export interface SessionStats {
+  clientId: string | undefined;
+  connected: boolean;
+  persistent: boolean;
+  subscriptions: Record<string, number>;
+  queued: number;
+  counters: Record<string, number>;
+}
+
+const STATS = "stats";
+
+export class SessionDO extends DurableObject<Env> {
+  private readonly config: BrokerConfig;
+  private readonly session: Session;
+  private readonly router: ShardRouter;
+  private readonly sockets = new Map<string, WebSocket>();
+  private readonly framers = new Map<string, Framer>();
+  /** Events run one at a time: the core sees a total order even while actions await shards. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    this.session = new Session(new KvSessionStore(ctx.storage.kv), this.config);
+    this.router = new ShardRouter(env.SHARDS);
+    // After hibernation only the sockets and their attachments remain; rebuild from them.
+    for (const ws of ctx.getWebSockets()) {
+      const a = readAttachment(ws);
+      this.sockets.set(a.connId, ws);
+      if (a.conn) this.session.restore(a.conn);
+    }
+  }
+
+  /** The internal upgrade from the Worker: accept the socket as hibernatable. */
+  override async fetch(request: Request): Promise<Response> {
+    const route = parseRoute(request.headers.get(ROUTE_HEADER));
+    if (!route || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("session objects accept only the broker's internal WebSocket upgrade", { status: 400 });
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const attachment: Attachment = { connId: crypto.randomUUID(), route };
+    server.serializeAttachment(attachment);
+    this.sockets.set(attachment.connId, server);
+    const protocol = request.headers.get(SUBPROTOCOL_HEADER) ?? "mqtt";
+    return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: ArrayBuffer | string): Promise<void> {
+    await this.serial(async () => {
+      const a = readAttachment(ws);
+      if (!this.sockets.has(a.connId)) return; // already closed by us
+      try {
+        await this.onBytes(ws, a, data);
+      } catch (error) {
+        console.error(`session ${a.route.clientId}: failed handling input: ${String(error)}`);
+        this.count("internal_errors");
+        await this.runSafely(this.session.fail(a.connId, Reason.UnspecifiedError, "internal error", Date.now()));
+      }
+    });
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.connectionEnded(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.connectionEnded(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.serial(() => this.runSafely(this.session.timer(Date.now())));
+  }
+
+  /** A topic shard hands over messages; they are stored before this resolves. */
+  async deliver(shard: string, deliveries: Delivery[]): Promise<DeliveryOutcome> {
+    return this.serial(async () => {
+      const { actions, gone } = this.session.deliver(shard, deliveries);
+      await this.runSafely(actions);
+      return gone ? "gone" : "ok";
+    });
+  }
+
+  async stats(): Promise<SessionStats> {
+    const record = this.session.record;
+    return {
+      clientId: record?.clientId,
+      connected: this.session.current !== null,
+      persistent: record?.persistent ?? false,
+      subscriptions: Object.fromEntries(Object.entries(record?.subscriptions ?? {}).map(([f, s]) => [f, s.qos])),
+      queued: this.session.outbound.size,
+      counters: this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {},
+    };
+  }
+
+  private async onBytes(ws: WebSocket, a: Attachment, data: ArrayBuffer | string): Promise<void> {
+    // MQTT travels in binary frames only; a text frame closes the connection [MQTT-6.0.0-1].
+    if (typeof data === "string") {
+      await this.run(this.session.fail(a.connId, Reason.MalformedPacket, "text frame received", Date.now()));
+      return;
+    }
+    const framer = this.framerFor(a);
+    if (!framer) {
+      await this.run(this.session.fail(a.connId, Reason.ImplementationSpecificError, "partial packet lost while hibernating", Date.now()));
+      return;
+    }
+    const result = framer.push(new Uint8Array(data));
+    for (const bytes of result.packets) {
+      if (!this.sockets.has(a.connId)) return; // an earlier packet of this frame closed it
+      const conn = this.session.current;
+      const version = conn?.connId === a.connId ? conn.version : undefined;
+      await this.run(this.session.receive(a.connId, a.route, decodePacket(bytes, version), Date.now()));
+    }
+    if (result.error && this.sockets.has(a.connId)) {
+      const tooLarge = result.error === "too-large";
+      const why = tooLarge ? `packet of ${result.declaredSize} bytes exceeds MAX_PACKET_SIZE ${this.config.maxPacketSize}` : "malformed remaining length";
+      await this.run(this.session.fail(a.connId, tooLarge ? Reason.PacketTooLarge : Reason.MalformedPacket, why, Date.now()));
+    }
+    if (this.sockets.has(a.connId)) this.saveAttachment(ws, a, framer);
+  }
+
+  private async connectionEnded(ws: WebSocket): Promise<void> {
+    await this.serial(async () => {
+      const a = readAttachment(ws);
+      this.forget(a.connId);
+      try {
+        ws.close(1000, "closed");
+      } catch {
+        // Already closed.
+      }
+      await this.runSafely(this.session.connectionLost(a.connId));
+    });
+  }
+
+  /** The framer of a connection; null when a partial packet was lost to hibernation. */
+  private framerFor(a: Attachment): Framer | null {
+    let framer = this.framers.get(a.connId);
+    if (!framer) {
+      if (a.partialInStorage) return null;
+      framer = new Framer(this.config.maxPacketSize, a.partial ?? null);
+      this.framers.set(a.connId, framer);
+    }
+    return framer;
+  }
+
+  /** Keeps what must survive hibernation: connection state and small partial packets. */
+  private saveAttachment(ws: WebSocket, a: Attachment, framer: Framer): void {
+    const conn = this.session.current;
+    const partial = framer.partial;
+    const next: Attachment = { connId: a.connId, route: a.route };
+    if (conn?.connId === a.connId) next.conn = conn;
+    // Large partials stay in memory only: writing them per frame would cost O(n²) bytes. If the
+    // object hibernates mid-packet the connection is closed rather than misparsed.
+    if (partial && partial.length <= ATTACHMENT_PARTIAL_LIMIT) next.partial = partial;
+    else if (partial) next.partialInStorage = true;
+    ws.serializeAttachment(next);
+  }
+
+  private async run(actions: Action[]): Promise<void> {
+    for (const action of actions) {
+      switch (action.type) {
+        case "send":
+          this.send(action);
+          break;
+        case "close":
+          this.close(action);
+          break;
+        case "route":
+          if (!action.after && action.message.qos === 0) {
+            // QoS 0 needs no confirmation; calls on one stub stay in order.
+            this.router.publish(action.message).catch((e) => this.warn("route_failures", `QoS 0 publish to ${action.message.topic} failed: ${String(e)}`));
+            break;
+          }
+          await this.router.publish(action.message);
+          if (action.after) await this.run(action.after());
+          break;
+        case "subscribe": {
+          const retained = await this.router.subscribe(action.clientId, action.subscriptions);
+          await this.run(action.after(retained));
+          break;
+        }
+        case "unsubscribe":
+          await this.router.unsubscribe(action.clientId, action.filters);
+          if (action.after) await this.run(action.after());
+          break;
+        case "keepalive":
+          if (action.at === null) await this.ctx.storage.deleteAlarm();
+          else await this.ctx.storage.setAlarm(action.at);
+          break;
+        case "log":
+          (action.level === "warn" ? console.warn : console.log)(`session: ${action.message}`);
+          if (action.counter) this.count(action.counter);
+          break;
+      }
+    }
+  }
+
+  /** Runs actions where no connection's input is being handled; a failure is logged, not thrown. */
+  private async runSafely(actions: Action[]): Promise<void> {
+    try {
+      await this.run(actions);
+    } catch (error) {
+      this.warn("internal_errors", `action failed: ${String(error)}`);
+    }
+  }
+
+  private send(action: SendAction): void {
+    const ws = this.sockets.get(action.connId);
+    if (!ws) return;
+    ws.send(encodePacket(action.packet, action.version));
+  }
+
+  private close(action: CloseAction): void {
+    const ws = this.sockets.get(action.connId);
+    this.forget(action.connId);
+    if (!ws) return;
+    if (action.error) console.warn(`session: closing connection: ${action.reason}`);
+    // 1002 = protocol error (RFC 6455 §7.4.1); close reasons are limited to 123 bytes.
+    ws.close(action.error ? 1002 : 1000, action.reason.slice(0, 120));
+  }
+
+  private forget(connId: string): void {
+    this.sockets.delete(connId);
+    this.framers.delete(connId);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private warn(counter: string, message: string): void {
+    console.warn(`session: ${message}`);
+    this.count(counter);
+  }
+
+  private count(counter: string): void {
+    const stats = this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {};
+    stats[counter] = (stats[counter] ?? 0) + 1;
+    this.ctx.storage.kv.put(STATS, stats);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The session store on a Durable Object's synchronous KV. One key per outbound message and per
+ * pending QoS 2 receipt, so an acknowledgement rewrites a few hundred bytes, never the session.
+ */
+import type { Message } from "../protocol/message.js";
+import type { IncomingQoS2, OutboundEntry, SessionRecord } from "../protocol/session/state.js";
+import type { SessionStore } from "../protocol/session/store.js";
+import type { SyncKv } from "./memory-kv.js";
+
+const SESSION = "session";
+const WILL = "will";
+const OUT = "out:";
+const IN = "in2:";
+
+// Fixed-width numbers keep `list` in numeric order.
+const outKey = (seq: number) => OUT + seq.toString().padStart(16, "0");
+const inKey = (packetId: number) => IN + packetId.toString().padStart(5, "0");
+
+export class KvSessionStore implements SessionStore {
+  constructor(private readonly kv: SyncKv) {}
+
+  readSession(): SessionRecord | undefined {
+    return this.kv.get<SessionRecord>(SESSION);
+  }
+
+  writeSession(record: SessionRecord): void {
+    this.kv.put(SESSION, record);
+  }
+
+  readWill(): Message | undefined {
+    return this.kv.get<Message>(WILL);
+  }
+
+  writeWill(will: Message | undefined): void {
+    if (will) this.kv.put(WILL, will);
+    else this.kv.delete(WILL);
+  }
+
+  listOutbound(): OutboundEntry[] {
+    return [...this.kv.list<OutboundEntry>({ prefix: OUT })].map(([, entry]) => entry);
+  }
+
+  putOutbound(entry: OutboundEntry): void {
+    this.kv.put(outKey(entry.seq), entry);
+  }
+
+  deleteOutbound(seq: number): void {
+    this.kv.delete(outKey(seq));
+  }
+
+  getIncoming(packetId: number): IncomingQoS2 | undefined {
+    return this.kv.get<IncomingQoS2>(inKey(packetId));
+  }
+
+  putIncoming(entry: IncomingQoS2): void {
+    this.kv.put(inKey(entry.packetId), entry);
+  }
+
+  deleteIncoming(packetId: number): void {
+    this.kv.delete(inKey(packetId));
+  }
+
+  clear(): void {
+    for (const prefix of [OUT, IN]) {
+      for (const [key] of [...this.kv.list({ prefix })]) this.kv.delete(key);
+    }
+    this.kv.delete(SESSION);
+    this.kv.delete(WILL);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Per-subscriber delivery pipelines of a topic shard. Each session gets its messages in publish
+ * order, in batches, with one call in flight at a time; a failed call is retried with backoff,
+ * never skipped, so ordering and the sessions' duplicate marks stay sound.
+ */
+import type { Delivery } from "../protocol/message.js";
+
+export type DeliveryOutcome = "ok" | "gone";
+
+export interface FanoutHooks {
+  /** Sends one batch to a session; rejects when the call failed. */
+  send(clientId: string, batch: Delivery[]): Promise<DeliveryOutcome>;
+  /** The session stored these durable deliveries. */
+  delivered(clientId: string, seqs: number[]): void;
+  /** The session no longer exists: drop its subscriptions. */
+  gone(clientId: string, dropped: Delivery[]): void;
+  failed(clientId: string, error: unknown, attempt: number): void;
+}
+
+export const MAX_BATCH = 64;
+const MAX_BACKOFF_MS = 30_000;
+
+export class Fanout {
+  private readonly queues = new Map<string, Delivery[]>();
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly hooks: FanoutHooks,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** Deliveries waiting or in flight for a session. */
+  pending(clientId: string): number {
+    return this.queues.get(clientId)?.length ?? 0;
+  }
+
+  get busy(): number {
+    return this.running.size;
+  }
+
+  push(clientId: string, delivery: Delivery): void {
+    let queue = this.queues.get(clientId);
+    if (!queue) this.queues.set(clientId, (queue = []));
+    queue.push(delivery);
+    if (!this.running.has(clientId)) void this.drain(clientId);
+  }
+
+  private async drain(clientId: string): Promise<void> {
+    this.running.add(clientId);
+    let attempt = 0;
+    try {
+      for (;;) {
+        const queue = this.queues.get(clientId);
+        if (!queue || queue.length === 0) break;
+        const batch = queue.slice(0, MAX_BATCH);
+        let outcome: DeliveryOutcome;
+        try {
+          outcome = await this.hooks.send(clientId, batch);
+        } catch (error) {
+          attempt++;
+          this.hooks.failed(clientId, error, attempt);
+          await this.sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(attempt, 9)));
+          continue;
+        }
+        attempt = 0;
+        if (outcome === "gone") {
+          this.queues.delete(clientId);
+          this.hooks.gone(clientId, queue);
+          break;
+        }
+        queue.splice(0, batch.length);
+        const seqs = batch.flatMap((d) => (d.seq === undefined ? [] : [d.seq]));
+        if (seqs.length > 0) this.hooks.delivered(clientId, seqs);
+      }
+    } finally {
+      this.running.delete(clientId);
+      if (this.queues.get(clientId)?.length === 0) this.queues.delete(clientId);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The broker Worker: answers WebSocket upgrades on /mqtt and routes each connection to the
+ * session Durable Object of its client id. Exports both Durable Object classes.
+ */
+import { Hono } from "hono";
+import { ConfigError, loadConfig } from "../config.js";
+import type { Env } from "../env.js";
+import { routeHeaders } from "./internal-headers.js";
+import { pipeToSession } from "./pipe.js";
+import { chooseSubprotocol } from "./subprotocol.js";
+
+export { SessionDO } from "../session/session-do.js";
+export { TopicShardDO } from "../topics/topic-shard-do.js";
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.onError((error, c) => {
+  if (error instanceof ConfigError) return c.text(`broker misconfigured: ${error.message}\n`, 500);
+  console.error(`worker: ${String(error)}`);
+  return c.text("internal error\n", 500);
+});
+
+app.get("/", (c) =>
+  c.text("edge-mqtt-broker: connect an MQTT client over WebSocket to /mqtt (subprotocol \"mqtt\").\n"),
+);
+
+app.get("/mqtt", async (c) => {
+  const config = loadConfig(c.env);
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    return c.text("/mqtt speaks MQTT over WebSocket: send a WebSocket upgrade request.\n", 426, { Upgrade: "websocket" });
+  }
+  const subprotocol = chooseSubprotocol(c.req.header("Sec-WebSocket-Protocol") ?? null);
+  if (!subprotocol) {
+    return c.text('offer the WebSocket subprotocol "mqtt" (or "mqttv3.1") in Sec-WebSocket-Protocol.\n', 400);
+  }
+
+  // A client id hint (our gateway, our page) lets the upgrade go straight to the session object,
+  // which checks that the CONNECT carries the same id.
+  const hint = c.req.query("clientId");
+  if (hint !== undefined && hint !== "") {
+    const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(hint));
+    return stub.fetch("https://session.internal/connect", {
+      headers: routeHeaders({ clientId: hint, assigned: false }, subprotocol),
+    });
+  }
+
+  // A stock client: read its CONNECT here, then pipe to the session object.
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  pipeToSession(server, c.env, config, subprotocol);
+  return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
+});
+
+app.get("/stats/sessions/:clientId", async (c) => {
+  const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(c.req.param("clientId")));
+  return c.json(await stub.stats());
+});
+
+app.get("/stats/shards/:key{.+}", async (c) => {
+  const key = c.req.param("key");
+  return c.json(await c.env.SHARDS.get(c.env.SHARDS.idFromName(key)).stats());
+});
+
+export default app;
