@@ -1,0 +1,68 @@
+/**
+ * Starts the bundled broker in the real local Workers runtime (workerd via Miniflare) on
+ * 127.0.0.1 with a free port; optionally with Durable Object state on disk for restart tests.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+
+export interface BrokerOptions {
+  /** Keep Durable Object state in this folder (kept across restart()). */
+  persistDir?: string;
+  vars?: Record<string, string>;
+}
+
+export interface Broker {
+  url: string;
+  /** ws://127.0.0.1:port/mqtt */
+  mqttUrl: string;
+  /** Stops workerd and starts it again on the same state folder and port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  stats(kind: "sessions" | "shards", name: string): Promise<Record<string, unknown>>;
+}
+
+const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20" };
+
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const ownDir = options.persistDir === undefined;
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "mqtt-broker-"));
+  let port = 0;
+  const make = () =>
+    new Miniflare({
+      modules: true,
+      scriptPath: "dist/index.js",
+      compatibilityDate: "2026-04-26",
+      compatibilityFlags: ["nodejs_compat"],
+      durableObjects: {
+        SESSIONS: { className: "SessionDO", useSQLite: true },
+        SHARDS: { className: "TopicShardDO", useSQLite: true },
+      },
+      durableObjectsPersist: persistDir,
+      bindings: { ...DEFAULT_VARS, ...options.vars },
+      host: "127.0.0.1",
+      port,
+    });
+  let mf = make();
+  let url = (await mf.ready).toString().replace(/\/$/, "");
+  port = Number(new URL(url).port);
+  const broker: Broker = {
+    url,
+    mqttUrl: url.replace(/^http/, "ws") + "/mqtt",
+    async restart() {
+      await mf.dispose();
+      mf = make();
+      await mf.ready;
+    },
+    async stop() {
+      await mf.dispose();
+      if (ownDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+    async stats(kind, name) {
+      const res = await fetch(`${url}/stats/${kind}/${encodeURIComponent(name)}`);
+      return (await res.json()) as Record<string, unknown>;
+    },
+  };
+  return broker;
+}

@@ -1,0 +1,9 @@
+/** Bundles the Worker exactly as `wrangler deploy` would, once before the integration tests. */
+import { execFileSync } from "node:child_process";
+
+export default function setup(): void {
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+}

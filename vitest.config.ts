@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/helpers/build-worker.ts"],
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+          // Each file starts its own workerd; two at a time fit the 2-core machines.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
