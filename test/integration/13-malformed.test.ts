@@ -1,0 +1,93 @@
+/** Bad input closes that connection only; the broker and every other client go on. */
+import type { MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Broker, startBroker } from "../helpers/broker.js";
+import { RawClient, collect, connect, connectPacket, uniqueId } from "../helpers/clients.js";
+
+let broker: Broker;
+let bystander: MqttClient;
+let bystanderInbox: ReturnType<typeof collect>;
+const topic = `bystander/${process.pid}`;
+
+beforeAll(async () => {
+  broker = await startBroker({ vars: { MAX_PACKET_SIZE: "65536" } });
+  bystander = await connect(broker.mqttUrl);
+  await bystander.subscribeAsync(topic, { qos: 1 });
+  bystanderInbox = collect(bystander);
+});
+afterAll(async () => {
+  await bystander.endAsync();
+  await broker.stop();
+});
+
+/** After each bad client, the bystander still publishes to itself and receives. */
+async function brokerStillWorks(label: string) {
+  await bystander.publishAsync(topic, label, { qos: 1 });
+  expect((await bystanderInbox.next()).payload).toBe(label);
+}
+
+async function connected(): Promise<RawClient> {
+  const raw = await RawClient.open(broker.mqttUrl);
+  raw.send(connectPacket(uniqueId()));
+  await raw.expect("connack");
+  return raw;
+}
+
+describe("malformed and hostile input", () => {
+  it("closes on a PUBLISH topic with wildcards [MQTT-3.3.2-2]", async () => {
+    const raw = await connected();
+    raw.send(Buffer.from([0x30, 0x05, 0x00, 0x03, 0x61, 0x2f, 0x23])); // topic "a/#"
+    await raw.closed;
+    await brokerStillWorks("after wildcard topic");
+  });
+
+  it("closes on a remaining length of more than four bytes [MQTT-1.5.5]", async () => {
+    const raw = await connected();
+    raw.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    await raw.closed;
+    await brokerStillWorks("after bad length");
+  });
+
+  it("closes on a packet above MAX_PACKET_SIZE as soon as its header arrives", async () => {
+    const raw = await connected();
+    raw.send(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x01])); // declares 2 MiB
+    await raw.closed;
+    await brokerStillWorks("after oversized");
+  });
+
+  it("closes on garbage bytes that do not decode", async () => {
+    const raw = await connected();
+    raw.send(Buffer.from([0x82, 0x02, 0x00])); // SUBSCRIBE truncated inside the packet
+    raw.send(Buffer.from([0x62, 0x00])); // PUBREL with remaining length 0
+    await raw.closed;
+    await brokerStillWorks("after garbage");
+  });
+
+  it("closes on reserved header flags [MQTT-2.2.2-2]", async () => {
+    const raw = await connected();
+    raw.send(Buffer.from([0x63, 0x02, 0x00, 0x01])); // PUBREL must have flags 0010
+    await raw.closed;
+    await brokerStillWorks("after bad flags");
+  });
+
+  it("closes on a packet before CONNECT [MQTT-3.1.0-1]", async () => {
+    const raw = await RawClient.open(broker.mqttUrl);
+    raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "x", qos: 0 }] });
+    await raw.closed;
+    await brokerStillWorks("after early packet");
+  });
+
+  it("closes on a server-to-client packet sent by a client", async () => {
+    const raw = await connected();
+    raw.send({ cmd: "connack", returnCode: 0, sessionPresent: false });
+    await raw.closed;
+    await brokerStillWorks("after connack from client");
+  });
+
+  it("closes on a SUBSCRIBE with QoS 3 [MQTT-3.8.3-4]", async () => {
+    const raw = await connected();
+    raw.send(Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x03]));
+    await raw.closed;
+    await brokerStillWorks("after qos 3");
+  });
+});
