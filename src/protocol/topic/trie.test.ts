@@ -106,7 +106,7 @@ describe("SubscriptionTrie", () => {
       expect(trie.size).toBe(0);
       expect(trie.match("a/b/c/d")).toEqual([]);
     }
-    // The root has no children left: a fresh add and remove still work and prune.
+    // Nothing is left under the root.
     const root = (trie as unknown as { root: { children: Map<string, unknown> } }).root;
     expect(root.children.size).toBe(0);
   });
