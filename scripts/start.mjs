@@ -13,8 +13,8 @@ const env = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_UPDATE_CHECK: "false",
-  NO_UPDATE_NOTIFIER: "1",
+  // The banner is where wrangler checks the registry for a newer version; hiding it skips that.
+  WRANGLER_HIDE_BANNER: "true",
 };
 
 const wrangler = spawn(

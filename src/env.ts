@@ -6,4 +6,6 @@ import type { TopicShardDO } from "./topics/topic-shard-do.js";
 export interface Env extends ConfigVars {
   SESSIONS: DurableObjectNamespace<SessionDO>;
   SHARDS: DurableObjectNamespace<TopicShardDO>;
+  /** Bearer token for GET /stats/*; the endpoints are off without it. */
+  STATS_TOKEN?: string;
 }

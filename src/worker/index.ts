@@ -52,6 +52,14 @@ app.get("/mqtt", async (c) => {
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
 
+// Stats reveal client ids and subscriptions: only with the operator's STATS_TOKEN.
+app.use("/stats/*", async (c, next) => {
+  const token = c.env.STATS_TOKEN;
+  if (!token) return c.text("stats are disabled: set STATS_TOKEN to enable them.\n", 404);
+  if (c.req.header("Authorization") !== `Bearer ${token}`) return c.text("stats need Authorization: Bearer <STATS_TOKEN>.\n", 401);
+  await next();
+});
+
 app.get("/stats/sessions/:clientId", async (c) => {
   const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(c.req.param("clientId")));
   return c.json(await stub.stats());

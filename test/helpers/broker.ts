@@ -23,7 +23,8 @@ export interface Broker {
   stats(kind: "sessions" | "shards", name: string): Promise<Record<string, unknown>>;
 }
 
-const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20" };
+export const STATS_TOKEN = "test-stats-token";
+const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN };
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const ownDir = options.persistDir === undefined;
@@ -60,7 +61,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       if (ownDir) rmSync(persistDir, { recursive: true, force: true });
     },
     async stats(kind, name) {
-      const res = await fetch(`${url}/stats/${kind}/${encodeURIComponent(name)}`);
+      const res = await fetch(`${url}/stats/${kind}/${encodeURIComponent(name)}`, { headers: { Authorization: `Bearer ${STATS_TOKEN}` } });
       return (await res.json()) as Record<string, unknown>;
     },
   };

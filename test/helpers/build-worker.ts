@@ -4,6 +4,6 @@ import { execFileSync } from "node:child_process";
 export default function setup(): void {
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], {
     stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" },
   });
 }

@@ -104,3 +104,10 @@ describe("the /mqtt endpoint", () => {
     await Promise.all([pub.endAsync(), sub.endAsync()]);
   });
 });
+
+describe("stats endpoints", () => {
+  it("refuse requests without the operator's token", async () => {
+    const res = await fetch(`${broker.url}/stats/sessions/anyone`);
+    expect(res.status).toBe(401);
+  });
+});
