@@ -1,18 +1,46 @@
-/** Broker limits from the Worker's environment; a bad value fails loudly and names the setting. */
+/** Broker settings from the Worker's environment; a bad value fails loudly and names the setting. */
 
 export interface BrokerConfig {
-  /** Largest packet accepted from or sent to a client, in bytes. */
+  /** Largest packet accepted from a client, in bytes (CONNACK Maximum Packet Size). */
   maxPacketSize: number;
   /** QoS 1/2 messages a session keeps for its client before refusing more. */
   maxQueuedMessages: number;
-  /** Unacknowledged QoS 1/2 messages in flight to one client. */
+  /** Unacknowledged QoS 1/2 messages in flight to one client (also capped by its Receive Maximum). */
   maxInflight: number;
+  /** Unacknowledged QoS 2 messages a client may have towards the broker (CONNACK Receive Maximum). */
+  receiveMaximum: number;
+  /** Topic aliases a client may use towards the broker (CONNACK Topic Alias Maximum). */
+  topicAliasMaximum: number;
+  /** Topic aliases the broker assigns towards a client that allows them; 0 turns that off. */
+  serverTopicAliases: number;
+  /** Highest keepalive the broker accepts from MQTT 5 clients, seconds (Server Keep Alive); 0 = any. */
+  maxKeepalive: number;
+  maximumQoS: 0 | 1 | 2;
+  retainAvailable: boolean;
+  wildcardSubscriptions: boolean;
+  subscriptionIdentifiers: boolean;
+  sharedSubscriptions: boolean;
+  /** Subscriptions one session may hold; beyond it SUBACK says 0x97 Quota exceeded. */
+  maxSubscriptions: number;
+  /** Prefix of the Response Information given to clients that request it; empty = none. */
+  responseInformation: string;
 }
 
 export interface ConfigVars {
   MAX_PACKET_SIZE?: string;
   MAX_QUEUED_MESSAGES?: string;
   MAX_INFLIGHT?: string;
+  RECEIVE_MAXIMUM?: string;
+  TOPIC_ALIAS_MAXIMUM?: string;
+  SERVER_TOPIC_ALIASES?: string;
+  MAX_KEEPALIVE?: string;
+  MAXIMUM_QOS?: string;
+  RETAIN_AVAILABLE?: string;
+  WILDCARD_SUBSCRIPTIONS?: string;
+  SUBSCRIPTION_IDENTIFIERS?: string;
+  SHARED_SUBSCRIPTIONS?: string;
+  MAX_SUBSCRIPTIONS?: string;
+  RESPONSE_INFORMATION?: string;
 }
 
 export class ConfigError extends Error {
@@ -30,6 +58,17 @@ export function loadConfig(vars: ConfigVars): BrokerConfig {
     maxPacketSize: integer(vars, "MAX_PACKET_SIZE", 1024 * 1024, 64, WORKERS_MAX_MESSAGE),
     maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 1000, 1, 1_000_000),
     maxInflight: integer(vars, "MAX_INFLIGHT", 20, 1, 65535),
+    receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),
+    topicAliasMaximum: integer(vars, "TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),
+    serverTopicAliases: integer(vars, "SERVER_TOPIC_ALIASES", 16, 0, 65535),
+    maxKeepalive: integer(vars, "MAX_KEEPALIVE", 0, 0, 65535),
+    maximumQoS: integer(vars, "MAXIMUM_QOS", 2, 0, 2) as 0 | 1 | 2,
+    retainAvailable: flag(vars, "RETAIN_AVAILABLE", true),
+    wildcardSubscriptions: flag(vars, "WILDCARD_SUBSCRIPTIONS", true),
+    subscriptionIdentifiers: flag(vars, "SUBSCRIPTION_IDENTIFIERS", true),
+    sharedSubscriptions: flag(vars, "SHARED_SUBSCRIPTIONS", true),
+    maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
+    responseInformation: vars.RESPONSE_INFORMATION ?? "response/",
   };
 }
 
@@ -41,4 +80,12 @@ function integer(vars: ConfigVars, name: keyof ConfigVars, fallback: number, min
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function flag(vars: ConfigVars, name: keyof ConfigVars, fallback: boolean): boolean {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new ConfigError(`${name} must be "true" or "false", got ${JSON.stringify(raw)}`);
 }

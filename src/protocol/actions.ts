@@ -1,7 +1,8 @@
 /**
  * What the session core asks its shell to do. The core never performs I/O; the shell runs these
  * in order, awaiting `route`, `subscribe` and `unsubscribe` before the ones that follow, then runs
- * the actions their `after` returns.
+ * the actions their `after` returns. Timers are not actions: after each event the shell arms its
+ * alarm at `Session.nextDeadline()`.
  */
 import type { Packet } from "mqtt-packet";
 import type { ProtocolVersion } from "./codec/codec.js";
@@ -12,6 +13,8 @@ export interface SendAction {
   connId: string;
   version: ProtocolVersion;
   packet: Packet;
+  /** The packet already encoded (when the core had to measure it). */
+  bytes?: Uint8Array;
 }
 
 export interface CloseAction {
@@ -33,7 +36,8 @@ export interface RouteAction {
 export interface SubscribeAction {
   type: "subscribe";
   clientId: string;
-  subscriptions: { filter: string; qos: QoS }[];
+  /** `retained`: whether this filter wants the retained messages now (Retain Handling, not shared). */
+  subscriptions: { filter: string; qos: QoS; retained: boolean }[];
   /** Receives the retained messages matching each filter, in the order of `subscriptions`. */
   after: (retained: Message[][]) => Action[];
 }
@@ -45,10 +49,11 @@ export interface UnsubscribeAction {
   after?: () => Action[];
 }
 
-/** Arm (or with null, cancel) the keepalive deadline, epoch milliseconds. */
-export interface KeepaliveAction {
-  type: "keepalive";
-  at: number | null;
+/** Hand a shared-subscription message back to its shard for another member (the session ended). */
+export interface ReshareAction {
+  type: "reshare";
+  share: string;
+  message: Message;
 }
 
 export interface LogAction {
@@ -65,5 +70,5 @@ export type Action =
   | RouteAction
   | SubscribeAction
   | UnsubscribeAction
-  | KeepaliveAction
+  | ReshareAction
   | LogAction;

@@ -14,7 +14,7 @@ export class ShardRouter {
   }
 
   /** Registers the filters with their shards; returns retained messages per filter, in order. */
-  async subscribe(clientId: string, subscriptions: { filter: string; qos: QoS }[]): Promise<Message[][]> {
+  async subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<Message[][]> {
     const groups = groupBy(subscriptions, (s) => shardForFilter(s.filter));
     const retained: Message[][] = new Array(subscriptions.length);
     await Promise.all(
@@ -29,6 +29,12 @@ export class ShardRouter {
   async unsubscribe(clientId: string, filters: string[]): Promise<void> {
     const groups = groupBy(filters, shardForFilter);
     await Promise.all([...groups].map(([key, items]) => this.stub(key).unsubscribe(key, clientId, items.map((i) => i.value))));
+  }
+
+  /** Gives a shared-subscription message back to its group, for another member. */
+  async reshare(share: string, message: Message): Promise<void> {
+    const key = shardForFilter(share);
+    await this.stub(key).reshare(key, share, message);
   }
 
   private stub(key: string) {

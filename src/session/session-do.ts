@@ -10,10 +10,9 @@ import type { Action, CloseAction, SendAction } from "../protocol/actions.js";
 import { decodePacket, encodePacket } from "../protocol/codec/codec.js";
 import { Framer } from "../protocol/codec/framer.js";
 import { Reason } from "../protocol/errors.js";
-import type { Delivery } from "../protocol/message.js";
+import type { Delivery, DeliveryOutcome } from "../protocol/message.js";
 import { Session } from "../protocol/session/session.js";
 import { KvSessionStore } from "../storage/kv-session-store.js";
-import type { DeliveryOutcome } from "../topics/fanout.js";
 import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
 import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, readAttachment } from "./attachment.js";
 import { ShardRouter } from "./router.js";
@@ -21,7 +20,8 @@ import { ShardRouter } from "./router.js";
 export interface SessionStats {
   clientId: string | undefined;
   connected: boolean;
-  persistent: boolean;
+  /** Session Expiry Interval in seconds (4294967295 = never); absent without a session. */
+  expiryInterval: number | undefined;
   subscriptions: Record<string, number>;
   queued: number;
   counters: Record<string, number>;
@@ -37,6 +37,8 @@ export class SessionDO extends DurableObject<Env> {
   private readonly framers = new Map<string, Framer>();
   /** Events run one at a time: the core sees a total order even while actions await shards. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** The alarm time last set (undefined after waking: unknown). */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,15 +92,16 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null; // a fired alarm is no longer set
     await this.serial(() => this.runSafely(this.session.timer(Date.now())));
   }
 
   /** A topic shard hands over messages; they are stored before this resolves. */
   async deliver(shard: string, deliveries: Delivery[]): Promise<DeliveryOutcome> {
     return this.serial(async () => {
-      const { actions, gone } = this.session.deliver(shard, deliveries);
+      const { actions, outcome } = this.session.deliver(shard, deliveries, Date.now());
       await this.runSafely(actions);
-      return gone ? "gone" : "ok";
+      return outcome;
     });
   }
 
@@ -107,7 +110,7 @@ export class SessionDO extends DurableObject<Env> {
     return {
       clientId: record?.clientId,
       connected: this.session.current !== null,
-      persistent: record?.persistent ?? false,
+      expiryInterval: record?.expiryInterval,
       subscriptions: Object.fromEntries(Object.entries(record?.subscriptions ?? {}).map(([f, s]) => [f, s.qos])),
       queued: this.session.outbound.size,
       counters: this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {},
@@ -149,7 +152,7 @@ export class SessionDO extends DurableObject<Env> {
       } catch {
         // Already closed.
       }
-      await this.runSafely(this.session.connectionLost(a.connId));
+      await this.runSafely(this.session.connectionLost(a.connId, Date.now()));
     });
   }
 
@@ -204,9 +207,8 @@ export class SessionDO extends DurableObject<Env> {
           await this.router.unsubscribe(action.clientId, action.filters);
           if (action.after) await this.run(action.after());
           break;
-        case "keepalive":
-          if (action.at === null) await this.ctx.storage.deleteAlarm();
-          else await this.ctx.storage.setAlarm(action.at);
+        case "reshare":
+          await this.router.reshare(action.share, action.message);
           break;
         case "log":
           (action.level === "warn" ? console.warn : console.log)(`session: ${action.message}`);
@@ -228,7 +230,12 @@ export class SessionDO extends DurableObject<Env> {
   private send(action: SendAction): void {
     const ws = this.sockets.get(action.connId);
     if (!ws) return;
-    ws.send(encodePacket(action.packet, action.version));
+    try {
+      ws.send(action.bytes ?? encodePacket(action.packet, action.version));
+    } catch (error) {
+      // The socket closed under us; its close event ends the connection in order.
+      console.warn(`session: send failed: ${String(error)}`);
+    }
   }
 
   private close(action: CloseAction): void {
@@ -245,10 +252,30 @@ export class SessionDO extends DurableObject<Env> {
     this.framers.delete(connId);
   }
 
+  /** Runs one event after the previous ones, then arms the alarm at the core's next deadline. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
+    const result = this.tail.then(fn).finally(() => {
+      this.saveConnection();
+      return this.syncAlarm();
+    });
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** The live connection's state rides in its socket's attachment, for after hibernation. */
+  private saveConnection(): void {
+    const conn = this.session.current;
+    const ws = conn && this.sockets.get(conn.connId);
+    if (ws) ws.serializeAttachment({ ...readAttachment(ws), conn });
+  }
+
+  /** Keepalive, delayed will and session expiry share the object's one alarm. */
+  private async syncAlarm(): Promise<void> {
+    const at = this.session.nextDeadline();
+    if (at === this.alarmAt) return;
+    this.alarmAt = at;
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(at);
   }
 
   private warn(counter: string, message: string): void {

@@ -2,13 +2,13 @@
  * The session store on a Durable Object's synchronous KV. One key per outbound message and per
  * pending QoS 2 receipt, so an acknowledgement rewrites a few hundred bytes, never the session.
  */
-import type { Message } from "../protocol/message.js";
-import type { IncomingQoS2, OutboundEntry, SessionRecord } from "../protocol/session/state.js";
+import type { IncomingQoS2, OutboundEntry, SessionRecord, TopicAliases, Will } from "../protocol/session/state.js";
 import type { SessionStore } from "../protocol/session/store.js";
 import type { SyncKv } from "./memory-kv.js";
 
 const SESSION = "session";
 const WILL = "will";
+const ALIASES = "aliases";
 const OUT = "out:";
 const IN = "in2:";
 
@@ -27,11 +27,11 @@ export class KvSessionStore implements SessionStore {
     this.kv.put(SESSION, record);
   }
 
-  readWill(): Message | undefined {
-    return this.kv.get<Message>(WILL);
+  readWill(): Will | undefined {
+    return this.kv.get<Will>(WILL);
   }
 
-  writeWill(will: Message | undefined): void {
+  writeWill(will: Will | undefined): void {
     if (will) this.kv.put(WILL, will);
     else this.kv.delete(WILL);
   }
@@ -60,11 +60,27 @@ export class KvSessionStore implements SessionStore {
     this.kv.delete(inKey(packetId));
   }
 
+  countIncoming(): number {
+    let n = 0;
+    for (const _ of this.kv.list({ prefix: IN })) n++;
+    return n;
+  }
+
+  readAliases(): TopicAliases | undefined {
+    return this.kv.get<TopicAliases>(ALIASES);
+  }
+
+  writeAliases(aliases: TopicAliases | undefined): void {
+    if (aliases) this.kv.put(ALIASES, aliases);
+    else this.kv.delete(ALIASES);
+  }
+
   clear(): void {
     for (const prefix of [OUT, IN]) {
       for (const [key] of [...this.kv.list({ prefix })]) this.kv.delete(key);
     }
     this.kv.delete(SESSION);
     this.kv.delete(WILL);
+    this.kv.delete(ALIASES);
   }
 }

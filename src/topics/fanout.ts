@@ -3,17 +3,26 @@
  * order, in batches, with one call in flight at a time; a failed call is retried with backoff,
  * never skipped, so ordering and the sessions' duplicate marks stay sound.
  */
-import type { Delivery } from "../protocol/message.js";
+import type { Delivery, DeliveryOutcome } from "../protocol/message.js";
 
-export type DeliveryOutcome = "ok" | "gone";
+/** One delivery plus what the shard needs to settle it. */
+export interface FanoutItem {
+  delivery: Delivery;
+  /** The outbox recipient row: the client id, or the shared subscription for group deliveries. */
+  pendKey: string;
+  /** Members of a shared group that already declined this message. */
+  tried?: Set<string>;
+}
 
 export interface FanoutHooks {
   /** Sends one batch to a session; rejects when the call failed. */
   send(clientId: string, batch: Delivery[]): Promise<DeliveryOutcome>;
-  /** The session stored these durable deliveries. */
-  delivered(clientId: string, seqs: number[]): void;
-  /** The session no longer exists: drop its subscriptions. */
-  gone(clientId: string, dropped: Delivery[]): void;
+  /** The session took these items (stored the durable ones). */
+  delivered(clientId: string, items: FanoutItem[]): void;
+  /** The session declined these shared-group items (offline or no longer a member). */
+  declined(clientId: string, items: FanoutItem[]): void;
+  /** The session no longer exists: drop its subscriptions; `items` were not delivered. */
+  gone(clientId: string, items: FanoutItem[]): void;
   failed(clientId: string, error: unknown, attempt: number): void;
 }
 
@@ -21,7 +30,7 @@ export const MAX_BATCH = 64;
 const MAX_BACKOFF_MS = 30_000;
 
 export class Fanout {
-  private readonly queues = new Map<string, Delivery[]>();
+  private readonly queues = new Map<string, FanoutItem[]>();
   private readonly running = new Set<string>();
 
   constructor(
@@ -34,14 +43,10 @@ export class Fanout {
     return this.queues.get(clientId)?.length ?? 0;
   }
 
-  get busy(): number {
-    return this.running.size;
-  }
-
-  push(clientId: string, delivery: Delivery): void {
+  push(clientId: string, item: FanoutItem): void {
     let queue = this.queues.get(clientId);
     if (!queue) this.queues.set(clientId, (queue = []));
-    queue.push(delivery);
+    queue.push(item);
     if (!this.running.has(clientId)) void this.drain(clientId);
   }
 
@@ -55,7 +60,7 @@ export class Fanout {
         const batch = queue.slice(0, MAX_BATCH);
         let outcome: DeliveryOutcome;
         try {
-          outcome = await this.hooks.send(clientId, batch);
+          outcome = await this.hooks.send(clientId, batch.map((i) => i.delivery));
         } catch (error) {
           attempt++;
           this.hooks.failed(clientId, error, attempt);
@@ -63,14 +68,16 @@ export class Fanout {
           continue;
         }
         attempt = 0;
-        if (outcome === "gone") {
+        if (outcome.gone) {
           this.queues.delete(clientId);
           this.hooks.gone(clientId, queue);
           break;
         }
         queue.splice(0, batch.length);
-        const seqs = batch.flatMap((d) => (d.seq === undefined ? [] : [d.seq]));
-        if (seqs.length > 0) this.hooks.delivered(clientId, seqs);
+        const declined = new Set(outcome.declined);
+        const taken = batch.filter((_, i) => !declined.has(i));
+        if (taken.length > 0) this.hooks.delivered(clientId, taken);
+        if (declined.size > 0) this.hooks.declined(clientId, batch.filter((_, i) => declined.has(i)));
       }
     } finally {
       this.running.delete(clientId);

@@ -23,24 +23,24 @@ export class Outbox {
     return this.remaining.size;
   }
 
-  /** Stores the message for these recipients and returns its sequence number. */
+  /** Stores the message for these recipients (client ids or group keys); returns its sequence number. */
   add(message: Message, recipients: Iterable<string>): number {
     const seq = this.nextSeq++;
     this.kv.put(SEQ, this.nextSeq);
     this.kv.put(MSG + pad(seq), message);
     let count = 0;
-    for (const clientId of recipients) {
-      this.kv.put(`${PEND}${pad(seq)}:${clientId}`, 1);
+    for (const recipient of recipients) {
+      this.kv.put(`${PEND}${pad(seq)}:${recipient}`, 1);
       count++;
     }
     this.remaining.set(seq, count);
     return seq;
   }
 
-  /** The session `clientId` has stored (or no longer wants) these messages. */
-  done(clientId: string, seqs: number[]): void {
+  /** The recipient (a client id, or a shared group key) has these messages now. */
+  done(recipient: string, seqs: number[]): void {
     for (const seq of seqs) {
-      if (!this.kv.delete(`${PEND}${pad(seq)}:${clientId}`)) continue;
+      if (!this.kv.delete(`${PEND}${pad(seq)}:${recipient}`)) continue;
       const left = (this.remaining.get(seq) ?? 1) - 1;
       if (left > 0) {
         this.remaining.set(seq, left);
@@ -52,13 +52,13 @@ export class Outbox {
   }
 
   /** Everything still pending, in sequence order: for recovery after the object restarts. */
-  *pending(): Iterable<{ seq: number; clientId: string; message: Message }> {
+  *pending(): Iterable<{ seq: number; recipient: string; message: Message }> {
     this.remaining.clear();
     const messages = new Map<number, Message>();
     for (const [k] of [...this.kv.list({ prefix: PEND })]) {
       const rest = k.slice(PEND.length);
       const seq = Number(rest.slice(0, 16));
-      const clientId = rest.slice(17);
+      const recipient = rest.slice(17);
       let message = messages.get(seq);
       if (!message) {
         message = this.kv.get<Message>(MSG + pad(seq));
@@ -66,7 +66,7 @@ export class Outbox {
         messages.set(seq, message);
       }
       this.remaining.set(seq, (this.remaining.get(seq) ?? 0) + 1);
-      yield { seq, clientId, message };
+      yield { seq, recipient, message };
     }
   }
 }

@@ -18,17 +18,24 @@ export class RetainedStore {
     else this.kv.put(RET + message.topic, message);
   }
 
-  /** Retained messages whose topic matches the filter, in topic order. */
-  matching(filter: string): Message[] {
+  /** Retained messages whose topic matches the filter, in topic order; expired ones are deleted. */
+  matching(filter: string, now: number): Message[] {
     if (!hasWildcard(filter)) {
       const one = this.kv.get<Message>(RET + filter);
-      return one ? [one] : [];
+      return one && this.alive(one, now) ? [one] : [];
     }
     // Only topics starting with the filter's literal levels can match; scan just those.
     const out: Message[] = [];
     for (const [k, message] of this.kv.list<Message>({ prefix: RET + literalPrefix(filter) })) {
-      if (topicMatches(filter, k.slice(RET.length))) out.push(message);
+      if (topicMatches(filter, k.slice(RET.length)) && this.alive(message, now)) out.push(message);
     }
     return out;
+  }
+
+  /** A retained message past its Message Expiry Interval is no longer kept (MQTT 5 §3.3.2.3.3). */
+  private alive(message: Message, now: number): boolean {
+    if (message.expiresAt === undefined || now < message.expiresAt) return true;
+    this.kv.delete(RET + message.topic);
+    return false;
   }
 }

@@ -5,6 +5,8 @@
  * reaches ([MQTT-4.7.2-1]: such filters never match '$' topics).
  */
 
+import { parseShared } from "../protocol/topic/shared.js";
+
 /** '#' cannot be a topic level of a topic name, so it cannot collide with a real first level. */
 export const WILDCARD_SHARD = "#";
 
@@ -13,7 +15,10 @@ export function shardForTopic(topic: string): string {
   return "t/" + (slash === -1 ? topic : topic.slice(0, slash));
 }
 
+/** A shared subscription `$share/{group}/{filter}` lives with its filter (MQTT 5 §4.8.2). */
 export function shardForFilter(filter: string): string {
+  const shared = parseShared(filter);
+  if (shared) filter = shared.filter;
   const slash = filter.indexOf("/");
   const first = slash === -1 ? filter : filter.slice(0, slash);
   return first === "+" || first === "#" ? WILDCARD_SHARD : "t/" + first;

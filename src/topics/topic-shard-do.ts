@@ -7,13 +7,15 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import type { Delivery, Message, QoS } from "../protocol/message.js";
-import { Fanout } from "./fanout.js";
+import { Fanout, type FanoutItem } from "./fanout.js";
 import { Outbox } from "./outbox.js";
 import { RetainedStore } from "./retained-store.js";
 import { ShardSubscriptions } from "./subscriptions.js";
 
 /** How often a shard with undelivered QoS 1/2 messages wakes itself to make sure they move. */
 const RETRY_ALARM_MS = 30_000;
+/** Outbox rows of shared-subscription deliveries name the group, marked by U+0000. */
+const SHARED_PEND = "\u0000";
 
 export interface ShardStats {
   shard: string | undefined;
@@ -28,6 +30,7 @@ export class TopicShardDO extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private readonly fanout: Fanout;
   private readonly counters: Record<string, number> = {};
+  private retryArmed = false;
   /** This shard's key; sessions pass it on every call (a Durable Object does not know its name). */
   private shard: string | undefined;
 
@@ -40,11 +43,15 @@ export class TopicShardDO extends DurableObject<Env> {
     this.outbox = new Outbox(kv);
     this.fanout = new Fanout({
       send: (clientId, batch) => this.sendBatch(clientId, batch),
-      delivered: (clientId, seqs) => this.outbox.done(clientId, seqs),
-      gone: (clientId, dropped) => {
+      delivered: (clientId, items) => this.settle(items),
+      declined: (clientId, items) => items.forEach((item) => this.reroute(item, clientId)),
+      gone: (clientId, items) => {
         this.subs.removeClient(clientId);
-        this.outbox.done(clientId, dropped.flatMap((d) => (d.seq === undefined ? [] : [d.seq])));
         this.count("sessions_gone");
+        for (const item of items) {
+          if (item.delivery.share !== undefined) this.reroute(item, clientId);
+          else this.settle([item]);
+        }
       },
       failed: (clientId, error, attempt) => {
         this.count("delivery_failures");
@@ -52,15 +59,19 @@ export class TopicShardDO extends DurableObject<Env> {
       },
     });
     // Resume durable deliveries first, so they keep their place ahead of new publishes.
-    for (const { seq, clientId, message } of this.outbox.pending()) this.fanout.push(clientId, { seq, message });
+    for (const { seq, recipient, message } of this.outbox.pending()) {
+      if (recipient.startsWith(SHARED_PEND)) this.toGroup(recipient.slice(1), message, seq);
+      else this.fanout.push(recipient, { delivery: { seq, message }, pendKey: recipient });
+    }
   }
 
-  /** Registers a client's filters here and returns the retained messages of each. */
-  async subscribe(shard: string, clientId: string, subscriptions: { filter: string; qos: QoS }[]): Promise<Message[][]> {
+  /** Registers a client's filters here and returns the retained messages each asked for. */
+  async subscribe(shard: string, clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<Message[][]> {
     this.remember(shard);
-    return subscriptions.map(({ filter }) => {
+    const now = Date.now();
+    return subscriptions.map(({ filter, retained }) => {
       this.subs.add(clientId, filter);
-      return this.retained.matching(filter);
+      return retained ? this.retained.matching(filter, now) : [];
     });
   }
 
@@ -73,15 +84,25 @@ export class TopicShardDO extends DurableObject<Env> {
   async publish(shard: string, message: Message): Promise<void> {
     this.remember(shard);
     if (message.retain) this.retained.apply(message);
-    const recipients = this.subs.recipients(message.topic);
-    if (recipients.size === 0) return;
+    const { clients, shares } = this.subs.recipients(message.topic);
+    if (clients.size === 0 && shares.length === 0) return;
     if (message.qos === 0) {
-      for (const clientId of recipients) this.fanout.push(clientId, { message });
+      for (const clientId of clients) this.fanout.push(clientId, { delivery: { message }, pendKey: clientId });
+      for (const share of shares) this.toGroup(share, message);
       return;
     }
-    const seq = this.outbox.add(message, recipients);
-    for (const clientId of recipients) this.fanout.push(clientId, { seq, message });
+    const seq = this.outbox.add(message, [...clients, ...shares.map((s) => SHARED_PEND + s)]);
+    for (const clientId of clients) this.fanout.push(clientId, { delivery: { seq, message }, pendKey: clientId });
+    for (const share of shares) this.toGroup(share, message, seq);
     await this.armRetry();
+  }
+
+  /** A member's session ended with this shared message unacknowledged: another member takes it. */
+  async reshare(shard: string, share: string, message: Message): Promise<void> {
+    this.remember(shard);
+    const seq = message.qos > 0 ? this.outbox.add(message, [SHARED_PEND + share]) : undefined;
+    this.toGroup(share, message, seq);
+    if (seq !== undefined) await this.armRetry();
   }
 
   async stats(): Promise<ShardStats> {
@@ -90,7 +111,47 @@ export class TopicShardDO extends DurableObject<Env> {
 
   /** The safety net: wakes a shard (and so its constructor's recovery) while messages are pending. */
   override async alarm(): Promise<void> {
+    this.retryArmed = false;
     if (this.outbox.size > 0) await this.armRetry();
+  }
+
+  /** One member of a shared group gets the message (MQTT 5 §4.8.2): the next in turn. */
+  private toGroup(share: string, message: Message, seq?: number, tried?: Set<string>): void {
+    const member = this.subs.pickMember(share, tried);
+    const item = (clientId: string, force: boolean): FanoutItem => ({
+      delivery: { message, share, ...(seq !== undefined ? { seq } : {}), ...(force ? { force } : {}) },
+      pendKey: SHARED_PEND + share,
+      tried: new Set([...(tried ?? []), clientId]),
+    });
+    if (member) {
+      this.fanout.push(member, item(member, false));
+      return;
+    }
+    // Every member declined (all offline): queue it with one of them, which keeps it for later.
+    const fallback = tried && tried.size > 0 ? this.subs.firstMember(share) : null;
+    if (fallback) {
+      this.fanout.push(fallback, item(fallback, true));
+      return;
+    }
+    this.count("shared_dropped_no_member");
+    console.warn(`shard ${this.shard}: no member left in ${share}; message on ${message.topic} dropped`);
+    if (seq !== undefined) this.outbox.done(SHARED_PEND + share, [seq]);
+  }
+
+  private reroute(item: FanoutItem, clientId: string): void {
+    const { delivery } = item;
+    if (delivery.share === undefined) return;
+    if (delivery.force) {
+      // Even the fallback member refused it: it has left the group.
+      this.subs.remove(clientId, delivery.share);
+    }
+    this.toGroup(delivery.share, delivery.message, delivery.seq, item.tried ?? new Set([clientId]));
+  }
+
+  private settle(items: FanoutItem[]): void {
+    for (const { delivery, pendKey } of items) {
+      if (delivery.seq !== undefined) this.outbox.done(pendKey, [delivery.seq]);
+    }
   }
 
   private async sendBatch(clientId: string, batch: Delivery[]) {
@@ -99,6 +160,8 @@ export class TopicShardDO extends DurableObject<Env> {
   }
 
   private async armRetry(): Promise<void> {
+    if (this.retryArmed) return;
+    this.retryArmed = true;
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RETRY_ALARM_MS);
   }
 

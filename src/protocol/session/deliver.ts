@@ -1,40 +1,64 @@
 /**
- * Messages arriving from topic shards. The session, which knows all its filters, decides: one copy
- * at the highest QoS of every matching subscription [MQTT-3.3.5-1], capped at the published QoS.
- * A message can arrive from two shards (its topic's and the wildcard shard); exactly one of them
- * is designated to deliver it, so overlapping subscriptions never produce two copies.
+ * Messages arriving from topic shards. The session, which knows all its filters, decides:
+ * - one copy at the highest QoS of every matching subscription [MQTT-3.3.5-1] (3.1.1), with
+ *   every matching Subscription Identifier [MQTT-3.3.4-3] (5.0), capped at the published QoS;
+ * - No Local skips the client's own messages [MQTT-3.8.3-3] (5.0); Retain As Published keeps the
+ *   retain flag [MQTT-3.3.1-13], otherwise forwarding clears it [MQTT-3.3.1-12] (5.0);
+ * - a message can arrive from two shards (its topic's and the wildcard shard); exactly one of
+ *   them is designated to deliver it, so overlapping subscriptions never produce two copies;
+ * - a shared-subscription delivery is declined while the client is offline, so the shard can
+ *   give it to another member of the group.
  */
 import type { Action } from "../actions.js";
-import { maxQoS, minQoS, type Delivery, type QoS } from "../message.js";
+import { maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from "../message.js";
 import { topicMatches } from "../topic/match.js";
+import { isShared } from "../topic/shared.js";
 import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../../topics/shard-key.js";
 import type { Session } from "./session.js";
 
-export function deliver(s: Session, shard: string, deliveries: Delivery[]): { actions: Action[]; gone: boolean } {
+export function deliver(s: Session, shard: string, deliveries: Delivery[], now: number): { actions: Action[]; outcome: DeliveryOutcome } {
   const record = s.record;
-  if (!record) return { actions: [], gone: true };
+  if (!record) return { actions: [], outcome: { gone: true } };
   const actions: Action[] = [];
+  const declined: number[] = [];
   let marksChanged = false;
-  for (const { seq, message } of deliveries) {
+  deliveries.forEach((delivery, index) => {
+    const { seq, message } = delivery;
+    if (delivery.share !== undefined) {
+      const sub = record.subscriptions[delivery.share];
+      if (!sub || (!s.current && !delivery.force)) {
+        declined.push(index);
+        return;
+      }
+      const retain = sub.retainAsPublished ? message.retain : false;
+      const extra = { share: delivery.share, ...(sub.id !== undefined ? { subscriptionIds: [sub.id] } : {}) };
+      actions.push(...s.enqueue(message, minQoS(sub.qos, message.qos), retain, now, extra));
+      return;
+    }
     if (seq !== undefined) {
       // A shard retries until confirmed; a retry of something already stored is skipped.
-      if (seq <= (record.shardMarks[shard] ?? 0)) continue;
+      if (seq <= (record.shardMarks[shard] ?? 0)) return;
       record.shardMarks[shard] = seq;
       marksChanged = true;
     }
+    if (message.expiresAt !== undefined && now >= message.expiresAt) return;
     const topicShard = shardForTopic(message.topic);
     let granted: QoS | -1 = -1;
     let designated = WILDCARD_SHARD;
+    let retain = false;
+    const ids: number[] = [];
     for (const [filter, sub] of Object.entries(record.subscriptions)) {
-      if (!topicMatches(filter, message.topic)) continue;
+      if (isShared(filter) || !topicMatches(filter, message.topic)) continue;
+      if (sub.noLocal && message.origin === record.clientId) continue;
       granted = granted === -1 ? sub.qos : maxQoS(granted, sub.qos);
       if (shardForFilter(filter) === topicShard) designated = topicShard;
+      if (sub.retainAsPublished && message.retain) retain = true;
+      if (sub.id !== undefined && !ids.includes(sub.id)) ids.push(sub.id);
     }
-    if (granted === -1 || designated !== shard) continue;
-    // Forwarded messages never carry the retain flag [MQTT-3.3.1-9].
-    actions.push(...s.enqueue(message, minQoS(granted, message.qos), false));
-  }
+    if (granted === -1 || designated !== shard) return;
+    actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}));
+  });
   if (marksChanged) s.saveRecord();
-  actions.push(...s.outbound.pump(s.current));
-  return { actions, gone: false };
+  actions.push(...s.pump(now));
+  return { actions, outcome: { gone: false, declined } };
 }

@@ -3,8 +3,9 @@
  * ordered list (MQTT §4.3, §4.4, §4.6). Every state change is written before the packet that
  * depends on it is sent.
  */
-import type { Packet } from "mqtt-packet";
 import type { Action } from "../actions.js";
+import type { Message } from "../message.js";
+import type { OutgoingPublish } from "./publish-out.js";
 import type { ConnectionState, OutboundEntry } from "./state.js";
 import type { SessionStore } from "./store.js";
 import { ack } from "./wire.js";
@@ -13,6 +14,13 @@ export interface OutboundLimits {
   maxQueuedMessages: number;
   maxInflight: number;
 }
+
+/** Why a message was not sent to the client. */
+export type DropReason = "expired" | "too-large";
+
+/** Sends one PUBLISH, or says why it must not be sent. */
+export type PublishSender = (conn: ConnectionState, out: OutgoingPublish) => Action[] | DropReason;
+export type DropHandler = (entry: OutboundEntry, why: DropReason) => Action[];
 
 export class Outbound {
   /** By sequence number; Map keeps insertion (= sequence) order. */
@@ -34,27 +42,38 @@ export class Outbound {
   }
 
   /** Adds a message for the client; false (and nothing stored) when the queue is full. */
-  enqueue(topic: string, payload: Uint8Array, qos: 1 | 2, retain: boolean): boolean {
+  enqueue(entry: Omit<OutboundEntry, "seq" | "state">): boolean {
     if (this.entries.size >= this.limits.maxQueuedMessages) return false;
-    const entry: OutboundEntry = { seq: this.nextSeq, topic, payload, qos, retain, state: "queued" };
-    this.store.putOutbound(entry);
-    this.track(entry);
+    const stored: OutboundEntry = { ...entry, seq: this.nextSeq, state: "queued" };
+    this.store.putOutbound(stored);
+    this.track(stored);
     return true;
   }
 
-  /** Sends queued messages while the in-flight window has room [MQTT-4.4.0-1 order kept]. */
-  pump(conn: ConnectionState | null): Action[] {
+  /**
+   * Sends queued messages while the window has room: at most the client's Receive Maximum
+   * [MQTT-3.3.4-9], in order [MQTT-4.6.0-1]. Expired or oversized messages are dropped here.
+   */
+  pump(conn: ConnectionState | null, send: PublishSender, dropped: DropHandler): Action[] {
     if (!conn) return [];
+    const window = Math.min(this.limits.maxInflight, conn.receiveMaximum);
     const actions: Action[] = [];
     for (const entry of this.entries.values()) {
-      if (this.inflight >= this.limits.maxInflight) break;
+      if (this.inflight >= window) break;
       if (entry.state !== "queued") continue;
-      entry.packetId = this.allocatePacketId();
+      const packetId = this.allocatePacketId();
+      const sent = send(conn, publishOf(entry, packetId, false));
+      if (!Array.isArray(sent)) {
+        this.remove(entry);
+        actions.push(...dropped(entry, sent));
+        continue;
+      }
+      entry.packetId = packetId;
       entry.state = "sent";
-      this.byPacketId.set(entry.packetId, entry);
+      this.byPacketId.set(packetId, entry);
       this.inflight++;
       this.store.putOutbound(entry);
-      actions.push(this.send(conn, publishPacket(entry, false)));
+      actions.push(...sent);
     }
     return actions;
   }
@@ -63,36 +82,63 @@ export class Outbound {
    * On a resumed session, unacknowledged PUBLISH packets go again with DUP set and PUBRELs
    * again, in their original order [MQTT-4.4.0-1], [MQTT-3.3.1-1]; then the queue drains.
    */
-  resume(conn: ConnectionState): Action[] {
+  resume(conn: ConnectionState, send: PublishSender, dropped: DropHandler): Action[] {
     const actions: Action[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.state === "sent") actions.push(this.send(conn, publishPacket(entry, true)));
-      else if (entry.state === "released") actions.push(this.send(conn, ack("pubrel", entry.packetId!)));
+    for (const entry of [...this.entries.values()]) {
+      if (entry.state === "sent") {
+        const sent = send(conn, publishOf(entry, entry.packetId!, true));
+        if (Array.isArray(sent)) actions.push(...sent);
+        else {
+          this.remove(entry);
+          actions.push(...dropped(entry, sent));
+        }
+      } else if (entry.state === "released") {
+        actions.push({ type: "send", connId: conn.connId, version: conn.version, packet: ack("pubrel", entry.packetId!, conn.version) });
+      }
     }
-    return actions.concat(this.pump(conn));
+    return actions.concat(this.pump(conn, send, dropped));
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done [MQTT-4.3.2-1], [MQTT-4.3.3-1]. */
-  complete(packetId: number, expectQoS: 1 | 2, conn: ConnectionState): Action[] {
+  complete(packetId: number, expectQoS: 1 | 2): boolean {
     const entry = this.byPacketId.get(packetId);
-    if (!entry || entry.qos !== expectQoS) return [unknownAck(packetId)];
-    if (expectQoS === 2 && entry.state !== "released") return [unknownAck(packetId)];
-    this.byPacketId.delete(packetId);
-    this.entries.delete(entry.seq);
-    this.inflight--;
-    this.store.deleteOutbound(entry.seq);
-    return this.pump(conn);
+    if (!entry || entry.qos !== expectQoS) return false;
+    if (expectQoS === 2 && entry.state !== "released") return false;
+    this.remove(entry);
+    return true;
   }
 
-  /** PUBREC: store the release, then send PUBREL [MQTT-4.3.3-1]. */
-  received(packetId: number, conn: ConnectionState): Action[] {
+  /** PUBREC: store the release; the caller sends PUBREL [MQTT-4.3.3-1]. A PUBREC with a failure code ends the message. */
+  received(packetId: number, failed: boolean): "release" | "done" | "unknown" {
     const entry = this.byPacketId.get(packetId);
-    if (!entry || entry.qos !== 2) return [unknownAck(packetId)];
+    if (!entry || entry.qos !== 2) return "unknown";
+    if (failed) {
+      this.remove(entry);
+      return "done";
+    }
     if (entry.state === "sent") {
       entry.state = "released";
       this.store.putOutbound(entry);
     }
-    return [this.send(conn, ack("pubrel", packetId))];
+    return "release";
+  }
+
+  /** Entries of shared subscriptions not yet completed, for handing to another member. */
+  sharedEntries(): OutboundEntry[] {
+    return [...this.entries.values()].filter((e) => e.share !== undefined && e.state !== "released");
+  }
+
+  messages(): Message[] {
+    return [...this.entries.values()].map((e) => e.message);
+  }
+
+  private remove(entry: OutboundEntry): void {
+    this.entries.delete(entry.seq);
+    if (entry.packetId !== undefined && this.byPacketId.get(entry.packetId) === entry) {
+      this.byPacketId.delete(entry.packetId);
+      this.inflight--;
+    }
+    this.store.deleteOutbound(entry.seq);
   }
 
   private track(entry: OutboundEntry): void {
@@ -112,24 +158,15 @@ export class Outbound {
       if (!this.byPacketId.has(id)) return id;
     }
   }
-
-  private send(conn: ConnectionState, packet: Packet): Action {
-    return { type: "send", connId: conn.connId, version: conn.version, packet };
-  }
 }
 
-function publishPacket(entry: OutboundEntry, dup: boolean): Packet {
+function publishOf(entry: OutboundEntry, packetId: number, dup: boolean): OutgoingPublish {
   return {
-    cmd: "publish",
-    topic: entry.topic,
-    payload: Buffer.from(entry.payload.buffer, entry.payload.byteOffset, entry.payload.byteLength),
+    message: entry.message,
     qos: entry.qos,
     retain: entry.retain,
     dup,
-    messageId: entry.packetId!,
+    packetId,
+    ...(entry.subscriptionIds ? { subscriptionIds: entry.subscriptionIds } : {}),
   };
-}
-
-function unknownAck(packetId: number): Action {
-  return { type: "log", level: "warn", message: `acknowledgement for unknown packet id ${packetId}`, counter: "unknown_acks" };
 }

@@ -1,38 +1,39 @@
 /**
  * The session core: one client's MQTT session as a state machine with no I/O. The shell feeds it
- * decoded packets, deliveries from topic shards, connection loss and timer expiry; it answers
- * with actions. One dispatcher owns the connection-state guard; each packet type has a handler.
+ * decoded packets, deliveries from topic shards, connection loss and the passing of time; it
+ * answers with actions. One dispatcher owns the connection-state guard; each packet type has a
+ * handler in ./handlers.
  */
 import type { Packet } from "mqtt-packet";
+import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
 import type { DecodeResult } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
-import type { Delivery, Message } from "../message.js";
+import type { Delivery, DeliveryOutcome, Message, QoS } from "../message.js";
+import { handleAuth } from "./handlers/auth.js";
 import { handleConnect, type ConnectRoute } from "./handlers/connect.js";
 import { handleDisconnect } from "./handlers/disconnect.js";
-import { handlePublish, handlePubrel } from "./handlers/publish.js";
 import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/acks.js";
+import { handlePublish, handlePubrel } from "./handlers/publish.js";
 import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
-import { Outbound } from "./outbound.js";
-import type { ConnectionState, SessionRecord } from "./state.js";
+import { type DropReason, Outbound } from "./outbound.js";
+import { buildPublish, type OutgoingPublish } from "./publish-out.js";
+import { NEVER_EXPIRES, type ConnectionState, type OutboundEntry, type SessionRecord, type TopicAliases, type Will } from "./state.js";
 import type { SessionStore } from "./store.js";
 import { serverDisconnect } from "./wire.js";
 
-export interface SessionConfig {
-  maxQueuedMessages: number;
-  maxInflight: number;
-}
-
+export type SessionConfig = BrokerConfig;
 export type { ConnectRoute };
 
 export class Session {
-  /** Undefined when no session exists (never connected, or a clean session that ended). */
+  /** Undefined when no session exists (never connected, or it ended). */
   record: SessionRecord | undefined;
   /** The live connection, if any. */
   current: ConnectionState | null = null;
   outbound: Outbound;
+  aliases: TopicAliases;
 
   constructor(
     readonly store: SessionStore,
@@ -40,6 +41,7 @@ export class Session {
   ) {
     this.record = store.readSession();
     this.outbound = new Outbound(store, config);
+    this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
   }
 
   /** Re-attaches the live connection after the object woke from hibernation. */
@@ -74,105 +76,146 @@ export class Session {
   private dispatch(conn: ConnectionState, packet: Packet, now: number): Action[] {
     switch (packet.cmd) {
       case "publish":
-        return handlePublish(this, conn, packet);
+        return handlePublish(this, conn, packet, now);
       case "pubrel":
         return handlePubrel(this, conn, packet);
       case "puback":
-        return handlePuback(this, conn, packet);
+        return handlePuback(this, conn, packet, now);
       case "pubrec":
-        return handlePubrec(this, conn, packet);
+        return handlePubrec(this, conn, packet, now);
       case "pubcomp":
-        return handlePubcomp(this, conn, packet);
+        return handlePubcomp(this, conn, packet, now);
       case "subscribe":
-        return handleSubscribe(this, conn, packet);
+        return handleSubscribe(this, conn, packet, now);
       case "unsubscribe":
         return handleUnsubscribe(this, conn, packet);
       case "pingreq":
         return [send(conn, { cmd: "pingresp" })]; // [MQTT-3.12.4-1]
       case "disconnect":
         return handleDisconnect(this, conn, packet, now);
+      case "auth":
+        return handleAuth(this, conn, packet);
       default:
         // Server-to-client packets (CONNACK, SUBACK, PINGRESP…) are not valid from a client.
         throw new ProtocolError(Reason.ProtocolError, `unexpected ${packet.cmd} from client`);
     }
   }
 
-  /** Messages from topic shard `shard`; `gone` tells the shard this client has no session. */
-  deliver(shard: string, deliveries: Delivery[]): { actions: Action[]; gone: boolean } {
-    return deliver(this, shard, deliveries);
+  /** Messages from topic shard `shard`. */
+  deliver(shard: string, deliveries: Delivery[], now: number): { actions: Action[]; outcome: DeliveryOutcome } {
+    return deliver(this, shard, deliveries, now);
   }
 
   /** The network connection closed without DISCONNECT: the will goes out [MQTT-3.1.2-8]. */
-  connectionLost(connId: string): Action[] {
+  connectionLost(connId: string, now: number): Action[] {
     if (this.current?.connId !== connId) return [];
-    return this.endConnection(true, "connection lost");
+    return this.endConnection(true, "connection lost", now);
   }
 
-  /** The keepalive deadline passed: check whether the client was silent too long. */
+  /** When the shell should next call `timer`: keepalive check, delayed will, session expiry. */
+  nextDeadline(): number | null {
+    const times = [this.current?.keepaliveCheckAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt];
+    const defined = times.filter((t): t is number => t !== undefined);
+    return defined.length > 0 ? Math.min(...defined) : null;
+  }
+
+  /** Time passed: enforce keepalive, publish a delayed will, end an expired session. */
   timer(now: number): Action[] {
+    const actions: Action[] = [];
     const conn = this.current;
-    if (!conn || conn.keepalive === 0) return [];
-    const deadline = keepaliveDeadline(conn);
-    if (now < deadline) return [{ type: "keepalive", at: deadline }];
-    // 1.5 times the keepalive without a packet ends the connection [MQTT-3.1.2-24].
-    return this.fail(conn.connId, Reason.KeepAliveTimeout, "keepalive expired", now);
+    if (conn?.keepaliveCheckAt !== undefined && now >= conn.keepaliveCheckAt) {
+      const deadline = conn.lastSeen + conn.keepalive * 1500;
+      // 1.5 times the keepalive without a packet ends the connection [MQTT-3.1.2-24] (3.1.1), [MQTT-3.1.2-22] (5.0).
+      if (now >= deadline) actions.push(...this.fail(conn.connId, Reason.KeepAliveTimeout, "keepalive expired", now));
+      else conn.keepaliveCheckAt = deadline;
+    }
+    const record = this.record;
+    if (record?.delayedWill && now >= record.delayedWill.at) {
+      const { will } = record.delayedWill;
+      delete record.delayedWill;
+      this.saveRecord();
+      actions.push(...this.publishWill(will, now, "will delay passed"));
+    }
+    if (!this.current && this.record?.expiresAt !== undefined && now >= this.record.expiresAt) {
+      actions.push({ type: "log", level: "info", message: `session ${this.record.clientId} expired`, counter: "sessions_expired" });
+      actions.push(...this.discard(now));
+    }
+    return actions;
   }
 
-  /** Ends a connection because of `reason`; the will is published [MQTT-3.1.2-8]. */
-  fail(connId: string, reason: ReasonCode, why: string, _now: number): Action[] {
+  /** Ends a connection because of `reason`; MQTT 5 clients get a DISCONNECT saying why first (§4.13). */
+  fail(connId: string, reason: ReasonCode, why: string, now: number): Action[] {
     const conn = this.current?.connId === connId ? this.current : null;
     const actions: Action[] = [];
     if (conn) {
-      const disconnect = serverDisconnect(conn.version, reason);
+      const disconnect = serverDisconnect(conn.version, reason, conn.problemInformation ? why : undefined);
       if (disconnect) actions.push(send(conn, disconnect));
     }
     actions.push(close(connId, why, reason !== Reason.SessionTakenOver));
-    if (conn) actions.push(...this.endConnection(true, why));
+    if (conn) actions.push(...this.endConnection(true, why, now));
     return actions;
   }
 
   /**
-   * The live connection is over: publish the will if asked, and end a clean session, whose
-   * state must not outlive the connection [MQTT-3.1.2-6].
+   * The live connection is over. The will goes out now, after its delay, or when the session
+   * ends, whichever is first [MQTT-3.1.3-9]; a session with expiry 0 ends now [MQTT-3.1.2-6].
    */
-  endConnection(publishWill: boolean, why: string): Action[] {
-    const actions: Action[] = [{ type: "keepalive", at: null }];
+  endConnection(publishWill: boolean, why: string, now: number): Action[] {
+    const actions: Action[] = [];
     this.current = null;
+    const record = this.record;
     const will = this.store.readWill();
-    if (will) {
-      this.store.writeWill(undefined);
-      // A will is published once, and never after DISCONNECT [MQTT-3.1.2-10].
-      if (publishWill) {
-        actions.push({ type: "log", level: "info", message: `publishing will on ${will.topic} (${why})`, counter: "wills_published" });
-        actions.push({ type: "route", message: will });
-      }
+    if (will) this.store.writeWill(undefined);
+    if (!record) return actions;
+    const expiry = record.expiryInterval;
+    if (will && publishWill) {
+      const delay = Math.min(will.delay, expiry === NEVER_EXPIRES ? will.delay : expiry);
+      if (delay === 0) actions.push(...this.publishWill(will, now, why));
+      else record.delayedWill = { will, at: now + delay * 1000 };
     }
-    if (this.record && !this.record.persistent) actions.push(...this.discard());
+    if (expiry === 0) return actions.concat(this.discard(now));
+    if (expiry !== NEVER_EXPIRES) record.expiresAt = now + expiry * 1000;
+    this.saveRecord();
     return actions;
   }
 
-  /** Forgets the session: its subscriptions leave the shards and its state is deleted. */
-  discard(): Action[] {
-    const clientId = this.record?.clientId ?? "";
-    const filters = Object.keys(this.record?.subscriptions ?? {});
+  /**
+   * Forgets the session: a pending will goes out, shared messages in flight go back to their
+   * group, the subscriptions leave the shards and the state is deleted.
+   */
+  discard(now: number): Action[] {
+    const record = this.record;
+    const actions: Action[] = [];
+    if (!record) return actions;
+    if (record.delayedWill) actions.push(...this.publishWill(record.delayedWill.will, now, "session ended"));
+    for (const entry of this.outbound.sharedEntries()) actions.push({ type: "reshare", share: entry.share!, message: entry.message });
+    const filters = Object.keys(record.subscriptions);
     this.store.clear();
     this.record = undefined;
     this.outbound = new Outbound(this.store, this.config);
-    return filters.length > 0 ? [{ type: "unsubscribe", clientId, filters }] : [];
+    this.aliases = { inbound: {}, outbound: {} };
+    if (filters.length > 0) actions.push({ type: "unsubscribe", clientId: record.clientId, filters });
+    return actions;
   }
 
   saveRecord(): void {
     if (this.record) this.store.writeSession(this.record);
   }
 
-  /** Queues or sends one message to the client at `qos`; says so when the queue is full. */
-  enqueue(message: Message, qos: 0 | 1 | 2, retain: boolean): Action[] {
+  saveAliases(): void {
+    this.store.writeAliases(this.aliases);
+  }
+
+  /** Sends a QoS 0 message now or queues a QoS 1/2 one; says so when the queue is full. */
+  enqueue(message: Message, qos: QoS, retain: boolean, now: number, extra: { subscriptionIds?: number[]; share?: string } = {}): Action[] {
     const conn = this.current;
     if (qos === 0) {
-      if (!conn) return []; // QoS 0 is not queued for an offline client (MQTT §3.1.2.4 allows it; we do not).
-      return [send(conn, { cmd: "publish", topic: message.topic, payload: asBuffer(message.payload), qos: 0, retain, dup: false })];
+      // QoS 0 is not queued for an offline client (the spec allows it; this broker does not).
+      if (!conn) return [];
+      const sent = this.sendPublish(conn, { message, qos: 0, retain, dup: false, ...extra }, now);
+      return Array.isArray(sent) ? sent : this.dropped(message, sent);
     }
-    if (!this.outbound.enqueue(message.topic, message.payload, qos, retain)) {
+    if (!this.outbound.enqueue({ message, qos, retain, ...extra })) {
       return [{
         type: "log",
         level: "warn",
@@ -182,10 +225,49 @@ export class Session {
     }
     return [];
   }
-}
 
-export function keepaliveDeadline(conn: ConnectionState): number {
-  return conn.lastSeen + conn.keepalive * 1500;
+  /** Drains the outbound queue into the client's window. */
+  pump(now: number): Action[] {
+    return this.outbound.pump(this.current, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why));
+  }
+
+  resume(conn: ConnectionState, now: number): Action[] {
+    return this.outbound.resume(conn, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why));
+  }
+
+  /** One PUBLISH to the client, or why not: expired, or above the client's maximum size. */
+  sendPublish(conn: ConnectionState, out: OutgoingPublish, now: number): Action[] | DropReason {
+    const aliasCount = Object.keys(this.aliases.outbound).length;
+    const built = buildPublish(conn, out, this.aliases, this.config.serverTopicAliases, now);
+    if (!built.ok) return built.why;
+    if (Object.keys(this.aliases.outbound).length !== aliasCount) this.saveAliases();
+    return [{ type: "send", connId: conn.connId, version: conn.version, packet: built.packet, ...(built.bytes ? { bytes: built.bytes } : {}) }];
+  }
+
+  /** A message that expired or does not fit the client's Maximum Packet Size [MQTT-3.1.2-25]. */
+  private dropped(message: Message, why: DropReason): Action[] {
+    const expired = why === "expired";
+    return [{
+      type: "log",
+      level: expired ? "info" : "warn",
+      message: `${expired ? "expired" : "too large for the client"}: message on ${message.topic} for ${this.record?.clientId} not sent`,
+      counter: expired ? "dropped_expired" : "dropped_too_large",
+    }];
+  }
+
+  private publishWill(will: Will, now: number, why: string): Action[] {
+    const message: Message = { ...will.message };
+    if (will.expiryInterval !== undefined) message.expiresAt = now + will.expiryInterval * 1000;
+    return [
+      { type: "log", level: "info", message: `publishing will of ${message.origin} on ${message.topic} (${why})`, counter: "wills_published" },
+      { type: "route", message },
+    ];
+  }
+
+  /** Outbound entries (for tests and stats). */
+  entries(): OutboundEntry[] {
+    return this.store.listOutbound();
+  }
 }
 
 export function send(conn: ConnectionState, packet: Packet): Action {
@@ -194,8 +276,4 @@ export function send(conn: ConnectionState, packet: Packet): Action {
 
 export function close(connId: string, reason: string, error: boolean): Action {
   return { type: "close", connId, reason, error };
-}
-
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -2,17 +2,38 @@
 import type { ProtocolVersion } from "../codec/codec.js";
 import type { Message, QoS } from "../message.js";
 
+/** Session Expiry Interval meaning "never" (MQTT 5 §3.1.2.11.2); also what 3.1.1 CleanSession=0 means. */
+export const NEVER_EXPIRES = 0xffffffff;
+
 export interface Subscription {
   qos: QoS;
+  /** MQTT 5 subscription options (§3.8.3.1). */
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: 0 | 1 | 2;
+  /** Subscription Identifier (§3.8.2.1.2). */
+  id?: number;
+}
+
+export interface Will {
+  message: Message;
+  /** Will Delay Interval, seconds. */
+  delay: number;
+  /** Message Expiry Interval of the will, seconds, counted from when it is published. */
+  expiryInterval?: number;
 }
 
 export interface SessionRecord {
   clientId: string;
-  /** CleanSession=0: the session outlives the connection [MQTT-3.1.2-4]. */
-  persistent: boolean;
+  /** Seconds the session outlives its connection: 0 = ends with it, NEVER_EXPIRES = never. */
+  expiryInterval: number;
+  /** While disconnected, when the session ends (epoch ms); absent while connected or for NEVER. */
+  expiresAt?: number;
   subscriptions: Record<string, Subscription>;
   /** Highest durable delivery sequence taken from each topic shard, so a retry is not queued twice. */
   shardMarks: Record<string, number>;
+  /** A will waiting out its Will Delay Interval [MQTT-3.1.3-9]. */
+  delayedWill?: { will: Will; at: number };
 }
 
 /**
@@ -21,10 +42,12 @@ export interface SessionRecord {
  */
 export interface OutboundEntry {
   seq: number;
-  topic: string;
-  payload: Uint8Array;
+  message: Message;
   qos: 1 | 2;
   retain: boolean;
+  subscriptionIds?: number[];
+  /** The shared subscription it was delivered for, if any. */
+  share?: string;
   state: "queued" | "sent" | "released";
   packetId?: number;
 }
@@ -37,16 +60,34 @@ export interface IncomingQoS2 {
   message?: Message;
 }
 
+/** Topic aliases of the live connection (MQTT 5 §3.3.2.3.4), both directions. */
+export interface TopicAliases {
+  inbound: Record<number, string>;
+  outbound: Record<string, number>;
+}
+
 /** The live network connection; kept in the socket attachment so it survives hibernation. */
 export interface ConnectionState {
   connId: string;
   clientId: string;
   version: ProtocolVersion;
-  /** Seconds; 0 turns keepalive off [MQTT-3.1.2-23]. */
+  /** Seconds, after any Server Keep Alive override; 0 turns keepalive off [MQTT-3.1.2-23]. */
   keepalive: number;
   lastSeen: number;
+  /** When the keepalive is next checked (moves only when checked, so packets cost no alarm writes). */
+  keepaliveCheckAt?: number;
+  /** The client's Receive Maximum: QoS 1/2 messages it accepts in flight [MQTT-3.3.4-9]. */
+  receiveMaximum: number;
+  /** The client's Maximum Packet Size, if it set one [MQTT-3.1.2-24]. */
+  maximumPacketSize?: number;
+  /** The client's Topic Alias Maximum: aliases the server may use towards it. */
+  topicAliasMaximum: number;
+  /** Request Problem Information: false means no Reason String / User Properties on acks. */
+  problemInformation: boolean;
+  /** Session Expiry Interval given in CONNECT (DISCONNECT may not raise it from 0 [MQTT-3.14.2-2]). */
+  connectExpiry: number;
 }
 
-export function newSessionRecord(clientId: string, persistent: boolean): SessionRecord {
-  return { clientId, persistent, subscriptions: {}, shardMarks: {} };
+export function newSessionRecord(clientId: string, expiryInterval: number): SessionRecord {
+  return { clientId, expiryInterval, subscriptions: {}, shardMarks: {} };
 }

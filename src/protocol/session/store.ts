@@ -3,14 +3,13 @@
  * synchronous storage, so the core can write as it decides and the runtime's output gate holds
  * every acknowledgement until the write is durable.
  */
-import type { Message } from "../message.js";
-import type { IncomingQoS2, OutboundEntry, SessionRecord } from "./state.js";
+import type { IncomingQoS2, OutboundEntry, SessionRecord, TopicAliases, Will } from "./state.js";
 
 export interface SessionStore {
   readSession(): SessionRecord | undefined;
   writeSession(record: SessionRecord): void;
-  readWill(): Message | undefined;
-  writeWill(will: Message | undefined): void;
+  readWill(): Will | undefined;
+  writeWill(will: Will | undefined): void;
   /** Outbound entries in sequence order. */
   listOutbound(): OutboundEntry[];
   putOutbound(entry: OutboundEntry): void;
@@ -18,6 +17,9 @@ export interface SessionStore {
   getIncoming(packetId: number): IncomingQoS2 | undefined;
   putIncoming(entry: IncomingQoS2): void;
   deleteIncoming(packetId: number): void;
-  /** Forget the whole session (CleanSession=1 or end of session). */
+  countIncoming(): number;
+  readAliases(): TopicAliases | undefined;
+  writeAliases(aliases: TopicAliases | undefined): void;
+  /** Forget the whole session (clean start, or the session ended). */
   clear(): void;
 }

@@ -1,12 +1,13 @@
 /** CONNECT (MQTT §3.1): validate, take over or resume the session, answer CONNACK. */
-import type { IConnectPacket } from "mqtt-packet";
+import type { IConnackPacket, IConnectPacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import type { ProtocolVersion } from "../../codec/codec.js";
-import { ProtocolError, Reason } from "../../errors.js";
-import type { Message, QoS } from "../../message.js";
+import { ProtocolError, Reason, type ReasonCode } from "../../errors.js";
+import type { QoS } from "../../message.js";
 import { isValidTopicName } from "../../topic/validate.js";
+import { messageProperties } from "./properties.js";
 import { close, send, type Session } from "../session.js";
-import { newSessionRecord, type ConnectionState } from "../state.js";
+import { NEVER_EXPIRES, newSessionRecord, type ConnectionState, type Will } from "../state.js";
 import { connack } from "../wire.js";
 
 /** What the Worker told the session object about the connection it routed here. */
@@ -17,74 +18,131 @@ export interface ConnectRoute {
   assigned: boolean;
 }
 
-export function handleConnect(
-  s: Session,
-  connId: string,
-  route: ConnectRoute,
-  packet: IConnectPacket,
-  now: number,
-): Action[] {
+export function handleConnect(s: Session, connId: string, route: ConnectRoute, packet: IConnectPacket, now: number): Action[] {
   const version = (packet.protocolVersion ?? 4) as ProtocolVersion;
-  const clean = packet.clean !== false;
+  const v5 = version === 5;
+  const props = packet.properties ?? {};
+  const cleanStart = packet.clean !== false;
+  const config = s.config;
 
-  // Validate.
+  // Validate the client id: an empty one needs CleanSession=1 in 3.1.1 [MQTT-3.1.3-8]; the
+  // server then assigns one [MQTT-3.1.3-6] (5.0 allows it with any Clean Start [MQTT-3.1.3-6]).
   let clientId = packet.clientId ?? "";
-  if (clientId === "") {
-    // An empty id needs CleanSession=1 [MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
-    if (!clean) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id with CleanSession=0");
+  const assigned = clientId === "";
+  if (assigned) {
+    if (!v5 && !cleanStart) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id with CleanSession=0");
     if (!route.assigned) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id was not routed for assignment");
     clientId = route.clientId;
   } else if (clientId !== route.clientId) {
     // The connection was routed to this object for another id (a wrong ?clientId= hint).
     return reject(connId, version, Reason.ClientIdentifierNotValid, `client id ${clientId} does not match the route`);
   }
-  if (packet.will && !isValidTopicName(packet.will.topic)) {
-    throw new ProtocolError(Reason.TopicNameInvalid, `invalid will topic ${JSON.stringify(packet.will.topic)}`);
+  // Enhanced authentication is not offered [MQTT-4.12.0-1].
+  if (v5 && props.authenticationMethod !== undefined) {
+    return reject(connId, version, Reason.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported`);
   }
+  if (packet.will) {
+    if (!isValidTopicName(packet.will.topic)) throw new ProtocolError(Reason.TopicNameInvalid, `invalid will topic ${JSON.stringify(packet.will.topic)}`);
+    if (v5 && (packet.will.qos ?? 0) > config.maximumQoS) return reject(connId, version, Reason.QosNotSupported, `will QoS ${packet.will.qos} above the maximum ${config.maximumQoS}`);
+    if (v5 && packet.will.retain && !config.retainAvailable) return reject(connId, version, Reason.RetainNotSupported, "retained wills are not available");
+  }
+  // A Receive Maximum or Maximum Packet Size of 0 is a protocol error (MQTT 5 §3.1.2.11.3, §3.1.2.11.4).
+  if (v5 && props.receiveMaximum === 0) throw new ProtocolError(Reason.ProtocolError, "Receive Maximum of 0");
+  if (v5 && props.maximumPacketSize === 0) throw new ProtocolError(Reason.ProtocolError, "Maximum Packet Size of 0");
 
   const actions: Action[] = [];
-  // Take over: the existing connection of this client id is closed [MQTT-3.1.4-2].
-  if (s.current) {
-    actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
-  }
+  // Take over: the existing connection of this client id is closed [MQTT-3.1.4-2] with 0x8E.
+  if (s.current) actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
 
-  // Apply: a clean start discards any previous session [MQTT-3.1.2-6]; otherwise resume it [MQTT-3.1.2-4].
+  // A session whose expiry passed while nobody was looking is gone, queued messages included.
+  if (s.record?.expiresAt !== undefined && now >= s.record.expiresAt) actions.push(...s.discard(now));
+
+  // Apply: Clean Start discards any session [MQTT-3.1.2-4]; otherwise it is resumed [MQTT-3.1.2-5].
+  const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
   let sessionPresent = false;
-  if (clean) {
-    if (s.record) actions.push(...s.discard());
-    s.record = newSessionRecord(clientId, false);
-  } else if (s.record) {
+  if (cleanStart && s.record) actions.push(...s.discard(now));
+  if (s.record) {
     sessionPresent = true;
-    s.record.persistent = true;
+    s.record.expiryInterval = expiry;
+    delete s.record.expiresAt;
+    // A reconnect before the Will Delay Interval passed cancels the will [MQTT-3.1.3-9].
+    delete s.record.delayedWill;
   } else {
-    s.record = newSessionRecord(clientId, true);
+    s.record = newSessionRecord(clientId, expiry);
   }
   s.saveRecord();
-  s.store.writeWill(packet.will ? willMessage(packet.will, clientId) : undefined);
+  s.store.writeWill(packet.will ? willOf(packet.will, clientId, now) : undefined);
+  // Topic aliases live as long as the connection [MQTT-3.3.2-7].
+  s.aliases = { inbound: {}, outbound: {} };
+  s.saveAliases();
 
-  const conn: ConnectionState = { connId, clientId, version, keepalive: packet.keepalive ?? 0, lastSeen: now };
+  // Server Keep Alive: the broker may lower an MQTT 5 client's keepalive [MQTT-3.2.2-21].
+  let keepalive = packet.keepalive ?? 0;
+  let serverKeepAlive: number | undefined;
+  if (v5 && config.maxKeepalive > 0 && (keepalive === 0 || keepalive > config.maxKeepalive)) {
+    keepalive = serverKeepAlive = config.maxKeepalive;
+  }
+  const conn: ConnectionState = {
+    connId,
+    clientId,
+    version,
+    keepalive,
+    lastSeen: now,
+    receiveMaximum: props.receiveMaximum ?? 65535,
+    topicAliasMaximum: v5 ? (props.topicAliasMaximum ?? 0) : 0,
+    problemInformation: props.requestProblemInformation !== false,
+    connectExpiry: expiry,
+    ...(keepalive > 0 ? { keepaliveCheckAt: now + keepalive * 1500 } : {}),
+    ...(props.maximumPacketSize !== undefined ? { maximumPacketSize: props.maximumPacketSize } : {}),
+  };
   s.current = conn;
 
-  // Acknowledge: CONNACK first [MQTT-3.2.0-1], sessionPresent per [MQTT-3.2.2-1], [MQTT-3.2.2-2].
-  actions.push(send(conn, connack(version, Reason.Success, sessionPresent)));
-  if (conn.keepalive > 0) actions.push({ type: "keepalive", at: now + conn.keepalive * 1500 });
-  actions.push(...s.outbound.resume(conn));
+  // Acknowledge: CONNACK first [MQTT-3.2.0-1]; session present per [MQTT-3.2.2-2] / [MQTT-3.2.2-3].
+  const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true) : undefined;
+  actions.push(send(conn, connack(version, Reason.Success, sessionPresent, properties)));
+  actions.push(...s.resume(conn, now));
   return actions;
 }
 
-/** Unknown protocol name or level: CONNACK 0x01, then close [MQTT-3.1.2-2]. */
+/** Unknown protocol name or level: CONNACK 0x01 (3.1.1 form), then close [MQTT-3.1.2-2]. */
 handleConnect.unacceptable = (connId: string, detail: string): Action[] =>
   reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
 
-function reject(connId: string, version: ProtocolVersion, reason: typeof Reason[keyof typeof Reason], why: string): Action[] {
-  // A CONNACK with a non-zero code is followed by closing the connection [MQTT-3.2.2-5].
+/** What the broker offers, as configured (MQTT 5 §3.2.2.3). */
+function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean): IConnackPacket["properties"] {
+  const c = s.config;
+  const p: NonNullable<IConnackPacket["properties"]> = {
+    receiveMaximum: c.receiveMaximum,
+    maximumPacketSize: c.maxPacketSize,
+    topicAliasMaximum: c.topicAliasMaximum,
+    retainAvailable: c.retainAvailable,
+    wildcardSubscriptionAvailable: c.wildcardSubscriptions,
+    subscriptionIdentifiersAvailable: c.subscriptionIdentifiers,
+    sharedSubscriptionAvailable: c.sharedSubscriptions,
+  };
+  if (c.maximumQoS < 2) p.maximumQoS = c.maximumQoS;
+  // The assigned id is told to the client [MQTT-3.2.2-16].
+  if (assigned) p.assignedClientIdentifier = clientId;
+  if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
+  if (wantsResponseInfo && c.responseInformation !== "") p.responseInformation = `${c.responseInformation}${clientId}`;
+  return p;
+}
+
+function reject(connId: string, version: ProtocolVersion, reason: ReasonCode, why: string): Action[] {
+  // A CONNACK with a failure code is followed by closing the connection [MQTT-3.2.2-5] / [MQTT-3.2.2-7].
   return [
-    { type: "send", connId, version, packet: connack(version, reason, false) },
+    { type: "send", connId, version, packet: connack(version, reason, false, version === 5 ? { reasonString: why } : undefined) },
     close(connId, why, true),
   ];
 }
 
-function willMessage(will: NonNullable<IConnectPacket["will"]>, origin: string): Message {
+function willOf(will: NonNullable<IConnectPacket["will"]>, origin: string, _now: number): Will {
   const payload = typeof will.payload === "string" ? new TextEncoder().encode(will.payload) : new Uint8Array(will.payload);
-  return { topic: will.topic, payload, qos: will.qos as QoS, retain: will.retain === true, origin };
+  const props = will.properties ?? {};
+  const properties = messageProperties(props);
+  return {
+    message: { topic: will.topic, payload, qos: will.qos as QoS, retain: will.retain === true, origin, ...(properties ? { properties } : {}) },
+    delay: props.willDelayInterval ?? 0,
+    ...(props.messageExpiryInterval !== undefined ? { expiryInterval: props.messageExpiryInterval } : {}),
+  };
 }

@@ -3,23 +3,35 @@ import type { IPublishPacket, IPubrelPacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";
 import type { Message } from "../../message.js";
-import { isValidTopicName } from "../../topic/validate.js";
+import { hasWildcard, isValidTopicName } from "../../topic/validate.js";
+import { messageProperties } from "./properties.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState } from "../state.js";
 import { ack } from "../wire.js";
 
-export function handlePublish(s: Session, conn: ConnectionState, packet: IPublishPacket): Action[] {
-  // Validate: a topic name has no wildcards [MQTT-3.3.2-2].
-  if (!isValidTopicName(packet.topic)) {
-    throw new ProtocolError(Reason.TopicNameInvalid, `invalid topic name ${JSON.stringify(packet.topic)}`);
+export function handlePublish(s: Session, conn: ConnectionState, packet: IPublishPacket, now: number): Action[] {
+  // Guard: what the broker offers in CONNACK binds the client (MQTT 5 §3.2.2.3.4, §3.2.2.3.5).
+  if (packet.qos > s.config.maximumQoS) throw new ProtocolError(Reason.QosNotSupported, `QoS ${packet.qos} above the maximum ${s.config.maximumQoS}`);
+  if (packet.retain && !s.config.retainAvailable) throw new ProtocolError(Reason.RetainNotSupported, "retained messages are not available");
+
+  // Validate.
+  const topic = resolveTopic(s, conn, packet);
+  const props = packet.properties ?? {};
+  // A client never sends a Subscription Identifier [MQTT-3.3.4-6].
+  if (props.subscriptionIdentifier !== undefined) throw new ProtocolError(Reason.ProtocolError, "Subscription Identifier in a client PUBLISH");
+  if (props.responseTopic !== undefined && (props.responseTopic === "" || hasWildcard(props.responseTopic))) {
+    throw new ProtocolError(Reason.ProtocolError, "Response Topic must be a topic name [MQTT-3.3.2-14]");
   }
+  const properties = messageProperties(props);
   const message: Message = {
-    topic: packet.topic,
+    topic,
     // Copy: the decoder's buffer may be a view over a much larger frame.
     payload: typeof packet.payload === "string" ? new TextEncoder().encode(packet.payload) : new Uint8Array(packet.payload),
     qos: packet.qos,
     retain: packet.retain,
     origin: conn.clientId,
+    ...(properties ? { properties } : {}),
+    ...(props.messageExpiryInterval !== undefined ? { expiresAt: now + props.messageExpiryInterval * 1000 } : {}),
   };
 
   switch (packet.qos) {
@@ -27,20 +39,49 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
       return [{ type: "route", message }];
     case 1:
       // PUBACK only once every shard holds the message [MQTT-4.3.2-2].
-      return [{ type: "route", message, after: () => [send(conn, ack("puback", packet.messageId!))] }];
+      return [{ type: "route", message, after: () => [send(conn, ack("puback", packet.messageId!, conn.version))] }];
     case 2:
       return publishQoS2(s, conn, packet.messageId!, message);
   }
 }
 
 /**
+ * The topic of a PUBLISH, through the connection's inbound topic aliases (MQTT 5 §3.3.2.3.4):
+ * an alias of 0 or above the maximum is 0x94 [MQTT-3.2.2-17]; an empty topic needs a known alias.
+ */
+function resolveTopic(s: Session, conn: ConnectionState, packet: IPublishPacket): string {
+  const alias = packet.properties?.topicAlias;
+  if (alias !== undefined) {
+    if (alias === 0 || alias > s.config.topicAliasMaximum) throw new ProtocolError(Reason.TopicAliasInvalid, `topic alias ${alias} outside 1..${s.config.topicAliasMaximum}`);
+    if (packet.topic === "") {
+      const known = s.aliases.inbound[alias];
+      if (known === undefined) throw new ProtocolError(Reason.ProtocolError, `topic alias ${alias} was never set`);
+      return known;
+    }
+    if (s.aliases.inbound[alias] !== packet.topic) {
+      s.aliases.inbound[alias] = packet.topic;
+      s.saveAliases();
+    }
+  }
+  // A topic name has no wildcards [MQTT-3.3.2-2] and is not empty [MQTT-4.7.3-1].
+  if (!isValidTopicName(packet.topic)) {
+    throw new ProtocolError(conn.version === 5 ? Reason.TopicNameInvalid : Reason.ProtocolError, `invalid topic name ${JSON.stringify(packet.topic)}`);
+  }
+  return packet.topic;
+}
+
+/**
  * QoS 2 exactly once: the packet id is remembered until PUBREL, and a retransmission of a routed
- * message is only acknowledged again, never routed twice [MQTT-4.3.3-2].
+ * message is only acknowledged again, never routed twice [MQTT-4.3.3-2]. More unreleased QoS 2
+ * messages than the broker's Receive Maximum is 0x93 (MQTT 5 §4.9).
  */
 function publishQoS2(s: Session, conn: ConnectionState, packetId: number, message: Message): Action[] {
   const pending = s.store.getIncoming(packetId);
-  const pubrec = send(conn, ack("pubrec", packetId));
+  const pubrec = send(conn, ack("pubrec", packetId, conn.version));
   if (pending?.routed) return [pubrec];
+  if (!pending && s.store.countIncoming() >= s.config.receiveMaximum) {
+    throw new ProtocolError(Reason.ReceiveMaximumExceeded, `more than ${s.config.receiveMaximum} unacknowledged QoS 2 messages`);
+  }
   const toRoute = pending?.message ?? message;
   if (!pending) s.store.putIncoming({ packetId, routed: false, message });
   return [{
@@ -53,8 +94,9 @@ function publishQoS2(s: Session, conn: ConnectionState, packetId: number, messag
   }];
 }
 
-/** PUBREL: forget the packet id, answer PUBCOMP [MQTT-4.3.3-2]. */
+/** PUBREL: forget the packet id, answer PUBCOMP [MQTT-4.3.3-2]; an unknown id gets 0x92 in 5.0. */
 export function handlePubrel(s: Session, conn: ConnectionState, packet: IPubrelPacket): Action[] {
-  s.store.deleteIncoming(packet.messageId!);
-  return [send(conn, ack("pubcomp", packet.messageId!))];
+  const known = s.store.getIncoming(packet.messageId!) !== undefined;
+  if (known) s.store.deleteIncoming(packet.messageId!);
+  return [send(conn, ack("pubcomp", packet.messageId!, conn.version, known ? 0 : Reason.PacketIdentifierNotFound))];
 }

@@ -1,53 +1,105 @@
-/** SUBSCRIBE (MQTT §3.8): store the filters, register them with the shards, SUBACK, retained. */
+/** SUBSCRIBE (MQTT §3.8): validate each filter, store, register with the shards, SUBACK, retained. */
 import type { ISubscribePacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";
 import { minQoS, type Message, type QoS } from "../../message.js";
-import { isValidTopicFilter } from "../../topic/validate.js";
+import { isShared, parseShared } from "../../topic/shared.js";
+import { hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
 import { send, type Session } from "../session.js";
-import type { ConnectionState } from "../state.js";
+import type { ConnectionState, Subscription } from "../state.js";
 
-/** SUBACK return code for a refused filter (MQTT 3.1.1 §3.9.3). */
+/** SUBACK return code for a refused filter in MQTT 3.1.1 (§3.9.3). */
 export const SUBACK_FAILURE = 0x80;
 
-export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubscribePacket): Action[] {
+interface Accepted {
+  filter: string;
+  sub: Subscription;
+  /** Retained messages are sent now (Retain Handling; never for shared subscriptions). */
+  retained: boolean;
+}
+
+export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubscribePacket, now: number): Action[] {
+  const v5 = conn.version === 5;
   // Guard: a SUBSCRIBE carries at least one filter [MQTT-3.8.3-3].
   if (packet.subscriptions.length === 0) throw new ProtocolError(Reason.ProtocolError, "SUBSCRIBE without filters");
+  const subscriptionId = packet.properties?.subscriptionIdentifier as number | undefined;
+  if (subscriptionId === 0) throw new ProtocolError(Reason.ProtocolError, "Subscription Identifier 0"); // §3.8.2.1.2
 
-  // Validate: each filter is granted its QoS or refused with 0x80 [MQTT-3.9.3-2].
+  const record = s.record!;
+  // The packet id must not be in use by an unreleased QoS 2 PUBLISH of this client (0x91).
+  const idInUse = s.store.getIncoming(packet.messageId!) !== undefined;
   const granted: number[] = [];
-  const accepted: { filter: string; qos: QoS }[] = [];
-  for (const sub of packet.subscriptions) {
-    if (!isValidTopicFilter(sub.topic)) {
-      granted.push(SUBACK_FAILURE);
+  const accepted: Accepted[] = [];
+  let count = Object.keys(record.subscriptions).length;
+  for (const request of packet.subscriptions) {
+    const filter = request.topic;
+    const refuse = (code: number) => granted.push(v5 ? code : SUBACK_FAILURE);
+    if (idInUse) {
+      refuse(Reason.PacketIdentifierInUse);
       continue;
     }
-    const qos = minQoS(sub.qos as QoS, 2);
+    const shared = isShared(filter);
+    const inner = shared ? parseShared(filter)?.filter : filter;
+    // Each filter is granted or refused on its own [MQTT-3.9.3-1]: invalid filters 0x8F.
+    if (inner === undefined || !isValidTopicFilter(inner)) {
+      refuse(Reason.TopicFilterInvalid);
+      continue;
+    }
+    if (shared && !s.config.sharedSubscriptions) {
+      refuse(Reason.SharedSubscriptionsNotSupported);
+      continue;
+    }
+    // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+    if (shared && request.nl) throw new ProtocolError(Reason.ProtocolError, "No Local on a shared subscription");
+    if (hasWildcard(inner) && !s.config.wildcardSubscriptions) {
+      refuse(Reason.WildcardSubscriptionsNotSupported);
+      continue;
+    }
+    if (subscriptionId !== undefined && !s.config.subscriptionIdentifiers) {
+      refuse(Reason.SubscriptionIdentifiersNotSupported);
+      continue;
+    }
+    const existed = filter in record.subscriptions;
+    if (!existed && count >= s.config.maxSubscriptions) {
+      refuse(Reason.QuotaExceeded);
+      continue;
+    }
+    if (!existed) count++;
+    const qos = minQoS(request.qos as QoS, s.config.maximumQoS);
+    const sub: Subscription = { qos };
+    if (request.nl) sub.noLocal = true;
+    if (request.rap) sub.retainAsPublished = true;
+    if (request.rh) sub.retainHandling = request.rh as 1 | 2;
+    if (subscriptionId !== undefined) sub.id = subscriptionId;
+    const rh = request.rh ?? 0;
     granted.push(qos);
-    accepted.push({ filter: sub.topic, qos });
+    // Retain Handling 0: always, 1: only for a new subscription, 2: never [MQTT-3.3.1-9..11];
+    // a new Shared Subscription gets no retained messages (§3.3.1.3: only Non-shared ones do).
+    accepted.push({ filter, sub, retained: !shared && (rh === 0 || (rh === 1 && !existed)) });
   }
 
   // Apply: a subscription to an existing filter replaces it [MQTT-3.8.4-3].
-  const record = s.record!;
-  for (const { filter, qos } of accepted) record.subscriptions[filter] = { qos };
+  for (const { filter, sub } of accepted) record.subscriptions[filter] = sub;
   s.saveRecord();
 
-  const suback = send(conn, { cmd: "suback", messageId: packet.messageId, granted });
+  const suback = send(conn, { cmd: "suback", messageId: packet.messageId!, granted });
   if (accepted.length === 0) return [suback];
   return [{
     type: "subscribe",
     clientId: conn.clientId,
-    subscriptions: accepted,
+    subscriptions: accepted.map(({ filter, sub, retained }) => ({ filter, qos: sub.qos, retained })),
     // Acknowledge once the shards hold the subscriptions, then send retained messages with the
-    // retain flag set [MQTT-3.3.1-6], [MQTT-3.3.1-8], at most the granted QoS [MQTT-3.8.4-6].
+    // retain flag set [MQTT-3.3.1-8] (3.1.1), at most the granted QoS [MQTT-3.8.4-6].
     after: (retained: Message[][]) => {
       const actions: Action[] = [suback];
-      accepted.forEach(({ qos }, i) => {
+      accepted.forEach(({ sub }, i) => {
         for (const message of retained[i] ?? []) {
-          actions.push(...s.enqueue(message, minQoS(qos, message.qos), true));
+          if (message.expiresAt !== undefined && now >= message.expiresAt) continue;
+          const extra = sub.id !== undefined ? { subscriptionIds: [sub.id] } : {};
+          actions.push(...s.enqueue(message, minQoS(sub.qos, message.qos), true, now, extra));
         }
       });
-      return actions.concat(s.outbound.pump(s.current));
+      return actions.concat(s.pump(now));
     },
   }];
 }

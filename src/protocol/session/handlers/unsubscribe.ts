@@ -5,6 +5,9 @@ import { ProtocolError, Reason } from "../../errors.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState } from "../state.js";
 
+/** UNSUBACK reason code 0x11 (MQTT 5 §3.11.3). */
+const NO_SUBSCRIPTION_EXISTED = 0x11;
+
 export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUnsubscribePacket): Action[] {
   // Guard: at least one filter [MQTT-3.10.3-2].
   if (packet.unsubscriptions.length === 0) throw new ProtocolError(Reason.ProtocolError, "UNSUBSCRIBE without filters");
@@ -12,8 +15,9 @@ export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUn
   const known = packet.unsubscriptions.filter((f) => f in record.subscriptions);
   for (const filter of known) delete record.subscriptions[filter];
   s.saveRecord();
-  // UNSUBACK even when no filter matched [MQTT-3.10.4-5].
-  const unsuback = send(conn, { cmd: "unsuback", messageId: packet.messageId!, granted: [] });
+  // UNSUBACK even when no filter matched [MQTT-3.10.4-5]; MQTT 5 says which ones did.
+  const reasons = packet.unsubscriptions.map((f) => (known.includes(f) ? Reason.Success : NO_SUBSCRIPTION_EXISTED));
+  const unsuback = send(conn, { cmd: "unsuback", messageId: packet.messageId!, granted: conn.version === 5 ? reasons : [] });
   if (known.length === 0) return [unsuback];
   return [{ type: "unsubscribe", clientId: conn.clientId, filters: known, after: () => [unsuback] }];
 }

@@ -1,0 +1,89 @@
+/**
+ * Builds each PUBLISH the broker sends to a client: remaining message expiry, forwarded MQTT 5
+ * properties, subscription identifiers, server-assigned topic aliases, and the client's Maximum
+ * Packet Size. A message that has expired or does not fit is not sent.
+ */
+import type { IPublishPacket } from "mqtt-packet";
+import { encodePacket } from "../codec/codec.js";
+import type { Message, QoS } from "../message.js";
+import type { ConnectionState, TopicAliases } from "./state.js";
+
+export interface OutgoingPublish {
+  message: Message;
+  qos: QoS;
+  retain: boolean;
+  dup: boolean;
+  packetId?: number;
+  subscriptionIds?: number[];
+}
+
+export type BuildResult =
+  | { ok: true; packet: IPublishPacket; bytes?: Uint8Array }
+  | { ok: false; why: "expired" | "too-large" };
+
+export function buildPublish(
+  conn: ConnectionState,
+  out: OutgoingPublish,
+  aliases: TopicAliases,
+  serverTopicAliases: number,
+  now: number,
+): BuildResult {
+  const { message } = out;
+  if (message.expiresAt !== undefined && now >= message.expiresAt) return { ok: false, why: "expired" };
+  const packet: IPublishPacket = {
+    cmd: "publish",
+    topic: message.topic,
+    payload: asBuffer(message.payload),
+    qos: out.qos,
+    retain: out.retain,
+    dup: out.dup,
+    ...(out.qos > 0 ? { messageId: out.packetId! } : {}),
+  };
+  if (conn.version === 5) {
+    const p = message.properties ?? {};
+    const properties: NonNullable<IPublishPacket["properties"]> = {};
+    if (p.payloadFormatIndicator !== undefined) properties.payloadFormatIndicator = p.payloadFormatIndicator;
+    if (p.contentType !== undefined) properties.contentType = p.contentType;
+    if (p.responseTopic !== undefined) properties.responseTopic = p.responseTopic;
+    if (p.correlationData !== undefined) properties.correlationData = asBuffer(p.correlationData);
+    if (p.userProperties !== undefined) properties.userProperties = p.userProperties;
+    // The remaining lifetime, not the original one [MQTT-3.3.2-6].
+    if (message.expiresAt !== undefined) properties.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+    if (out.subscriptionIds?.length) {
+      properties.subscriptionIdentifier = (out.subscriptionIds.length === 1 ? out.subscriptionIds[0]! : out.subscriptionIds) as number;
+    }
+    if (Object.keys(properties).length > 0) packet.properties = properties;
+  }
+  let bytes: Uint8Array | undefined;
+  if (conn.maximumPacketSize !== undefined) {
+    bytes = encodePacket(packet, conn.version);
+    // Never send a client more than its Maximum Packet Size [MQTT-3.1.2-24].
+    if (bytes.length > conn.maximumPacketSize) return { ok: false, why: "too-large" };
+  }
+  if (conn.version === 5 && applyTopicAlias(packet, conn, aliases, serverTopicAliases)) bytes = undefined;
+  return bytes ? { ok: true, packet, bytes } : { ok: true, packet };
+}
+
+/** Uses or assigns an alias for the topic; true when the packet changed. */
+function applyTopicAlias(packet: IPublishPacket, conn: ConnectionState, aliases: TopicAliases, limit: number): boolean {
+  const max = Math.min(conn.topicAliasMaximum, limit);
+  if (max === 0) return false;
+  const known = aliases.outbound[packet.topic];
+  if (known !== undefined) {
+    packet.properties = { ...packet.properties, topicAlias: known };
+    packet.topic = "";
+    return true;
+  }
+  const used = Object.keys(aliases.outbound).length;
+  if (used >= max) return false; // full: later topics go without an alias
+  const alias = used + 1;
+  aliases.outbound[packet.topic] = alias;
+  packet.properties = { ...packet.properties, topicAlias: alias };
+  return true;
+}
+
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export type { QoS };
