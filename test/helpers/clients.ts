@@ -17,6 +17,7 @@ export interface Received {
   qos: number;
   retain: boolean;
   dup: boolean;
+  properties?: mqttPacket.IPublishPacket["properties"];
 }
 
 /** Collects messages as they arrive; `next()` waits for the next one. */
@@ -25,7 +26,7 @@ export function collect(client: MqttClient): { messages: Received[]; next(timeou
   const waiters: (() => void)[] = [];
   let read = 0;
   client.on("message", (topic, payload, packet) => {
-    messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup });
+    messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup, ...(packet.properties ? { properties: packet.properties } : {}) });
     waiters.splice(0).forEach((w) => w());
   });
   const waitFor = (cond: () => boolean, timeoutMs: number, what: string) =>
@@ -124,4 +125,24 @@ export async function connectWithInbox(url: string, options: IClientOptions = {}
     client.once("error", reject);
   });
   return { client, inbox };
+}
+
+/** An MQTT 5 client with its CONNACK and a collector attached before CONNACK. */
+export async function connectV5(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; connack: mqttPacket.IConnackPacket; inbox: ReturnType<typeof collect> }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, clientId: uniqueId(), protocolVersion: 5, ...options });
+  const inbox = collect(client);
+  const connack = await new Promise<mqttPacket.IConnackPacket>((resolve, reject) => {
+    client.once("connect", (packet) => resolve(packet as mqttPacket.IConnackPacket));
+    client.once("error", reject);
+  });
+  return { client, connack, inbox };
+}
+
+/** Full packets as mqtt.js received them (properties included). */
+export function packetsOf(client: MqttClient, cmd: Packet["cmd"]): Packet[] {
+  const seen: Packet[] = [];
+  client.on("packetreceive", (p: Packet) => {
+    if (p.cmd === cmd) seen.push(p);
+  });
+  return seen;
 }

@@ -17,6 +17,7 @@ export function messageProperties(p: Forwardable): MessageProperties | undefined
   if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
   // Copy: the decoder's buffer may be a view over a much larger frame.
   if (p.correlationData !== undefined) out.correlationData = new Uint8Array(p.correlationData);
-  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
+  // mqtt-packet builds this map without a prototype, which structured clone (RPC, storage) refuses.
+  if (p.userProperties !== undefined) out.userProperties = { ...p.userProperties };
   return Object.keys(out).length > 0 ? out : undefined;
 }
