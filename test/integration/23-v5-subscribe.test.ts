@@ -91,7 +91,19 @@ describe("SUBACK and UNSUBACK reason codes", () => {
   it("refuses invalid filters with 0x8F and grants valid ones in the same SUBACK [MQTT-3.9.3-1]", async () => {
     const raw = await rawV5();
     raw.send({ cmd: "subscribe", messageId: 3, subscriptions: [{ topic: "a/#/b", qos: 1 }, { topic: "ok/+", qos: 2 }, { topic: "$share/g", qos: 0 }] } as never, 5);
-    expect(await raw.expect("suback")).toMatchObject({ messageId: 3, granted: [0x8f, 2, 0x8f] });
+    const suback = (await raw.expect("suback")) as { properties?: { reasonString?: string } };
+    expect(suback).toMatchObject({ messageId: 3, granted: [0x8f, 2, 0x8f] });
+    expect(suback.properties?.reasonString).toMatch(/a\/#\/b/);
+    raw.close();
+  });
+
+  it("leaves the Reason String off acks when Request Problem Information is 0 [MQTT-3.1.2-29]", async () => {
+    const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
+    raw.send({ ...(v5connect(uniqueId()) as object), properties: { requestProblemInformation: false } } as never, 5);
+    await raw.expect("connack");
+    raw.send({ cmd: "subscribe", messageId: 3, subscriptions: [{ topic: "a/#/b", qos: 1 }] } as never, 5);
+    const suback = (await raw.expect("suback")) as { properties?: { reasonString?: string } };
+    expect(suback.properties?.reasonString).toBeUndefined();
     raw.close();
   });
 

@@ -29,11 +29,15 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
   // The packet id must not be in use by an unreleased QoS 2 PUBLISH of this client (0x91).
   const idInUse = s.store.getIncoming(packet.messageId!) !== undefined;
   const granted: number[] = [];
+  const problems: string[] = [];
   const accepted: Accepted[] = [];
   let count = Object.keys(record.subscriptions).length;
   for (const request of packet.subscriptions) {
     const filter = request.topic;
-    const refuse = (code: number) => granted.push(v5 ? code : SUBACK_FAILURE);
+    const refuse = (code: number) => {
+      granted.push(v5 ? code : SUBACK_FAILURE);
+      problems.push(`${filter}: 0x${code.toString(16)}`);
+    };
     if (idInUse) {
       refuse(Reason.PacketIdentifierInUse);
       continue;
@@ -82,7 +86,9 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
   for (const { filter, sub } of accepted) record.subscriptions[filter] = sub;
   s.saveRecord();
 
-  const suback = send(conn, { cmd: "suback", messageId: packet.messageId!, granted });
+  // A Reason String only for clients that did not turn problem information off [MQTT-3.1.2-29].
+  const properties = v5 && conn.problemInformation && problems.length > 0 ? { properties: { reasonString: `refused ${problems.join(", ")}`.slice(0, 200) } } : {};
+  const suback = send(conn, { cmd: "suback", messageId: packet.messageId!, granted, ...properties });
   if (accepted.length === 0) return [suback];
   return [{
     type: "subscribe",
