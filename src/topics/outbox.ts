@@ -17,6 +17,8 @@ export class Outbox {
 
   constructor(private readonly kv: SyncKv) {
     this.nextSeq = kv.get<number>(SEQ) ?? 1;
+    // Count what each stored message still waits for, so `done` is right from the start.
+    for (const { seq } of this.rows()) this.remaining.set(seq, (this.remaining.get(seq) ?? 0) + 1);
   }
 
   get size(): number {
@@ -53,20 +55,18 @@ export class Outbox {
 
   /** Everything still pending, in sequence order: for recovery after the object restarts. */
   *pending(): Iterable<{ seq: number; recipient: string; message: Message }> {
-    this.remaining.clear();
-    const messages = new Map<number, Message>();
+    const messages = new Map<number, Message | undefined>();
+    for (const { seq, recipient } of this.rows()) {
+      if (!messages.has(seq)) messages.set(seq, this.kv.get<Message>(MSG + pad(seq)));
+      const message = messages.get(seq);
+      if (message) yield { seq, recipient, message };
+    }
+  }
+
+  private *rows(): Iterable<{ seq: number; recipient: string }> {
     for (const [k] of [...this.kv.list({ prefix: PEND })]) {
       const rest = k.slice(PEND.length);
-      const seq = Number(rest.slice(0, 16));
-      const recipient = rest.slice(17);
-      let message = messages.get(seq);
-      if (!message) {
-        message = this.kv.get<Message>(MSG + pad(seq));
-        if (!message) continue;
-        messages.set(seq, message);
-      }
-      this.remaining.set(seq, (this.remaining.get(seq) ?? 0) + 1);
-      yield { seq, recipient, message };
+      yield { seq: Number(rest.slice(0, 16)), recipient: rest.slice(17) };
     }
   }
 }

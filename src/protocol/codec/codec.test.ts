@@ -154,6 +154,23 @@ describe("protocol name and level [MQTT-3.1.2-1], [MQTT-3.1.2-2]", () => {
     expect(result).toEqual({ ok: false, error: "unacceptable-protocol", detail: "MQTT level 6" });
   });
 
+  it("finds the level behind a multi-byte remaining length", () => {
+    const long = (level: number) => {
+      const bytes = encodePacket(
+        { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "x".repeat(300), keepalive: 60 },
+        4,
+      );
+      const copy = Uint8Array.from(bytes);
+      // Fixed header (1) + two length bytes + name length (2) + "MQTT" (4): the level byte.
+      expect(copy[2]! & 0x80).toBe(0);
+      expect(copy[1]! & 0x80).toBe(0x80);
+      copy[9] = level;
+      return copy;
+    };
+    expect(decodePacket(long(6), undefined)).toEqual({ ok: false, error: "unacceptable-protocol", detail: "MQTT level 6" });
+    expect(decodePacket(long(4), undefined)).toMatchObject({ ok: true, packet: { cmd: "connect", clientId: "x".repeat(300) } });
+  });
+
   it("rejects the name MQIsdp with level 4", () => {
     const connect = bytes(0x10, 0x0f, 0x00, 0x06, 0x4d, 0x51, 0x49, 0x73, 0x64, 0x70, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x78);
     expect(decodePacket(connect, undefined)).toMatchObject({ ok: false, error: "unacceptable-protocol" });
@@ -199,5 +216,14 @@ describe("malformed packets", () => {
   it("decodes the next packet normally after a malformed one", () => {
     expect(decodePacket(bytes(0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01), 4).ok).toBe(false);
     expect(decodePacket(bytes(0x40, 0x02, 0x00, 0x07), 4)).toMatchObject({ ok: true, packet: { cmd: "puback", messageId: 7 } });
+  });
+});
+
+describe("decodePacket with stray bytes (regression)", () => {
+  it("refuses bytes after a packet and leaves the shared parser clean for the next packet", () => {
+    const stray = decodePacket(Uint8Array.from([0xc0, 0x00, 0x40]), 4);
+    expect(stray).toMatchObject({ ok: false, error: "malformed" });
+    const next = decodePacket(Uint8Array.from([0x40, 0x02, 0x00, 0x07]), 4);
+    expect(next).toMatchObject({ ok: true, packet: { cmd: "puback", messageId: 7 } });
   });
 });

@@ -47,7 +47,9 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   parser.on("error", onError);
   try {
     const left = parser.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (!failure && left !== 0) failure = new Error("trailing bytes after packet");
+    // Bytes past the packet would start another one inside the parser: never valid here.
+    const midPacket = (parser as unknown as { _stateCounter: number })._stateCounter !== 0;
+    if (!failure && (left !== 0 || midPacket)) failure = new Error("trailing bytes after packet");
   } catch (e) {
     failure = e instanceof Error ? e : new Error(String(e));
   } finally {

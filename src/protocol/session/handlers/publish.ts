@@ -79,7 +79,8 @@ function publishQoS2(s: Session, conn: ConnectionState, packetId: number, messag
   const pending = s.store.getIncoming(packetId);
   const pubrec = send(conn, ack("pubrec", packetId, conn.version));
   if (pending?.routed) return [pubrec];
-  if (!pending && s.store.countIncoming() >= s.config.receiveMaximum) {
+  // 3.1.1 has no Receive Maximum; there the 65535 packet ids bound the unreleased messages.
+  if (!pending && conn.version === 5 && s.store.countIncoming() >= s.config.receiveMaximum) {
     throw new ProtocolError(Reason.ReceiveMaximumExceeded, `more than ${s.config.receiveMaximum} unacknowledged QoS 2 messages`);
   }
   const toRoute = pending?.message ?? message;

@@ -1,0 +1,212 @@
+/** Messages from topic shards to the session: QoS choice, designated shard, duplicate marks. */
+import type { IConnectPacket, Packet } from "mqtt-packet";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../config.js";
+import { KvSessionStore } from "../../storage/kv-session-store.js";
+import { MemoryKv } from "../../storage/memory-kv.js";
+import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import type { Action, SubscribeAction } from "../actions.js";
+import type { DecodeResult } from "../codec/codec.js";
+import type { Delivery, Message, QoS } from "../message.js";
+import { Session, type SessionConfig } from "./session.js";
+
+// ---- helpers (each session test file keeps its own copy) ----
+
+const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
+const route = (clientId: string, assigned = false) => ({ clientId, assigned });
+
+function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
+  // Defaults from loadConfig, so settings added later need no change here.
+  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
+  return { session, kv };
+}
+
+type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
+const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
+  actions.filter((a): a is Of<T> => a.type === type);
+const sent = (actions: Action[], connId?: string): Packet[] =>
+  only(actions, "send")
+    .filter((a) => connId === undefined || a.connId === connId)
+    .map((a) => a.packet);
+const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
+
+/** Session.deliver at time 0 (no message in these tests expires). */
+const deliverNow = (s: Session, shard: string, deliveries: Delivery[]) => s.deliver(shard, deliveries, 0);
+
+function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
+  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId, clean: true, keepalive: 0, ...opts };
+}
+
+/** CONNECT `clientId` on `connId` and check it was accepted. */
+function connect(session: Session, connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
+  const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
+  expect(sent(actions, connId)).toContainEqual(expect.objectContaining({ cmd: "connack", returnCode: 0 }));
+  return actions;
+}
+
+/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
+function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
+  const out: Action[] = [];
+  for (const a of actions) {
+    out.push(a);
+    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
+    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
+    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
+  }
+  return out;
+}
+
+function subscribePacket(subs: [string, number][], messageId = 1): Packet {
+  return { cmd: "subscribe", messageId, subscriptions: subs.map(([topic, qos]) => ({ topic, qos: qos as QoS })) };
+}
+
+const message = (topic: string, payload: string, qos: QoS, retain = false): Message => ({
+  topic,
+  payload: new TextEncoder().encode(payload),
+  qos,
+  retain,
+  origin: "publisher",
+});
+
+/** A connected session of client "c1" on "conn1" subscribed to `subs`. */
+function subscribed(subs: [string, QoS][], opts: { clean?: boolean; config?: Partial<SessionConfig>; kv?: MemoryKv } = {}) {
+  const { session, kv } = newSession(opts.config, opts.kv);
+  connect(session, "conn1", "c1", { clean: opts.clean ?? true });
+  settle(session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
+  return { session, kv };
+}
+
+type Publish = Extract<Packet, { cmd: "publish" }>;
+const publishes = (actions: Action[]): Publish[] => sent(actions).filter((p): p is Publish => p.cmd === "publish");
+const summary = (p: Publish) => ({ topic: p.topic, payload: text(p.payload), qos: p.qos, retain: p.retain, dup: p.dup });
+
+// ---- tests ----
+
+/** Delivers `message` from every shard its publish reaches, as the shards would. */
+function fromEveryShard(session: Session, msg: Message, seq?: number): Action[] {
+  const out: Action[] = [];
+  for (const shard of shardsForPublish(msg.topic)) {
+    const result = deliverNow(session, shard, [seq === undefined ? { message: msg } : { seq, message: msg }]);
+    expect(result.outcome.gone).toBe(false);
+    out.push(...result.actions);
+  }
+  return out;
+}
+
+describe("Session.deliver", () => {
+  it("delivers at the maximum QoS of overlapping subscriptions [MQTT-3.3.5-1]", () => {
+    const { session } = subscribed([["a/+", 0], ["a/b", 2], ["a/#", 1]]);
+    const { actions, outcome } = deliverNow(session, shardForTopic("a/b"), [{ seq: 1, message: message("a/b", "m", 2) }]);
+    expect(outcome).toEqual({ gone: false, declined: [] });
+    expect(publishes(actions).map(summary)).toEqual([{ topic: "a/b", payload: "m", qos: 2, retain: false, dup: false }]);
+  });
+
+  it("sends one copy when a topic-shard and a wildcard-shard filter overlap, from the topic shard [MQTT-3.3.5-1]", () => {
+    const { session } = subscribed([["a/b", 1], ["+/b", 2], ["#", 0]]);
+    expect(deliverNow(session, WILDCARD_SHARD, [{ seq: 1, message: message("a/b", "m", 2) }]).actions).toEqual([]);
+    const { actions } = deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 2) }]);
+    expect(publishes(actions).map((p) => p.qos)).toEqual([2]);
+    // And exactly one copy over both shards.
+    expect(publishes(fromEveryShard(session, message("a/b", "again", 1), 2))).toHaveLength(1);
+  });
+
+  it("delivers from the wildcard shard when only wildcard-first filters match", () => {
+    const { session } = subscribed([["+/b", 1], ["#", 2]]);
+    expect(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 2) }]).actions).toEqual([]);
+    const { actions } = deliverNow(session, WILDCARD_SHARD, [{ seq: 1, message: message("a/b", "m", 2) }]);
+    expect(publishes(actions).map(summary)).toEqual([{ topic: "a/b", payload: "m", qos: 2, retain: false, dup: false }]);
+  });
+
+  it("caps the QoS at the published QoS [MQTT-3.8.4-6]", () => {
+    const { session } = subscribed([["a/b", 2]]);
+    const [p0] = publishes(deliverNow(session, "t/a", [{ message: message("a/b", "zero", 0) }]).actions);
+    expect(p0).toMatchObject({ qos: 0 });
+    expect(p0!.messageId).toBeUndefined();
+    const [p1] = publishes(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "one", 1) }]).actions);
+    expect(p1).toMatchObject({ qos: 1 });
+    expect(p1!.messageId).toBeGreaterThan(0);
+  });
+
+  it("downgrades to the granted QoS [MQTT-3.8.4-6]", () => {
+    const { session } = subscribed([["a/b", 0]]);
+    expect(publishes(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 2) }]).actions).map((p) => p.qos)).toEqual([0]);
+  });
+
+  it("clears the retain flag on messages forwarded to an existing subscription [MQTT-3.3.1-9]", () => {
+    const { session } = subscribed([["a/b", 1]]);
+    const [p] = publishes(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "r", 1, true) }]).actions);
+    expect(p!.retain).toBe(false);
+  });
+
+  it("ignores messages no subscription matches", () => {
+    const { session } = subscribed([["a/b", 1]]);
+    expect(deliverNow(session, "t/a", [{ seq: 1, message: message("a/c", "m", 1) }])).toEqual({ actions: [], outcome: { gone: false, declined: [] } });
+    expect(session.outbound.size).toBe(0);
+  });
+
+  it("delivers a batch in order", () => {
+    const { session } = subscribed([["a/#", 1]]);
+    const batch = [1, 2, 3, 4].map((seq) => ({ seq, message: message(`a/${seq}`, `m${seq}`, 1) }));
+    expect(publishes(deliverNow(session, "t/a", batch).actions).map((p) => p.topic)).toEqual(["a/1", "a/2", "a/3", "a/4"]);
+  });
+
+  it("skips a durable delivery whose seq it already took from that shard", () => {
+    const { session } = subscribed([["a/#", 1], ["+/x", 1]]);
+    expect(publishes(deliverNow(session, "t/a", [{ seq: 5, message: message("a/b", "m5", 1) }]).actions)).toHaveLength(1);
+    // The shard retries (e.g. it never saw the answer): nothing is queued twice.
+    expect(deliverNow(session, "t/a", [{ seq: 5, message: message("a/b", "m5", 1) }]).actions).toEqual([]);
+    expect(deliverNow(session, "t/a", [{ seq: 4, message: message("a/b", "m4", 1) }]).actions).toEqual([]);
+    expect(session.outbound.size).toBe(1);
+    // A mixed retry batch delivers only the new one.
+    const mixed = deliverNow(session, "t/a", [
+      { seq: 5, message: message("a/b", "m5", 1) },
+      { seq: 6, message: message("a/b", "m6", 1) },
+    ]);
+    expect(publishes(mixed.actions).map((p) => text(p.payload))).toEqual(["m6"]);
+    // Marks are per shard: seq 1 from the wildcard shard is new.
+    expect(publishes(deliverNow(session, WILDCARD_SHARD, [{ seq: 1, message: message("q/x", "w1", 1) }]).actions)).toHaveLength(1);
+  });
+
+  it("keeps the duplicate marks across a restart of the object", () => {
+    const kv = new MemoryKv();
+    const { session } = subscribed([["a/#", 1]], { clean: false, kv });
+    deliverNow(session, "t/a", [{ seq: 3, message: message("a/b", "m", 1) }]);
+    const { session: restarted } = newSession({}, kv);
+    expect(deliverNow(restarted, "t/a", [{ seq: 3, message: message("a/b", "m", 1) }]).actions).toEqual([]);
+    expect(restarted.outbound.size).toBe(1);
+  });
+
+  it("does not deduplicate QoS 0 deliveries, which carry no seq", () => {
+    const { session } = subscribed([["a/b", 0]]);
+    expect(publishes(deliverNow(session, "t/a", [{ message: message("a/b", "x", 0) }]).actions)).toHaveLength(1);
+    expect(publishes(deliverNow(session, "t/a", [{ message: message("a/b", "x", 0) }]).actions)).toHaveLength(1);
+  });
+
+  it("answers gone with no session", () => {
+    const { session } = newSession();
+    expect(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 1) }])).toEqual({ actions: [], outcome: { gone: true } });
+  });
+
+  it("delivers '$SYS' topics to '$SYS/#' from their topic shard and never to '#' [MQTT-4.7.2-1]", () => {
+    const { session } = subscribed([["#", 1], ["$SYS/#", 1]]);
+    expect(shardsForPublish("$SYS/load")).toEqual([shardForTopic("$SYS/load")]);
+    const [p] = publishes(fromEveryShard(session, message("$SYS/load", "1", 1), 1));
+    expect(p?.topic).toBe("$SYS/load");
+
+    const other = subscribed([["#", 1], ["+/load", 1]]).session;
+    expect(fromEveryShard(other, message("$SYS/load", "1", 1), 1)).toEqual([]);
+  });
+
+  it("drops QoS 0 and queues QoS 1/2 for an offline persistent session", () => {
+    const { session } = subscribed([["a/b", 2]], { clean: false });
+    session.connectionLost("conn1", 0);
+    const r0 = deliverNow(session, "t/a", [{ message: message("a/b", "q0", 0) }]);
+    expect(r0).toEqual({ actions: [], outcome: { gone: false, declined: [] } });
+    const r1 = deliverNow(session, "t/a", [
+      { seq: 1, message: message("a/b", "q1", 1) },
+      { seq: 2, message: message("a/b", "q2", 2) },
+    ]);
+    expect(r1).toEqual({ actions: [], outcome: { gone: false, declined: [] } });
+    expect(session.outbound.size).toBe(2);
+  });
+});

@@ -1,0 +1,308 @@
+/** QoS 1/2 messages to the client: acknowledgement flows, the in-flight window, the queue, resume. */
+import type { IConnectPacket, Packet } from "mqtt-packet";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../config.js";
+import { KvSessionStore } from "../../storage/kv-session-store.js";
+import { MemoryKv } from "../../storage/memory-kv.js";
+import type { Action, SubscribeAction } from "../actions.js";
+import type { DecodeResult } from "../codec/codec.js";
+import type { Delivery, Message, QoS } from "../message.js";
+import { Session, type SessionConfig } from "./session.js";
+
+// ---- helpers (each session test file keeps its own copy) ----
+
+const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
+const route = (clientId: string, assigned = false) => ({ clientId, assigned });
+
+function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
+  // Defaults from loadConfig, so settings added later need no change here.
+  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
+  return { session, kv };
+}
+
+type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
+const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
+  actions.filter((a): a is Of<T> => a.type === type);
+const sent = (actions: Action[], connId?: string): Packet[] =>
+  only(actions, "send")
+    .filter((a) => connId === undefined || a.connId === connId)
+    .map((a) => a.packet);
+const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
+
+/** Session.deliver at time 0 (no message in these tests expires). */
+const deliverNow = (s: Session, shard: string, deliveries: Delivery[]) => s.deliver(shard, deliveries, 0);
+
+function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
+  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId, clean: true, keepalive: 0, ...opts };
+}
+
+/** CONNECT `clientId` on `connId` and check it was accepted. */
+function connect(session: Session, connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
+  const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
+  expect(sent(actions, connId)).toContainEqual(expect.objectContaining({ cmd: "connack", returnCode: 0 }));
+  return actions;
+}
+
+/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
+function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
+  const out: Action[] = [];
+  for (const a of actions) {
+    out.push(a);
+    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
+    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
+    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
+  }
+  return out;
+}
+
+function subscribePacket(subs: [string, number][], messageId = 1): Packet {
+  return { cmd: "subscribe", messageId, subscriptions: subs.map(([topic, qos]) => ({ topic, qos: qos as QoS })) };
+}
+
+const message = (topic: string, payload: string, qos: QoS, retain = false): Message => ({
+  topic,
+  payload: new TextEncoder().encode(payload),
+  qos,
+  retain,
+  origin: "publisher",
+});
+
+/** A connected session of client "c1" on "conn1" subscribed to `subs`. */
+function subscribed(subs: [string, QoS][], opts: { clean?: boolean; config?: Partial<SessionConfig>; kv?: MemoryKv } = {}) {
+  const { session, kv } = newSession(opts.config, opts.kv);
+  connect(session, "conn1", "c1", { clean: opts.clean ?? true });
+  settle(session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
+  return { session, kv };
+}
+
+type Publish = Extract<Packet, { cmd: "publish" }>;
+const publishes = (actions: Action[]): Publish[] => sent(actions).filter((p): p is Publish => p.cmd === "publish");
+
+// ---- tests ----
+
+/** Delivers QoS `qos` messages m<seq> on "a/b" from the topic shard. */
+function deliverMany(session: Session, seqs: number[], qos: QoS = 1): Action[] {
+  return deliverNow(session, "t/a", seqs.map((seq) => ({ seq, message: message("a/b", `m${seq}`, qos) }))).actions;
+}
+const ack = (session: Session, cmd: "puback" | "pubrec" | "pubcomp", messageId: number, connId = "conn1") =>
+  session.receive(connId, route("c1"), ok({ cmd, messageId } as Packet), 0);
+const outKeys = (kv: MemoryKv) => [...kv.list({ prefix: "out:" })].map(([k]) => k);
+
+describe("QoS 1 to the client [MQTT-4.3.2-1]", () => {
+  it("sends PUBLISH with a packet id and forgets the message on PUBACK", () => {
+    const { session, kv } = subscribed([["a/b", 1]]);
+    const [p] = publishes(deliverMany(session, [1]));
+    expect(p).toMatchObject({ topic: "a/b", qos: 1, dup: false });
+    expect(p!.messageId).toBeGreaterThan(0);
+    expect(outKeys(kv)).toHaveLength(1);
+
+    expect(ack(session, "puback", p!.messageId!)).toEqual([]);
+    expect(session.outbound.size).toBe(0);
+    expect(outKeys(kv)).toEqual([]);
+  });
+
+  it("logs an acknowledgement for an unknown packet id and changes nothing", () => {
+    const { session } = subscribed([["a/b", 1]]);
+    const [p] = publishes(deliverMany(session, [1]));
+    const actions = ack(session, "puback", p!.messageId! + 1);
+    expect(actions).toEqual([expect.objectContaining({ type: "log", level: "warn", counter: "unknown_acks" })]);
+    expect(session.outbound.size).toBe(1);
+    // A PUBCOMP is not an acknowledgement of a QoS 1 message.
+    expect(ack(session, "pubcomp", p!.messageId!)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
+    // An unknown PUBREC is logged and still answered with PUBREL so the client can finish.
+    expect(ack(session, "pubrec", p!.messageId!)).toEqual([
+      expect.objectContaining({ counter: "unknown_acks" }),
+      { type: "send", connId: "conn1", version: 4, packet: { cmd: "pubrel", messageId: p!.messageId } },
+    ]);
+    expect(session.outbound.size).toBe(1);
+    // The QoS 1 message is still waiting for its PUBACK.
+    expect(ack(session, "puback", p!.messageId!)).toEqual([]);
+    expect(session.outbound.size).toBe(0);
+  });
+});
+
+describe("QoS 2 to the client [MQTT-4.3.3-1]", () => {
+  it("PUBLISH, PUBREC → PUBREL, PUBCOMP → done", () => {
+    const { session, kv } = subscribed([["a/b", 2]]);
+    const [p] = publishes(deliverMany(session, [1], 2));
+    expect(p).toMatchObject({ qos: 2, dup: false });
+    const id = p!.messageId!;
+
+    expect(sent(ack(session, "pubrec", id))).toEqual([{ cmd: "pubrel", messageId: id }]);
+    expect(kv.get<{ state: string }>(outKeys(kv)[0]!)?.state).toBe("released");
+    // A repeated PUBREC gets PUBREL again.
+    expect(sent(ack(session, "pubrec", id))).toEqual([{ cmd: "pubrel", messageId: id }]);
+
+    expect(ack(session, "pubcomp", id)).toEqual([]);
+    expect(session.outbound.size).toBe(0);
+    expect(outKeys(kv)).toEqual([]);
+  });
+
+  it("refuses PUBCOMP before PUBREC and PUBACK for a QoS 2 message", () => {
+    const { session } = subscribed([["a/b", 2]]);
+    const id = publishes(deliverMany(session, [1], 2))[0]!.messageId!;
+    expect(ack(session, "pubcomp", id)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
+    expect(ack(session, "puback", id)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
+    expect(session.outbound.size).toBe(1);
+    expect(sent(ack(session, "pubrec", id))).toEqual([{ cmd: "pubrel", messageId: id }]);
+  });
+});
+
+describe("in-flight window and queue", () => {
+  it("sends at most maxInflight messages; each acknowledgement lets the next one go, in order [MQTT-4.6.0-6]", () => {
+    const { session } = subscribed([["a/b", 1]], { config: { maxInflight: 2 } });
+    const first = publishes(deliverMany(session, [1, 2, 3, 4, 5]));
+    expect(first.map((p) => text(p.payload))).toEqual(["m1", "m2"]);
+    expect(new Set(first.map((p) => p.messageId)).size).toBe(2);
+    expect(session.outbound.size).toBe(5);
+
+    const next = publishes(ack(session, "puback", first[0]!.messageId!));
+    expect(next.map((p) => text(p.payload))).toEqual(["m3"]);
+    // Acknowledging out of order still keeps the publish order of what follows.
+    const after = publishes(ack(session, "puback", next[0]!.messageId!));
+    expect(after.map((p) => text(p.payload))).toEqual(["m4"]);
+    const last = publishes(ack(session, "puback", first[1]!.messageId!));
+    expect(last.map((p) => text(p.payload))).toEqual(["m5"]);
+  });
+
+  it("a QoS 2 message holds its window slot until PUBCOMP", () => {
+    const { session } = subscribed([["a/b", 2]], { config: { maxInflight: 1 } });
+    const [p] = publishes(deliverMany(session, [1, 2], 2));
+    expect(publishes(ack(session, "pubrec", p!.messageId!))).toEqual([]);
+    const next = publishes(ack(session, "pubcomp", p!.messageId!));
+    expect(next.map((x) => text(x.payload))).toEqual(["m2"]);
+  });
+
+  it("gives in-flight messages distinct non-zero packet ids [MQTT-2.3.1-2]", () => {
+    const { session } = subscribed([["a/b", 1]], { config: { maxInflight: 50 } });
+    const ids = publishes(deliverMany(session, Array.from({ length: 50 }, (_, i) => i + 1))).map((p) => p.messageId);
+    expect(ids).toHaveLength(50);
+    expect(ids.every((id) => id !== undefined && id > 0 && id <= 65535)).toBe(true);
+    expect(new Set(ids).size).toBe(50);
+  });
+
+  it("drops a message when the queue is full and says so with dropped_queue_full", () => {
+    const { session } = subscribed([["a/b", 1]], { config: { maxQueuedMessages: 3, maxInflight: 1 } });
+    const actions = deliverMany(session, [1, 2, 3, 4]);
+    expect(publishes(actions).map((p) => text(p.payload))).toEqual(["m1"]);
+    const logs = only(actions, "log");
+    expect(logs).toEqual([expect.objectContaining({ level: "warn", counter: "dropped_queue_full" })]);
+    expect(logs[0]!.message).toContain("a/b");
+    expect(session.outbound.size).toBe(3);
+    // The queue has room again once a message is acknowledged.
+    ack(session, "puback", publishes(actions)[0]!.messageId!);
+    expect(only(deliverMany(session, [5]), "log")).toEqual([]);
+    expect(session.outbound.size).toBe(3);
+  });
+
+  it("counts an offline session's queue against maxQueuedMessages", () => {
+    const { session } = subscribed([["a/b", 1]], { clean: false, config: { maxQueuedMessages: 2 } });
+    session.connectionLost("conn1", 0);
+    const actions = deliverMany(session, [1, 2, 3]);
+    expect(only(actions, "log").map((l) => l.counter)).toEqual(["dropped_queue_full"]);
+    expect(session.outbound.size).toBe(2);
+  });
+});
+
+describe("resuming a persistent session [MQTT-4.4.0-1]", () => {
+  it("resends unacknowledged PUBLISH packets with DUP=1 and the same ids, then the queued ones [MQTT-3.3.1-1]", () => {
+    const { session } = subscribed([["a/b", 1]], { clean: false });
+    const inflight = publishes(deliverMany(session, [1, 2]));
+    expect(inflight).toHaveLength(2);
+    session.connectionLost("conn1", 0);
+    expect(deliverMany(session, [3, 4])).toEqual([]);
+
+    const actions = connect(session, "conn2", "c1", { clean: false });
+    expect(sent(actions)[0]).toMatchObject({ cmd: "connack", sessionPresent: true });
+    const resent = publishes(actions);
+    expect(resent.map((p) => [text(p.payload), p.dup])).toEqual([
+      ["m1", true],
+      ["m2", true],
+      ["m3", false],
+      ["m4", false],
+    ]);
+    expect(resent.slice(0, 2).map((p) => p.messageId)).toEqual(inflight.map((p) => p.messageId));
+    expect(only(actions, "send").every((a) => a.connId === "conn2")).toBe(true);
+    // The queued ones are first attempts with fresh ids.
+    expect(new Set(resent.map((p) => p.messageId)).size).toBe(4);
+  });
+
+  it("resends PUBREL for a QoS 2 message that was already released [MQTT-4.4.0-1]", () => {
+    const { session } = subscribed([["a/b", 2]], { clean: false });
+    const id = publishes(deliverMany(session, [1], 2))[0]!.messageId!;
+    ack(session, "pubrec", id);
+    session.connectionLost("conn1", 0);
+
+    const actions = connect(session, "conn2", "c1", { clean: false });
+    expect(publishes(actions)).toEqual([]);
+    expect(sent(actions)).toContainEqual({ cmd: "pubrel", messageId: id });
+    expect(ack(session, "pubcomp", id, "conn2")).toEqual([]);
+    expect(session.outbound.size).toBe(0);
+  });
+
+  it("resends PUBREL from storage after the object restarts, and PUBCOMP completes it", () => {
+    const kv = new MemoryKv();
+    const { session } = subscribed([["a/b", 2]], { clean: false, kv });
+    const id = publishes(deliverMany(session, [1], 2))[0]!.messageId!;
+    ack(session, "pubrec", id);
+    session.connectionLost("conn1", 0);
+
+    const { session: restarted } = newSession({}, kv);
+    const actions = connect(restarted, "conn2", "c1", { clean: false });
+    expect(sent(actions).slice(1)).toEqual([{ cmd: "pubrel", messageId: id }]);
+    expect(ack(restarted, "pubcomp", id, "conn2")).toEqual([]);
+    expect(restarted.outbound.size).toBe(0);
+  });
+
+  it("a takeover resends the in-flight messages on the new connection", () => {
+    const { session } = subscribed([["a/b", 1]], { clean: false });
+    const [p] = publishes(deliverMany(session, [1]));
+    const actions = connect(session, "conn2", "c1", { clean: false });
+    const resent = only(actions, "send").filter((a) => a.packet.cmd === "publish");
+    expect(resent.map((a) => a.connId)).toEqual(["conn2"]);
+    expect(resent[0]!.packet).toMatchObject({ messageId: p!.messageId, dup: true });
+  });
+
+  it("respects the in-flight window when resuming", () => {
+    const { session } = subscribed([["a/b", 1]], { clean: false, config: { maxInflight: 3 } });
+    deliverMany(session, [1, 2]);
+    session.connectionLost("conn1", 0);
+    deliverMany(session, [3, 4, 5]);
+    const actions = connect(session, "conn2", "c1", { clean: false });
+    expect(publishes(actions).map((p) => [text(p.payload), p.dup])).toEqual([
+      ["m1", true],
+      ["m2", true],
+      ["m3", false],
+    ]);
+  });
+
+  it("resumes from storage after the object restarts, and acknowledgements still work", () => {
+    const kv = new MemoryKv();
+    const { session } = subscribed([["a/b", 1]], { clean: false, kv, config: { maxInflight: 2 } });
+    const first = publishes(deliverMany(session, [1, 2, 3]));
+    session.connectionLost("conn1", 0);
+
+    const { session: restarted } = newSession({ maxInflight: 2 }, kv);
+    expect(restarted.outbound.size).toBe(3);
+    const actions = connect(restarted, "conn2", "c1", { clean: false });
+    expect(publishes(actions).map((p) => [text(p.payload), p.dup, p.messageId])).toEqual([
+      ["m1", true, first[0]!.messageId],
+      ["m2", true, first[1]!.messageId],
+    ]);
+    const next = publishes(ack(restarted, "puback", first[0]!.messageId!, "conn2"));
+    expect(next.map((p) => text(p.payload))).toEqual(["m3"]);
+    // The new id does not collide with the one still in flight.
+    expect(next[0]!.messageId).not.toBe(first[1]!.messageId);
+  });
+
+  it("a clean CONNECT drops the queued messages of the old session [MQTT-3.1.2-6]", () => {
+    const { session, kv } = subscribed([["a/b", 1]], { clean: false });
+    deliverMany(session, [1]);
+    session.connectionLost("conn1", 0);
+    deliverMany(session, [2]);
+    const actions = connect(session, "conn2", "c1", { clean: true });
+    expect(publishes(actions)).toEqual([]);
+    expect(session.outbound.size).toBe(0);
+    expect(outKeys(kv)).toEqual([]);
+  });
+});
