@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Runs the broker locally in workerd (wrangler dev), offline: no telemetry, no update checks,
-// no login. Durable Object state is kept in .state/ so a restart keeps sessions and retained
-// messages. Stops its children on SIGINT/SIGTERM.
+// Runs the broker locally: the Worker in workerd (wrangler dev, offline: no telemetry, no update
+// checks, no login) at ws://127.0.0.1:8787/mqtt, and the TCP gateway at mqtt://127.0.0.1:1883.
+// Durable Object state is kept in .state/ so a restart keeps sessions and retained messages.
+// SIGINT/SIGTERM stop both children; if one exits, the other is stopped too.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { buildGateway } from "./build-gateway.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const host = process.env.HOST ?? "127.0.0.1";
@@ -17,25 +19,36 @@ const env = {
   WRANGLER_HIDE_BANNER: "true",
 };
 
-const wrangler = spawn(
-  process.execPath,
-  [
-    join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
-    "dev",
-    "--local",
-    "--ip", host,
-    "--port", port,
-    "--persist-to", join(root, ".state"),
-    "--show-interactive-dev-session=false",
-  ],
-  { cwd: root, env, stdio: "inherit" },
-);
-
-console.log(`broker: ws://${host}:${port}/mqtt (state in .state/)`);
-
-const stop = (signal) => {
-  if (!wrangler.killed) wrangler.kill(signal);
+const gatewayFile = await buildGateway();
+const children = [];
+const run = (name, args, extraEnv = {}) => {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: "inherit" });
+  child.on("exit", (code, signal) => {
+    console.log(`start: ${name} exited (${signal ?? code})`);
+    stopAll("SIGTERM");
+    process.exitCode = code ?? 0;
+  });
+  children.push(child);
 };
-process.on("SIGINT", () => stop("SIGINT"));
-process.on("SIGTERM", () => stop("SIGTERM"));
-wrangler.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+
+run("wrangler", [
+  join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+  "dev", "--local", "--ip", host, "--port", port,
+  "--persist-to", join(root, ".state"),
+  "--show-interactive-dev-session=false",
+]);
+run("gateway", [gatewayFile, "--wait-for-worker", "60"], {
+  GATEWAY_WORKER_URL: process.env.GATEWAY_WORKER_URL ?? `ws://${host}:${port}/mqtt`,
+  // Matches .dev.vars, so the local Worker believes the gateway's client addresses.
+  GATEWAY_SECRET: process.env.GATEWAY_SECRET ?? "local-gateway-secret",
+});
+console.log(`start: broker ws://${host}:${port}/mqtt, gateway mqtt://127.0.0.1:${process.env.GATEWAY_PORT ?? 1883} (state in .state/)`);
+
+let stopping = false;
+function stopAll(signal) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+}
+process.on("SIGINT", () => stopAll("SIGINT"));
+process.on("SIGTERM", () => stopAll("SIGTERM"));

@@ -6,6 +6,8 @@ import type { TopicShardDO } from "./topics/topic-shard-do.js";
 export interface Env extends ConfigVars {
   SESSIONS: DurableObjectNamespace<SessionDO>;
   SHARDS: DurableObjectNamespace<TopicShardDO>;
+  /** Shared with the TCP gateway: only with it is the gateway's client-address header believed. */
+  GATEWAY_SECRET?: string;
   /** Bearer token for GET /stats/*; the endpoints are off without it. */
   STATS_TOKEN?: string;
 }

@@ -20,6 +20,8 @@ import { ShardRouter } from "./router.js";
 export interface SessionStats {
   clientId: string | undefined;
   connected: boolean;
+  /** Network address of the live connection, as the Worker believed it. */
+  address?: string;
   /** Session Expiry Interval in seconds (4294967295 = never); absent without a session. */
   expiryInterval: number | undefined;
   subscriptions: Record<string, number>;
@@ -107,9 +109,13 @@ export class SessionDO extends DurableObject<Env> {
 
   async stats(): Promise<SessionStats> {
     const record = this.session.record;
+    const conn = this.session.current;
+    const ws = conn ? this.sockets.get(conn.connId) : undefined;
+    const address = ws ? readAttachment(ws).route.address : undefined;
     return {
       clientId: record?.clientId,
-      connected: this.session.current !== null,
+      connected: conn !== null,
+      ...(address ? { address } : {}),
       expiryInterval: record?.expiryInterval,
       subscriptions: Object.fromEntries(Object.entries(record?.subscriptions ?? {}).map(([f, s]) => [f, s.qos])),
       queued: this.session.outbound.size,
@@ -242,7 +248,11 @@ export class SessionDO extends DurableObject<Env> {
     const ws = this.sockets.get(action.connId);
     this.forget(action.connId);
     if (!ws) return;
-    if (action.error) console.warn(`session: closing connection: ${action.reason}`);
+    if (action.error) {
+      const who = this.session.record?.clientId ?? "?";
+      const from = ws ? (readAttachment(ws).route.address ?? "unknown") : "unknown";
+      console.warn(`session ${who} (${from}): closing connection: ${action.reason}`);
+    }
     // 1002 = protocol error (RFC 6455 §7.4.1); close reasons are limited to 123 bytes.
     ws.close(action.error ? 1002 : 1000, action.reason.slice(0, 120));
   }

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { ConfigError, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
+import { clientAddress } from "./client-address.js";
 import { routeHeaders } from "./internal-headers.js";
 import { pipeToSession } from "./pipe.js";
 import { chooseSubprotocol } from "./subprotocol.js";
@@ -34,13 +35,14 @@ app.get("/mqtt", async (c) => {
     return c.text('offer the WebSocket subprotocol "mqtt" (or "mqttv3.1") in Sec-WebSocket-Protocol.\n', 400);
   }
 
+  const address = clientAddress(c.req.raw.headers, c.env.GATEWAY_SECRET);
   // A client id hint (our gateway, our page) lets the upgrade go straight to the session object,
   // which checks that the CONNECT carries the same id.
   const hint = c.req.query("clientId");
   if (hint !== undefined && hint !== "") {
     const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(hint));
     return stub.fetch("https://session.internal/connect", {
-      headers: routeHeaders({ clientId: hint, assigned: false }, subprotocol),
+      headers: routeHeaders({ clientId: hint, assigned: false, address }, subprotocol),
     });
   }
 
@@ -48,7 +50,7 @@ app.get("/mqtt", async (c) => {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
-  pipeToSession(server, c.env, config, subprotocol);
+  pipeToSession(server, c.env, config, subprotocol, address);
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
 

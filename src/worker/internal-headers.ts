@@ -12,9 +12,10 @@ export function parseRoute(header: string | null): ConnectRoute | null {
   if (!header) return null;
   try {
     const value = JSON.parse(header) as Partial<ConnectRoute>;
-    return typeof value.clientId === "string" && typeof value.assigned === "boolean"
-      ? { clientId: value.clientId, assigned: value.assigned }
-      : null;
+    if (typeof value.clientId !== "string" || typeof value.assigned !== "boolean") return null;
+    const route: ConnectRoute = { clientId: value.clientId, assigned: value.assigned };
+    if (typeof value.address === "string") route.address = value.address;
+    return route;
   } catch {
     return null;
   }

@@ -14,7 +14,7 @@ import { routeHeaders } from "./internal-headers.js";
 /** Codes a peer may not send in a close frame (RFC 6455 §7.4.1). */
 const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
-export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string): void {
+export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string): void {
   // Sockets created inside workerd deliver Blobs unless told otherwise.
   client.binaryType = "arraybuffer";
   const framer = new Framer(config.maxPacketSize);
@@ -39,7 +39,7 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
 
   const open = async (connect: Uint8Array) => {
     connecting = true;
-    const route = routeFor(connect);
+    const route = { ...routeFor(connect), address };
     const id = route.clientId === "" ? env.SESSIONS.newUniqueId() : env.SESSIONS.idFromName(route.clientId);
     const response = await env.SESSIONS.get(id).fetch("https://session.internal/connect", {
       headers: routeHeaders(route, subprotocol),

@@ -24,7 +24,8 @@ export interface Broker {
 }
 
 export const STATS_TOKEN = "test-stats-token";
-const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN };
+export const GATEWAY_SECRET = "test-gateway-secret";
+const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN, GATEWAY_SECRET };
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const ownDir = options.persistDir === undefined;

@@ -16,6 +16,8 @@ export interface ConnectRoute {
   clientId: string;
   /** True when the Worker chose `clientId` because the CONNECT carried an empty one. */
   assigned: boolean;
+  /** The client's network address, for logs (from the gateway when it is trusted). */
+  address?: string;
 }
 
 export function handleConnect(s: Session, connId: string, route: ConnectRoute, packet: IConnectPacket, now: number): Action[] {
