@@ -14,6 +14,7 @@ import { maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from ".
 import { topicMatches } from "../topic/match.js";
 import { isShared } from "../topic/shared.js";
 import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { getOwn } from "./own-keys.js";
 import type { Session } from "./session.js";
 
 export function deliver(s: Session, shard: string, deliveries: Delivery[], now: number): { actions: Action[]; outcome: DeliveryOutcome } {
@@ -25,7 +26,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
   deliveries.forEach((delivery, index) => {
     const { seq, message } = delivery;
     if (delivery.share !== undefined) {
-      const sub = record.subscriptions[delivery.share];
+      const sub = getOwn(record.subscriptions, delivery.share);
       if (!sub || (!s.current && !delivery.force)) {
         declined.push(index);
         return;

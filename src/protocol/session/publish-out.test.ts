@@ -250,3 +250,25 @@ describe("buildPublish: the client's Maximum Packet Size [MQTT-3.1.2-24]", () =>
     expect(buildPublish(conn({ maximumPacketSize: 20 }), out(msg), noAliases(), 16, 0)).toEqual({ ok: false, why: "expired" });
   });
 });
+
+describe("topic aliases and the client's Maximum Packet Size (regression)", () => {
+  it("measures the packet with its alias; when only the new alias makes it too large, sends it without [MQTT-3.1.2-24]", () => {
+    const plain = encodePacket({ cmd: "publish", topic: "a/b", payload: Buffer.alloc(50), qos: 0, retain: false, dup: false }, 5).length;
+    const aliases = noAliases();
+    const result = buildPublish(conn({ maximumPacketSize: plain, topicAliasMaximum: 5 }), out(message("a/b", "x".repeat(50))), aliases, 16, 0);
+    if (!result.ok) throw new Error(result.why);
+    expect(result.packet.topic).toBe("a/b");
+    expect(result.packet.properties?.topicAlias).toBeUndefined();
+    expect(result.bytes?.length).toBe(plain);
+    expect(aliases.outbound).toEqual({});
+    const tooBig = buildPublish(conn({ maximumPacketSize: plain - 1, topicAliasMaximum: 5 }), out(message("a/b", "x".repeat(50))), aliases, 16, 0);
+    expect(tooBig).toEqual({ ok: false, why: "too-large" });
+  });
+
+  it.each(["__proto__", "constructor"])("assigns an alias to the topic %s like any other", (topic) => {
+    const aliases = noAliases();
+    const first = packetOf(buildPublish(conn({ topicAliasMaximum: 5 }), out(message(topic, "x")), aliases, 16, 0));
+    const second = packetOf(buildPublish(conn({ topicAliasMaximum: 5 }), out(message(topic, "x")), aliases, 16, 0));
+    expect([first.topic, first.properties?.topicAlias, second.topic, second.properties?.topicAlias]).toEqual([topic, 1, "", 1]);
+  });
+});

@@ -6,6 +6,7 @@
 import type { IPublishPacket } from "mqtt-packet";
 import { encodePacket } from "../codec/codec.js";
 import type { Message, QoS } from "../message.js";
+import { getOwn, setOwn } from "./own-keys.js";
 import type { ConnectionState, TopicAliases } from "./state.js";
 
 export interface OutgoingPublish {
@@ -54,30 +55,37 @@ export function buildPublish(
     }
     if (Object.keys(properties).length > 0) packet.properties = properties;
   }
-  let bytes: Uint8Array | undefined;
-  if (conn.maximumPacketSize !== undefined) {
+  const topic = packet.topic;
+  const assigned = conn.version === 5 ? applyTopicAlias(packet, conn, aliases, serverTopicAliases) : false;
+  if (conn.maximumPacketSize === undefined) return { ok: true, packet };
+  // Measured as sent, alias included: never more than the client's Maximum Packet Size [MQTT-3.1.2-24].
+  let bytes = encodePacket(packet, conn.version);
+  if (bytes.length > conn.maximumPacketSize && assigned) {
+    // A new alias costs 3 bytes on a short topic: try without it, and forget the alias.
+    delete aliases.outbound[topic];
+    const { topicAlias: _, ...rest } = packet.properties ?? {};
+    packet.properties = rest;
+    if (Object.keys(rest).length === 0) delete packet.properties;
     bytes = encodePacket(packet, conn.version);
-    // Never send a client more than its Maximum Packet Size [MQTT-3.1.2-24].
-    if (bytes.length > conn.maximumPacketSize) return { ok: false, why: "too-large" };
   }
-  if (conn.version === 5 && applyTopicAlias(packet, conn, aliases, serverTopicAliases)) bytes = undefined;
-  return bytes ? { ok: true, packet, bytes } : { ok: true, packet };
+  if (bytes.length > conn.maximumPacketSize) return { ok: false, why: "too-large" };
+  return { ok: true, packet, bytes };
 }
 
-/** Uses or assigns an alias for the topic; true when the packet changed. */
+/** Uses or assigns an alias for the topic; true when a new alias was assigned. */
 function applyTopicAlias(packet: IPublishPacket, conn: ConnectionState, aliases: TopicAliases, limit: number): boolean {
   const max = Math.min(conn.topicAliasMaximum, limit);
   if (max === 0) return false;
-  const known = aliases.outbound[packet.topic];
+  const known = getOwn(aliases.outbound, packet.topic);
   if (known !== undefined) {
     packet.properties = { ...packet.properties, topicAlias: known };
     packet.topic = "";
-    return true;
+    return false;
   }
   const used = Object.keys(aliases.outbound).length;
   if (used >= max) return false; // full: later topics go without an alias
   const alias = used + 1;
-  aliases.outbound[packet.topic] = alias;
+  setOwn(aliases.outbound, packet.topic, alias);
   packet.properties = { ...packet.properties, topicAlias: alias };
   return true;
 }

@@ -700,3 +700,12 @@ describe("server DISCONNECT (MQTT 5 §4.13)", () => {
     expectServerDisconnect(session.receive("k1", route("c1"), { ok: false, error: "malformed", detail: "bad" }, 0), "k1", 0x81);
   });
 });
+
+describe("DISCONNECT reason codes and the will (regression)", () => {
+  it("publishes the will for any DISCONNECT reason other than 0x00 [MQTT-3.14.4-3]", () => {
+    const { session } = newSession();
+    connect(session, "k1", "c1", { will: WILL });
+    const actions = session.receive("k1", route("c1"), ok({ cmd: "disconnect", reasonCode: 0x80 }), 0);
+    expect(only(actions, "route").map((r) => r.message.topic)).toEqual([WILL.topic]);
+  });
+});

@@ -71,7 +71,7 @@ export interface ConnectionState {
   connId: string;
   clientId: string;
   version: ProtocolVersion;
-  /** Seconds, after any Server Keep Alive override; 0 turns keepalive off [MQTT-3.1.2-23]. */
+  /** Seconds, after any Server Keep Alive override; 0 turns keepalive off. */
   keepalive: number;
   lastSeen: number;
   /** When the keepalive is next checked (moves only when checked, so packets cost no alarm writes). */

@@ -267,3 +267,29 @@ describe("UNSUBACK reason codes (MQTT 5)", () => {
     expect(sent(actions)).toEqual([{ cmd: "unsuback", messageId: 6, granted: [0x11] }]);
   });
 });
+
+describe("names that are also JavaScript object keys (regression)", () => {
+  it.each(["__proto__", "constructor", "toString"])("subscribes, delivers to and unsubscribes the filter %s", (filter) => {
+    const { session } = connected();
+    expect(suback(session, [sub(filter, 1, { rh: 1 })]).granted).toEqual([1]);
+    expect(Object.hasOwn(session.record!.subscriptions, filter)).toBe(true);
+    const delivered = session.deliver(`t/${filter}`, [{ message: message(filter, "x", 1) }], 0);
+    expect(sent(delivered.actions)).toContainEqual(expect.objectContaining({ cmd: "publish", topic: filter }));
+    const unsub = settle(session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 9, unsubscriptions: [filter, "hasOwnProperty"] }), 0));
+    expect(packets(unsub, "unsuback")[0]?.granted).toEqual([0x00, 0x11]);
+  });
+});
+
+describe("a filter repeated in one SUBSCRIBE (regression)", () => {
+  it("is handled as a sequence of SUBSCRIBEs: not counted twice against the quota [MQTT-3.8.4-5]", () => {
+    const { session } = connected({ maxSubscriptions: 1 });
+    expect(suback(session, [sub("a", 1), sub("a", 1)]).granted).toEqual([1, 1]);
+  });
+
+  it("a duplicate in UNSUBSCRIBE exists only the first time", () => {
+    const { session } = connected();
+    suback(session, [sub("a", 1)]);
+    const unsub = settle(session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 9, unsubscriptions: ["a", "a"] }), 0));
+    expect(packets(unsub, "unsuback")[0]?.granted).toEqual([0x00, 0x11]);
+  });
+});

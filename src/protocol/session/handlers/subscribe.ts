@@ -5,6 +5,7 @@ import { ProtocolError, Reason } from "../../errors.js";
 import { minQoS, type Message, type QoS } from "../../message.js";
 import { isShared, parseShared } from "../../topic/shared.js";
 import { hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
+import { hasOwn, setOwn } from "../own-keys.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState, Subscription } from "../state.js";
 
@@ -63,7 +64,8 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
       refuse(Reason.SubscriptionIdentifiersNotSupported);
       continue;
     }
-    const existed = filter in record.subscriptions;
+    // As a sequence of SUBSCRIBEs [MQTT-3.8.4-5]: a filter named twice exists the second time.
+    const existed = hasOwn(record.subscriptions, filter) || accepted.some((a) => a.filter === filter);
     if (!existed && count >= s.config.maxSubscriptions) {
       refuse(Reason.QuotaExceeded);
       continue;
@@ -83,7 +85,7 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
   }
 
   // Apply: a subscription to an existing filter replaces it [MQTT-3.8.4-3].
-  for (const { filter, sub } of accepted) record.subscriptions[filter] = sub;
+  for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
   s.saveRecord();
 
   // A Reason String only for clients that did not turn problem information off [MQTT-3.1.2-29].

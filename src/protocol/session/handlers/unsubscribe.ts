@@ -2,6 +2,7 @@
 import type { IUnsubscribePacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";
+import { hasOwn } from "../own-keys.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState } from "../state.js";
 
@@ -12,11 +13,16 @@ export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUn
   // Guard: at least one filter [MQTT-3.10.3-2].
   if (packet.unsubscriptions.length === 0) throw new ProtocolError(Reason.ProtocolError, "UNSUBSCRIBE without filters");
   const record = s.record!;
-  const known = packet.unsubscriptions.filter((f) => f in record.subscriptions);
-  for (const filter of known) delete record.subscriptions[filter];
+  // In order, as separate UNSUBSCRIBEs: a filter named twice exists only the first time.
+  const known: string[] = [];
+  const reasons = packet.unsubscriptions.map((filter) => {
+    if (!hasOwn(record.subscriptions, filter)) return NO_SUBSCRIPTION_EXISTED;
+    delete record.subscriptions[filter];
+    known.push(filter);
+    return Reason.Success;
+  });
   s.saveRecord();
   // UNSUBACK even when no filter matched [MQTT-3.10.4-5]; MQTT 5 says which ones did.
-  const reasons = packet.unsubscriptions.map((f) => (known.includes(f) ? Reason.Success : NO_SUBSCRIPTION_EXISTED));
   const unsuback = send(conn, { cmd: "unsuback", messageId: packet.messageId!, granted: conn.version === 5 ? reasons : [] });
   if (known.length === 0) return [unsuback];
   return [{ type: "unsubscribe", clientId: conn.clientId, filters: known, after: () => [unsuback] }];
