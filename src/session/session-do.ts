@@ -39,6 +39,7 @@ export class SessionDO extends DurableObject<Env> {
   private readonly framers = new Map<string, Framer>();
   /** Events run one at a time: the core sees a total order even while actions await shards. */
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   /** The alarm time last set (undefined after waking: unknown). */
   private alarmAt: number | null | undefined;
 
@@ -217,8 +218,7 @@ export class SessionDO extends DurableObject<Env> {
           await this.router.reshare(action.share, action.message);
           break;
         case "log":
-          (action.level === "warn" ? console.warn : console.log)(`session: ${action.message}`);
-          if (action.counter) this.count(action.counter);
+          this.log(action.level, action.message, action.counter);
           break;
       }
     }
@@ -289,13 +289,29 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   private warn(counter: string, message: string): void {
-    console.warn(`session: ${message}`);
-    this.count(counter);
+    this.log("warn", message, counter);
   }
 
-  private count(counter: string): void {
+  /** Counted every time; a counted event is logged at most every 5 s, with how many it stands for. */
+  private log(level: "info" | "warn", message: string, counter?: string): void {
+    const write = level === "warn" ? console.warn : console.log;
+    if (!counter) return write(`session: ${message}`);
+    const total = this.count(counter);
+    const now = Date.now();
+    const last = this.lastLogged.get(counter);
+    if (last && now - last.at < 5000) {
+      last.suppressed++;
+      return;
+    }
+    const more = last?.suppressed ? ` (and ${last.suppressed} more like it; ${counter}=${total})` : "";
+    this.lastLogged.set(counter, { at: now, suppressed: 0 });
+    write(`session: ${message}${more}`);
+  }
+
+  private count(counter: string): number {
     const stats = this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {};
     stats[counter] = (stats[counter] ?? 0) + 1;
     this.ctx.storage.kv.put(STATS, stats);
+    return stats[counter];
   }
 }

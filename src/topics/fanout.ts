@@ -27,6 +27,12 @@ export interface FanoutHooks {
 }
 
 export const MAX_BATCH = 64;
+/**
+ * QoS 0 deliveries waiting for one session beyond this are dropped (and counted): a subscriber
+ * that cannot keep up must not make the shard buffer without bound. QoS 1/2 are durable in the
+ * outbox and bounded by the session's own queue limit instead.
+ */
+export const MAX_QOS0_BACKLOG = 1000;
 const MAX_BACKOFF_MS = 30_000;
 
 export class Fanout {
@@ -43,11 +49,14 @@ export class Fanout {
     return this.queues.get(clientId)?.length ?? 0;
   }
 
-  push(clientId: string, item: FanoutItem): void {
+  /** Queues a delivery; false when a QoS 0 one was dropped because the session is too far behind. */
+  push(clientId: string, item: FanoutItem): boolean {
     let queue = this.queues.get(clientId);
     if (!queue) this.queues.set(clientId, (queue = []));
+    if (item.delivery.seq === undefined && queue.length >= MAX_QOS0_BACKLOG) return false;
     queue.push(item);
     if (!this.running.has(clientId)) void this.drain(clientId);
+    return true;
   }
 
   private async drain(clientId: string): Promise<void> {

@@ -7,7 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
 import type { Delivery, Message, QoS } from "../protocol/message.js";
-import { Fanout, type FanoutItem } from "./fanout.js";
+import { Fanout, MAX_QOS0_BACKLOG, type FanoutItem } from "./fanout.js";
 import { Outbox } from "./outbox.js";
 import { RetainedStore } from "./retained-store.js";
 import { ShardSubscriptions } from "./subscriptions.js";
@@ -31,6 +31,7 @@ export class TopicShardDO extends DurableObject<Env> {
   private readonly fanout: Fanout;
   private readonly counters: Record<string, number> = {};
   private retryArmed = false;
+  private lastSlowLog = 0;
   /** This shard's key; sessions pass it on every call (a Durable Object does not know its name). */
   private shard: string | undefined;
 
@@ -87,7 +88,9 @@ export class TopicShardDO extends DurableObject<Env> {
     const { clients, shares } = this.subs.recipients(message.topic);
     if (clients.size === 0 && shares.length === 0) return;
     if (message.qos === 0) {
-      for (const clientId of clients) this.fanout.push(clientId, { delivery: { message }, pendKey: clientId });
+      for (const clientId of clients) {
+        if (!this.fanout.push(clientId, { delivery: { message }, pendKey: clientId })) this.dropSlow(clientId, message);
+      }
       for (const share of shares) this.toGroup(share, message);
       return;
     }
@@ -124,7 +127,7 @@ export class TopicShardDO extends DurableObject<Env> {
       tried: new Set([...(tried ?? []), clientId]),
     });
     if (member) {
-      this.fanout.push(member, item(member, false));
+      if (!this.fanout.push(member, item(member, false))) this.dropSlow(member, message);
       return;
     }
     // Every member declined (all offline): queue it with one of them, which keeps it for later.
@@ -136,6 +139,15 @@ export class TopicShardDO extends DurableObject<Env> {
     this.count("shared_dropped_no_member");
     console.warn(`shard ${this.shard}: no member left in ${share}; message on ${message.topic} dropped`);
     if (seq !== undefined) this.outbox.done(SHARED_PEND + share, [seq]);
+  }
+
+  /** A QoS 0 message for a subscriber too far behind: counted, and logged at most every 5 s. */
+  private dropSlow(clientId: string, message: Message): void {
+    this.count("qos0_dropped_slow_subscriber");
+    const now = Date.now();
+    if (now - this.lastSlowLog < 5000) return;
+    this.lastSlowLog = now;
+    console.warn(`shard ${this.shard}: ${clientId} is ${MAX_QOS0_BACKLOG} deliveries behind; dropping QoS 0 messages (e.g. on ${message.topic}); ${this.counters.qos0_dropped_slow_subscriber} so far`);
   }
 
   private reroute(item: FanoutItem, clientId: string): void {

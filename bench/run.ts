@@ -1,0 +1,91 @@
+/**
+ * npm run bench [-- --quick] [-- --only=edge,aedes,mosquitto]: starts each broker, runs the
+ * workloads with separate load-generator processes, stops everything it started by PID and writes
+ * bench/results/<date>.{json,md,svg}. Loopback only, bounded in time.
+ */
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { markdown, svg, type Results } from "./report.js";
+import { AEDES_TCP, AEDES_WS, MOSQUITTO_TCP, MOSQUITTO_WS, mosquittoAvailable, OURS_GATEWAY, OURS_WS, type TargetSpec } from "./targets.js";
+import { connections, latency, settle, throughput, type Pattern } from "./workloads.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const root = process.env.BENCH_ROOT ?? process.cwd();
+const dist = join(root, "dist");
+
+// --quick: WebSocket only (the product's own transport), 64 B, short runs: under a minute.
+const settings = quick
+  ? { durationMs: 500, drainMs: 1000, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1500, connections: 200, transports: ["ws"] }
+  : { durationMs: 1000, drainMs: 2000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 2000, connections: 500, transports: ["ws", "tcp"] };
+const patterns: Pattern[] = ["fan-in", "fan-out", "pairs"];
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const skipped: string[] = [];
+  const specs: TargetSpec[] = [OURS_WS, OURS_GATEWAY, AEDES_WS, AEDES_TCP];
+  const noMosquitto = mosquittoAvailable();
+  if (noMosquitto) skipped.push(`mosquitto: ${noMosquitto}`);
+  else specs.push(MOSQUITTO_WS, MOSQUITTO_TCP);
+  const chosen = specs.filter((s) => (!only || only.some((o) => s.name.startsWith(o))) && settings.transports.some((t) => s.name.endsWith(`(${t})`)));
+
+  const results: Results = {
+    date: new Date().toISOString().replace(/\..*/, "").replace(/:/g, "-"),
+    mode: quick ? "quick" : "full",
+    machine: { cpus: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    targets: [],
+    skipped,
+    throughput: {},
+    latency: {},
+    connections: {},
+    seconds: 0,
+  };
+
+  for (const spec of chosen) {
+    console.log(`bench: ${spec.name}`);
+    const target = await spec.start(dist);
+    results.targets.push({ name: target.name, broker: target.broker, transport: target.transport });
+    try {
+      for (const size of settings.sizes) {
+        for (const qos of [0, 1] as const) {
+          for (const pattern of patterns) {
+            const name = `${pattern} QoS ${qos} ${size} B`;
+            await settle(target);
+            const t = await throughput(dist, target, pattern, qos, size, settings.durationMs, settings.drainMs);
+            (results.throughput[name] ??= {})[target.name] = t;
+            console.log(`  ${name}: ${Math.round(t.delivered)} msg/s delivered, ${Math.round(t.published)} published/s, lost ${t.lost}`);
+          }
+        }
+      }
+      for (const [qos, size] of settings.latencyRuns) {
+        const name = `1 000 msg/s QoS ${qos} ${size} B`;
+        await settle(target);
+        const l = await latency(dist, target, qos, size, 1000, settings.latencyMs);
+        (results.latency[name] ??= {})[target.name] = l;
+        console.log(`  ${name}: p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms (${l.samples} samples, lost ${l.lost})`);
+      }
+      await settle(target);
+      const c = await connections(dist, target, settings.connections);
+      results.connections[target.name] = c;
+      console.log(`  connections: ${Math.round(c.perSecond)}/s, ${(c.bytesPerConnection / 1024).toFixed(1)} KiB each, failed ${c.failed}`);
+    } finally {
+      await target.stop();
+    }
+  }
+
+  results.seconds = (Date.now() - started) / 1000;
+  const dir = join(root, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${results.date}${quick ? "-quick" : ""}`);
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(`${base}.md`, markdown(results) + "\n");
+  writeFileSync(`${base}.svg`, svg(results) + "\n");
+  console.log(`\n${markdown(results)}\nbench: wrote ${base}.{json,md,svg} in ${results.seconds.toFixed(0)} s`);
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});

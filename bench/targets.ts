@@ -1,0 +1,153 @@
+/** The brokers under test, each started as its own process tree and stopped by PID. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface Target {
+  name: string;
+  /** "ours" or a reference broker. */
+  broker: "ours" | "aedes" | "mosquitto";
+  transport: "ws" | "tcp";
+  url: string;
+  /** Root PIDs whose process trees are the broker (for memory). */
+  pids: number[];
+  /** A PID whose network namespace the clients must join (mosquitto). */
+  netnsPid?: number;
+  stop(): Promise<void>;
+}
+
+export interface TargetSpec {
+  name: string;
+  start(dist: string): Promise<Target>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function waitReady(child: ChildProcess, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once("message", () => resolve());
+    child.once("exit", (code) => reject(new Error(`${what} exited (${code}) before it was ready`)));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForPort(port: number, netnsPid?: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const args = netnsPid ? ["-t", String(netnsPid), "-n", "bash", "-c", `echo > /dev/tcp/127.0.0.1/${port}`] : ["-c", `echo > /dev/tcp/127.0.0.1/${port}`];
+      execFileSync(netnsPid ? "nsenter" : "bash", args, { stdio: "ignore" });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function startOurs(dist: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(dist, "bench-ours.mjs"), String(port), join(dist, "index.js")], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  await waitReady(child, "the broker (workerd)");
+  return { child, url: `ws://127.0.0.1:${port}/mqtt` };
+}
+
+export const OURS_WS: TargetSpec = {
+  name: "edge (ws)",
+  async start(dist) {
+    const { child, url } = await startOurs(dist);
+    return { name: this.name, broker: "ours", transport: "ws", url, pids: [child.pid!], stop: () => stopChild(child) };
+  },
+};
+
+export const OURS_GATEWAY: TargetSpec = {
+  name: "edge via gateway (tcp)",
+  async start(dist) {
+    const { child, url } = await startOurs(dist);
+    const port = await freePort();
+    const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(port), "--worker-url", url, "--wait-for-worker", "10"], { stdio: ["ignore", "ignore", "inherit"] });
+    await waitForPort(port);
+    return {
+      name: this.name, broker: "ours", transport: "tcp", url: `mqtt://127.0.0.1:${port}`, pids: [child.pid!, gateway.pid!],
+      stop: async () => {
+        await stopChild(gateway);
+        await stopChild(child);
+      },
+    };
+  },
+};
+
+function aedes(transport: "ws" | "tcp"): TargetSpec {
+  return {
+    name: `aedes (${transport})`,
+    async start(dist) {
+      const [tcpPort, wsPort] = [await freePort(), await freePort()];
+      const child = spawn(process.execPath, [join(dist, "bench-aedes.mjs"), String(tcpPort), String(wsPort)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+      await waitReady(child, "aedes");
+      const url = transport === "ws" ? `ws://127.0.0.1:${wsPort}` : `mqtt://127.0.0.1:${tcpPort}`;
+      return { name: this.name, broker: "aedes", transport, url, pids: [child.pid!], stop: () => stopChild(child) };
+    },
+  };
+}
+
+export const AEDES_WS = aedes("ws");
+export const AEDES_TCP = aedes("tcp");
+
+/** Where mosquitto is, or why it cannot run here. */
+export function mosquittoAvailable(): string | null {
+  try {
+    execFileSync("/usr/sbin/mosquitto", ["-h"], { stdio: "ignore" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "mosquitto is not installed (apt-get install mosquitto)";
+  }
+  try {
+    execFileSync("unshare", ["-n", "true"], { stdio: "ignore" });
+  } catch {
+    return "unshare -n is not permitted here (mosquitto's WebSocket listener ignores the bind address, so it only runs in its own network namespace)";
+  }
+  return null;
+}
+
+function mosquitto(transport: "ws" | "tcp"): TargetSpec {
+  return {
+    name: `mosquitto (${transport})`,
+    async start() {
+      const dir = mkdtempSync(join(tmpdir(), "bench-mosquitto-"));
+      const conf = join(dir, "mosquitto.conf");
+      // In-memory like Aedes; websockets listens on every interface of its own namespace only.
+      writeFileSync(conf, ["listener 1883 127.0.0.1", "protocol mqtt", "listener 8080", "protocol websockets", "allow_anonymous true", "persistence false", "max_queued_messages 10000", "log_type error", ""].join("\n"));
+      const child = spawn("unshare", ["-n", "bash", "-c", `ip link set lo up && exec /usr/sbin/mosquitto -c ${conf}`], { stdio: ["ignore", "ignore", "inherit"] });
+      await new Promise((r) => setTimeout(r, 300));
+      const pid = Number(execFileSync("pgrep", ["-f", `mosquitto -c ${conf}`]).toString().trim().split("\n")[0]);
+      await waitForPort(transport === "ws" ? 8080 : 1883, pid);
+      const url = transport === "ws" ? "ws://127.0.0.1:8080" : "mqtt://127.0.0.1:1883";
+      return {
+        name: this.name, broker: "mosquitto", transport, url, pids: [pid], netnsPid: pid,
+        stop: async () => {
+          process.kill(pid, "SIGTERM");
+          await new Promise((r) => setTimeout(r, 200));
+          await stopChild(child);
+        },
+      };
+    },
+  };
+}
+
+export const MOSQUITTO_WS = mosquitto("ws");
+export const MOSQUITTO_TCP = mosquitto("tcp");
