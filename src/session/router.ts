@@ -1,16 +1,33 @@
-/** The session's view of the topic shards: which shards a publish or a filter goes to, batched per shard. */
+/**
+ * The session's view of the topic shards. Publishes are batched per shard adaptively: one call
+ * is in flight per shard, and messages that arrive meanwhile go in the next call. Under light
+ * load nothing waits; under load the batches grow, so a flood costs few calls (and, in the
+ * shard, one storage transaction per batch). Calls on one stub stay in order.
+ */
 import type { Env } from "../env.js";
 import type { Message, QoS } from "../protocol/message.js";
-import { shardForFilter, shardsForPublish } from "../topics/shard-key.js";
+import { shardForFilter, shardForTopic } from "../topics/shard-key.js";
+import type { TopicShardDO } from "../topics/topic-shard-do.js";
+
+/** At most this many messages per publish call. */
+export const MAX_PUBLISH_BATCH = 256;
+
+interface Waiting {
+  message: Message;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 export class ShardRouter {
-  private readonly stubs = new Map<string, DurableObjectStub<import("../topics/topic-shard-do.js").TopicShardDO>>();
+  private readonly stubs = new Map<string, DurableObjectStub<TopicShardDO>>();
+  private readonly waiting = new Map<string, Waiting[]>();
+  private readonly busy = new Set<string>();
 
   constructor(private readonly ns: Env["SHARDS"]) {}
 
-  /** Resolves once every shard the topic reaches has stored the message. */
-  async publish(message: Message): Promise<void> {
-    await Promise.all(shardsForPublish(message.topic).map((key) => this.stub(key).publish(key, message)));
+  /** Resolves once the topic's shard has stored the message (it forwards to the wildcard shard). */
+  publish(message: Message): Promise<void> {
+    return this.enqueue(shardForTopic(message.topic), message);
   }
 
   /** Registers the filters with their shards; returns retained messages per filter, in order. */
@@ -37,7 +54,33 @@ export class ShardRouter {
     await this.stub(key).reshare(key, share, message);
   }
 
-  private stub(key: string) {
+  private enqueue(key: string, message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let queue = this.waiting.get(key);
+      if (!queue) this.waiting.set(key, (queue = []));
+      queue.push({ message, resolve, reject });
+      if (!this.busy.has(key)) this.flush(key);
+    });
+  }
+
+  private flush(key: string): void {
+    const queue = this.waiting.get(key);
+    if (!queue || queue.length === 0) {
+      this.busy.delete(key);
+      return;
+    }
+    const batch = queue.splice(0, MAX_PUBLISH_BATCH);
+    this.busy.add(key);
+    this.stub(key)
+      .publish(key, batch.map((w) => w.message))
+      .then(
+        () => batch.forEach((w) => w.resolve()),
+        (error) => batch.forEach((w) => w.reject(error)),
+      )
+      .finally(() => this.flush(key));
+  }
+
+  private stub(key: string): DurableObjectStub<TopicShardDO> {
     let stub = this.stubs.get(key);
     if (!stub) {
       stub = this.ns.get(this.ns.idFromName(key));

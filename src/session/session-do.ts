@@ -10,11 +10,11 @@ import type { Action, CloseAction, SendAction } from "../protocol/actions.js";
 import { decodePacket, encodePacket } from "../protocol/codec/codec.js";
 import { Framer } from "../protocol/codec/framer.js";
 import { Reason } from "../protocol/errors.js";
-import type { Delivery, DeliveryOutcome } from "../protocol/message.js";
+import type { Delivery, DeliveryOutcome, Message } from "../protocol/message.js";
 import { Session } from "../protocol/session/session.js";
 import { KvSessionStore } from "../storage/kv-session-store.js";
 import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
-import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, readAttachment } from "./attachment.js";
+import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attachment.js";
 import { ShardRouter } from "./router.js";
 
 export interface SessionStats {
@@ -37,8 +37,11 @@ export class SessionDO extends DurableObject<Env> {
   private readonly router: ShardRouter;
   private readonly sockets = new Map<string, WebSocket>();
   private readonly framers = new Map<string, Framer>();
+  private readonly attachments = new Attachments();
   /** Events run one at a time: the core sees a total order even while actions await shards. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Acknowledgements wait for their routes, in publish order. */
+  private acknowledgements: Promise<unknown> = Promise.resolve();
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
   /** The alarm time last set (undefined after waking: unknown). */
   private alarmAt: number | null | undefined;
@@ -50,7 +53,7 @@ export class SessionDO extends DurableObject<Env> {
     this.router = new ShardRouter(env.SHARDS);
     // After hibernation only the sockets and their attachments remain; rebuild from them.
     for (const ws of ctx.getWebSockets()) {
-      const a = readAttachment(ws);
+      const a = this.attachments.get(ws);
       this.sockets.set(a.connId, ws);
       if (a.conn) this.session.restore(a.conn);
     }
@@ -66,7 +69,7 @@ export class SessionDO extends DurableObject<Env> {
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
     const attachment: Attachment = { connId: crypto.randomUUID(), route };
-    server.serializeAttachment(attachment);
+    this.attachments.init(server, attachment);
     this.sockets.set(attachment.connId, server);
     const protocol = request.headers.get(SUBPROTOCOL_HEADER) ?? "mqtt";
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
@@ -74,7 +77,7 @@ export class SessionDO extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, data: ArrayBuffer | string): Promise<void> {
     await this.serial(async () => {
-      const a = readAttachment(ws);
+      const a = this.attachments.get(ws);
       if (!this.sockets.has(a.connId)) return; // already closed by us
       try {
         await this.onBytes(ws, a, data);
@@ -112,7 +115,7 @@ export class SessionDO extends DurableObject<Env> {
     const record = this.session.record;
     const conn = this.session.current;
     const ws = conn ? this.sockets.get(conn.connId) : undefined;
-    const address = ws ? readAttachment(ws).route.address : undefined;
+    const address = ws ? this.attachments.get(ws).route.address : undefined;
     return {
       clientId: record?.clientId,
       connected: conn !== null,
@@ -152,7 +155,7 @@ export class SessionDO extends DurableObject<Env> {
 
   private async connectionEnded(ws: WebSocket): Promise<void> {
     await this.serial(async () => {
-      const a = readAttachment(ws);
+      const a = this.attachments.get(ws);
       this.forget(a.connId);
       try {
         ws.close(1000, "closed");
@@ -184,7 +187,7 @@ export class SessionDO extends DurableObject<Env> {
     // object hibernates mid-packet the connection is closed rather than misparsed.
     if (partial && partial.length <= ATTACHMENT_PARTIAL_LIMIT) next.partial = partial;
     else if (partial) next.partialInStorage = true;
-    ws.serializeAttachment(next);
+    this.attachments.update(ws, next);
   }
 
   private async run(actions: Action[]): Promise<void> {
@@ -197,13 +200,7 @@ export class SessionDO extends DurableObject<Env> {
           this.close(action);
           break;
         case "route":
-          if (!action.after && action.message.qos === 0) {
-            // QoS 0 needs no confirmation; calls on one stub stay in order.
-            this.router.publish(action.message).catch((e) => this.warn("route_failures", `QoS 0 publish to ${action.message.topic} failed: ${String(e)}`));
-            break;
-          }
-          await this.router.publish(action.message);
-          if (action.after) await this.run(action.after());
+          this.route(action.message, action.after);
           break;
         case "subscribe": {
           const retained = await this.router.subscribe(action.clientId, action.subscriptions);
@@ -222,6 +219,32 @@ export class SessionDO extends DurableObject<Env> {
           break;
       }
     }
+  }
+
+  /**
+   * Routes without holding up the next event, so a client's publishes batch and pipeline. What
+   * must follow the route (PUBACK, PUBREC) waits until the shards stored the message, and runs in
+   * the order of the publishes [MQTT-4.6.0-2], as its own event.
+   */
+  private route(message: Message, after: (() => Action[]) | undefined): void {
+    const routed = this.router.publish(message);
+    if (!after) {
+      routed.catch((e) => this.warn("route_failures", `publish to ${message.topic} failed: ${String(e)}`));
+      return;
+    }
+    this.acknowledgements = this.acknowledgements
+      .then(() => routed)
+      .then(
+        () => this.serial(() => this.runSafely(after())),
+        (error) => this.serial(() => this.routeFailed(message, error)),
+      );
+  }
+
+  /** Storing failed: nothing is acknowledged; the client retransmits after reconnecting. */
+  private async routeFailed(message: Message, error: unknown): Promise<void> {
+    this.warn("route_failures", `could not store a message on ${message.topic}: ${String(error)}`);
+    const conn = this.session.current;
+    if (conn) await this.runSafely(this.session.fail(conn.connId, Reason.ServerUnavailable, "the broker could not store a message", Date.now()));
   }
 
   /** Runs actions where no connection's input is being handled; a failure is logged, not thrown. */
@@ -250,7 +273,7 @@ export class SessionDO extends DurableObject<Env> {
     if (!ws) return;
     if (action.error) {
       const who = this.session.record?.clientId ?? "?";
-      const from = ws ? (readAttachment(ws).route.address ?? "unknown") : "unknown";
+      const from = ws ? (this.attachments.get(ws).route.address ?? "unknown") : "unknown";
       console.warn(`session ${who} (${from}): closing connection: ${action.reason}`);
     }
     // 1002 = protocol error (RFC 6455 §7.4.1); close reasons are limited to 123 bytes.
@@ -276,7 +299,7 @@ export class SessionDO extends DurableObject<Env> {
   private saveConnection(): void {
     const conn = this.session.current;
     const ws = conn && this.sockets.get(conn.connId);
-    if (ws) ws.serializeAttachment({ ...readAttachment(ws), conn });
+    if (ws) this.attachments.update(ws, { ...this.attachments.get(ws), conn });
   }
 
   /** Keepalive, delayed will and session expiry share the object's one alarm. */

@@ -1,8 +1,9 @@
 /**
  * Which topic shard owns a topic or a filter. A shard is named by the topic's first level, so
  * a filter whose first level is literal lives with every topic it can match. Filters that start
- * with a wildcard live in the one wildcard shard, which every publish to a non-'$' topic also
- * reaches ([MQTT-4.7.2-1]: such filters never match '$' topics).
+ * with a wildcard live in the one wildcard shard. A publish goes to its topic's shard only, which
+ * forwards it to the wildcard shard when that shard has subscribers (or the message is retained);
+ * '$' topics never go there ([MQTT-4.7.2-1]: first-level wildcards never match them).
  */
 
 import { parseShared } from "../protocol/topic/shared.js";
@@ -24,7 +25,10 @@ export function shardForFilter(filter: string): string {
   return first === "+" || first === "#" ? WILDCARD_SHARD : "t/" + first;
 }
 
-/** Every shard a publish to `topic` must reach. */
+/** Whether the topic shard hands this topic's messages on to the wildcard shard. */
+export const reachesWildcardShard = (topic: string): boolean => !topic.startsWith("$");
+
+/** Every shard that may deliver a publish to `topic` (its own, and the wildcard shard via forwarding). */
 export function shardsForPublish(topic: string): string[] {
-  return topic.startsWith("$") ? [shardForTopic(topic)] : [shardForTopic(topic), WILDCARD_SHARD];
+  return reachesWildcardShard(topic) ? [shardForTopic(topic), WILDCARD_SHARD] : [shardForTopic(topic)];
 }

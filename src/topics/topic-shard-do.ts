@@ -2,20 +2,26 @@
  * TopicShardDO: one shard of the topic space (see shard-key.ts). It holds the subscriptions and
  * retained messages of its topics and fans each publish out to the subscriber sessions; QoS 1/2
  * publishes are stored before the publisher is acknowledged and retried until every session has
- * stored them, including after the object restarts.
+ * stored them, including after the object restarts. A topic shard also forwards its publishes
+ * to the wildcard shard, as one more durable recipient, while that shard has subscribers.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.js";
-import type { Delivery, Message, QoS } from "../protocol/message.js";
+import type { SessionDO } from "../session/session-do.js";
+import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
 import { Fanout, MAX_QOS0_BACKLOG, type FanoutItem } from "./fanout.js";
 import { Outbox } from "./outbox.js";
 import { RetainedStore } from "./retained-store.js";
+import { reachesWildcardShard, WILDCARD_SHARD } from "./shard-key.js";
 import { ShardSubscriptions } from "./subscriptions.js";
+import { type WildcardState, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
 
 /** How often a shard with undelivered QoS 1/2 messages wakes itself to make sure they move. */
 const RETRY_ALARM_MS = 30_000;
 /** Outbox rows of shared-subscription deliveries name the group, marked by U+0000. */
 const SHARED_PEND = "\u0000";
+/** The wildcard shard as a recipient of a topic shard's fan-out (never a client id: U+0001 is not one). */
+const TO_WILDCARD = "\u0001wildcard";
 
 export interface ShardStats {
   shard: string | undefined;
@@ -29,8 +35,12 @@ export class TopicShardDO extends DurableObject<Env> {
   private readonly retained: RetainedStore;
   private readonly outbox: Outbox;
   private readonly fanout: Fanout;
+  private readonly wildcard: WildcardLink;
+  private readonly registry: WildcardRegistry;
   private readonly counters: Record<string, number> = {};
   private retryArmed = false;
+  /** Session stubs by client id (making one per batch showed in profiles). */
+  private readonly sessions = new Map<string, DurableObjectStub<SessionDO>>();
   private lastSlowLog = 0;
   /** This shard's key; sessions pass it on every call (a Durable Object does not know its name). */
   private shard: string | undefined;
@@ -42,12 +52,16 @@ export class TopicShardDO extends DurableObject<Env> {
     this.subs = new ShardSubscriptions(kv);
     this.retained = new RetainedStore(kv);
     this.outbox = new Outbox(kv);
+    this.wildcard = new WildcardLink(kv);
+    this.registry = new WildcardRegistry(kv);
     this.fanout = new Fanout({
       send: (clientId, batch) => this.sendBatch(clientId, batch),
       delivered: (clientId, items) => this.settle(items),
       declined: (clientId, items) => items.forEach((item) => this.reroute(item, clientId)),
       gone: (clientId, items) => {
+        const hadSubscribers = this.subs.size > 0;
         this.subs.removeClient(clientId);
+        if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) this.registry.changed(false);
         this.count("sessions_gone");
         for (const item of items) {
           if (item.delivery.share !== undefined) this.reroute(item, clientId);
@@ -69,35 +83,84 @@ export class TopicShardDO extends DurableObject<Env> {
   /** Registers a client's filters here and returns the retained messages each asked for. */
   async subscribe(shard: string, clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<Message[][]> {
     this.remember(shard);
+    const wasEmpty = this.subs.size === 0;
     const now = Date.now();
-    return subscriptions.map(({ filter, retained }) => {
+    const retained = subscriptions.map(({ filter, retained }) => {
       this.subs.add(clientId, filter);
       return retained ? this.retained.matching(filter, now) : [];
     });
+    // The wildcard shard's first subscriber: every topic shard starts forwarding before SUBACK.
+    if (this.isWildcardShard && wasEmpty && this.subs.size > 0) await this.announce(true);
+    return retained;
   }
 
   async unsubscribe(shard: string, clientId: string, filters: string[]): Promise<void> {
     this.remember(shard);
+    const hadSubscribers = this.subs.size > 0;
     for (const filter of filters) this.subs.remove(clientId, filter);
+    if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) await this.announce(false);
   }
 
-  /** Accepts a publish. Resolves once it is durable here; delivery continues in the background. */
-  async publish(shard: string, message: Message): Promise<void> {
+  /** Wildcard shard: publishes forwarded by a topic shard. Says whether to go on forwarding. */
+  async forward(from: string, deliveries: Delivery[]): Promise<WildcardState> {
+    this.remember(WILDCARD_SHARD);
+    this.registry.register(from);
+    let durable = false;
+    for (const { message } of deliveries) durable = this.accept(message) || durable;
+    if (durable) await this.armRetry();
+    return this.registry.state(this.subs.size > 0);
+  }
+
+  /** Topic shard: the wildcard shard has subscribers now. */
+  async wildcardActive(state: WildcardState): Promise<void> {
+    this.wildcard.heard(state);
+  }
+
+  /**
+   * Accepts publishes, in order. Resolves once they are durable here (one storage transaction for
+   * the batch); delivery continues in the background.
+   */
+  async publish(shard: string, messages: Message[]): Promise<void> {
     this.remember(shard);
+    let durable = false;
+    for (const message of messages) durable = this.accept(message) || durable;
+    if (durable) await this.armRetry();
+  }
+
+  /** One publish; true when it left QoS 1/2 deliveries in the outbox. */
+  private accept(message: Message): boolean {
     if (message.retain) this.retained.apply(message);
     const { clients, shares } = this.subs.recipients(message.topic);
-    if (clients.size === 0 && shares.length === 0) return;
+    // Retained messages always reach the wildcard shard, whose retained store serves `#`-like filters.
+    const forward = !this.isWildcardShard && reachesWildcardShard(message.topic) && (this.wildcard.active || message.retain);
+    if (clients.size === 0 && shares.length === 0 && !forward) return false;
     if (message.qos === 0) {
       for (const clientId of clients) {
         if (!this.fanout.push(clientId, { delivery: { message }, pendKey: clientId })) this.dropSlow(clientId, message);
       }
       for (const share of shares) this.toGroup(share, message);
-      return;
+      if (forward && !this.fanout.push(TO_WILDCARD, { delivery: { message }, pendKey: TO_WILDCARD })) this.dropSlow(TO_WILDCARD, message);
+      return false;
     }
-    const seq = this.outbox.add(message, [...clients, ...shares.map((s) => SHARED_PEND + s)]);
+    const seq = this.outbox.add(message, [...clients, ...shares.map((s) => SHARED_PEND + s), ...(forward ? [TO_WILDCARD] : [])]);
     for (const clientId of clients) this.fanout.push(clientId, { delivery: { seq, message }, pendKey: clientId });
     for (const share of shares) this.toGroup(share, message, seq);
-    await this.armRetry();
+    if (forward) this.fanout.push(TO_WILDCARD, { delivery: { seq, message }, pendKey: TO_WILDCARD });
+    return true;
+  }
+
+  private get isWildcardShard(): boolean {
+    return this.shard === WILDCARD_SHARD;
+  }
+
+  /** Wildcard shard: a new epoch; when it became active, every forwarding topic shard hears it first. */
+  private async announce(active: boolean): Promise<void> {
+    const { epoch, tell } = this.registry.changed(active);
+    await Promise.all(tell.map((key) => this.shardStub(key).wildcardActive({ active, epoch })));
+  }
+
+  private shardStub(key: string): DurableObjectStub<TopicShardDO> {
+    return this.env.SHARDS.get(this.env.SHARDS.idFromName(key));
   }
 
   /** A member's session ended with this shared message unacknowledged: another member takes it. */
@@ -147,7 +210,8 @@ export class TopicShardDO extends DurableObject<Env> {
     const now = Date.now();
     if (now - this.lastSlowLog < 5000) return;
     this.lastSlowLog = now;
-    console.warn(`shard ${this.shard}: ${clientId} is ${MAX_QOS0_BACKLOG} deliveries behind; dropping QoS 0 messages (e.g. on ${message.topic}); ${this.counters.qos0_dropped_slow_subscriber} so far`);
+    const who = clientId === TO_WILDCARD ? "the wildcard shard" : clientId;
+    console.warn(`shard ${this.shard}: ${who} is ${MAX_QOS0_BACKLOG} deliveries behind; dropping QoS 0 messages (e.g. on ${message.topic}); ${this.counters.qos0_dropped_slow_subscriber} so far`);
   }
 
   private reroute(item: FanoutItem, clientId: string): void {
@@ -166,8 +230,16 @@ export class TopicShardDO extends DurableObject<Env> {
     }
   }
 
-  private async sendBatch(clientId: string, batch: Delivery[]) {
-    const stub = this.env.SESSIONS.get(this.env.SESSIONS.idFromName(clientId));
+  private async sendBatch(clientId: string, batch: Delivery[]): Promise<DeliveryOutcome> {
+    if (clientId === TO_WILDCARD) {
+      this.wildcard.heard(await this.shardStub(WILDCARD_SHARD).forward(this.shard ?? "", batch));
+      return { gone: false, declined: [] };
+    }
+    let stub = this.sessions.get(clientId);
+    if (!stub) {
+      stub = this.env.SESSIONS.get(this.env.SESSIONS.idFromName(clientId));
+      this.sessions.set(clientId, stub);
+    }
     return stub.deliver(this.shard ?? "", batch);
   }
 

@@ -89,7 +89,8 @@ function publishQoS2(s: Session, conn: ConnectionState, packetId: number, messag
     type: "route",
     message: toRoute,
     after: () => {
-      s.store.putIncoming({ packetId, routed: true });
+      // Routed: a retransmission is now only acknowledged (unless the session ended meanwhile).
+      if (s.record) s.store.putIncoming({ packetId, routed: true });
       return [pubrec];
     },
   }];
