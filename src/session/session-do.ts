@@ -43,6 +43,8 @@ export class SessionDO extends DurableObject<Env> {
   /** Acknowledgements wait for their routes, in publish order. */
   private acknowledgements: Promise<unknown> = Promise.resolve();
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private counters: Record<string, number> | undefined;
+  private countersDirty = false;
   /** The alarm time last set (undefined after waking: unknown). */
   private alarmAt: number | null | undefined;
 
@@ -123,7 +125,7 @@ export class SessionDO extends DurableObject<Env> {
       expiryInterval: record?.expiryInterval,
       subscriptions: Object.fromEntries(Object.entries(record?.subscriptions ?? {}).map(([f, s]) => [f, s.qos])),
       queued: this.session.outbound.size,
-      counters: this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {},
+      counters: { ...(this.counters ?? this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {}) },
     };
   }
 
@@ -289,6 +291,7 @@ export class SessionDO extends DurableObject<Env> {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn).finally(() => {
       this.saveConnection();
+      this.saveCounters();
       return this.syncAlarm();
     });
     this.tail = result.catch(() => undefined);
@@ -331,10 +334,17 @@ export class SessionDO extends DurableObject<Env> {
     write(`session: ${message}${more}`);
   }
 
+  /** Counters live in memory and are written once per event (see `serial`), not once per count. */
   private count(counter: string): number {
-    const stats = this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {};
-    stats[counter] = (stats[counter] ?? 0) + 1;
-    this.ctx.storage.kv.put(STATS, stats);
-    return stats[counter];
+    this.counters ??= this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {};
+    this.counters[counter] = (this.counters[counter] ?? 0) + 1;
+    this.countersDirty = true;
+    return this.counters[counter];
+  }
+
+  private saveCounters(): void {
+    if (!this.countersDirty || !this.counters) return;
+    this.ctx.storage.kv.put(STATS, this.counters);
+    this.countersDirty = false;
   }
 }

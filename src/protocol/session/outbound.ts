@@ -26,6 +26,11 @@ export class Outbound {
   /** By sequence number; Map keeps insertion (= sequence) order. */
   private readonly entries = new Map<number, OutboundEntry>();
   private readonly byPacketId = new Map<number, OutboundEntry>();
+  /** Entries waiting for a window slot, in order (from `head`); keeps `pump` O(sent). */
+  private queued: OutboundEntry[] = [];
+  private head = 0;
+  /** Entries enqueued but not yet written: `pump` writes each once, in its final state. */
+  private readonly unwritten = new Set<OutboundEntry>();
   private inflight = 0;
   private nextSeq = 1;
   private nextPacketId = 1;
@@ -41,12 +46,16 @@ export class Outbound {
     return this.entries.size;
   }
 
-  /** Adds a message for the client; false (and nothing stored) when the queue is full. */
+  /**
+   * Adds a message for the client; false when the queue is full. It is written by the `pump`
+   * that must follow in the same step (once, as sent or as queued), so the usual case costs one
+   * write, before anything is sent or acknowledged.
+   */
   enqueue(entry: Omit<OutboundEntry, "seq" | "state">): boolean {
     if (this.entries.size >= this.limits.maxQueuedMessages) return false;
     const stored: OutboundEntry = { ...entry, seq: this.nextSeq, state: "queued" };
-    this.store.putOutbound(stored);
     this.track(stored);
+    this.unwritten.add(stored);
     return true;
   }
 
@@ -55,12 +64,11 @@ export class Outbound {
    * [MQTT-3.3.4-9], in order [MQTT-4.6.0-1]. Expired or oversized messages are dropped here.
    */
   pump(conn: ConnectionState | null, send: PublishSender, dropped: DropHandler): Action[] {
-    if (!conn) return [];
-    const window = Math.min(this.limits.maxInflight, conn.receiveMaximum);
     const actions: Action[] = [];
-    for (const entry of this.entries.values()) {
-      if (this.inflight >= window) break;
-      if (entry.state !== "queued") continue;
+    const window = conn ? Math.min(this.limits.maxInflight, conn.receiveMaximum) : 0;
+    while (conn && this.inflight < window && this.head < this.queued.length) {
+      const entry = this.queued[this.head++]!;
+      if (entry.state !== "queued" || !this.entries.has(entry.seq)) continue;
       const packetId = this.allocatePacketId();
       const sent = send(conn, publishOf(entry, packetId, false));
       if (!Array.isArray(sent)) {
@@ -72,10 +80,21 @@ export class Outbound {
       entry.state = "sent";
       this.byPacketId.set(packetId, entry);
       this.inflight++;
-      this.store.putOutbound(entry);
+      this.write(entry);
       actions.push(...sent);
     }
+    // What could not be sent now is stored as queued.
+    for (const entry of this.unwritten) this.write(entry);
+    if (this.head > 1024 && this.head * 2 > this.queued.length) {
+      this.queued = this.queued.slice(this.head);
+      this.head = 0;
+    }
     return actions;
+  }
+
+  private write(entry: OutboundEntry): void {
+    this.unwritten.delete(entry);
+    this.store.putOutbound(entry);
   }
 
   /**
@@ -134,6 +153,7 @@ export class Outbound {
 
   private remove(entry: OutboundEntry): void {
     this.entries.delete(entry.seq);
+    if (this.unwritten.delete(entry)) return; // never written: nothing to delete
     if (entry.packetId !== undefined && this.byPacketId.get(entry.packetId) === entry) {
       this.byPacketId.delete(entry.packetId);
       this.inflight--;
@@ -144,6 +164,7 @@ export class Outbound {
   private track(entry: OutboundEntry): void {
     this.entries.set(entry.seq, entry);
     this.nextSeq = Math.max(this.nextSeq, entry.seq + 1);
+    if (entry.state === "queued") this.queued.push(entry);
     if (entry.state !== "queued" && entry.packetId !== undefined) {
       this.byPacketId.set(entry.packetId, entry);
       this.inflight++;
