@@ -29,6 +29,7 @@ export type ToLoadgen =
   | { type: "progress" }
   | { type: "collect" }
   | { type: "connect-burst"; url: string; count: number; concurrency: number; prefix: string }
+  | { type: "round-trips"; url: string; count: number; clientId: string }
   | { type: "close" };
 
 export type FromLoadgen =
@@ -37,6 +38,7 @@ export type FromLoadgen =
   | { type: "progress"; received: number }
   | { type: "result"; received: number; firstAt: number; lastAt: number; latencies: number[] }
   | { type: "connected"; ms: number; failed: number }
+  | { type: "round-trips"; times: number[] }
   | { type: "error"; message: string };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -144,6 +146,23 @@ async function connectBurst(url: string, count: number, concurrency: number, pre
   reply({ type: "connected", ms: now() - start, failed });
 }
 
+/** One client publishes to itself and waits for each message before sending the next. */
+async function roundTrips(url: string, count: number, clientId: string): Promise<void> {
+  const client = await connectOne(url, clientId);
+  clients.push(client);
+  const topic = `rtt/${clientId}`;
+  await client.subscribeAsync(topic, { qos: 0 });
+  const times: number[] = [];
+  for (let i = 0; i < count + 20; i++) {
+    const arrived = new Promise<void>((resolve) => client.once("message", () => resolve()));
+    const t = now();
+    client.publish(topic, Buffer.alloc(64), { qos: 0 });
+    await arrived;
+    if (i >= 20) times.push(now() - t); // the first 20 warm up
+  }
+  reply({ type: "round-trips", times });
+}
+
 process.on("message", (m: ToLoadgen) => {
   const run = async () => {
     switch (m.type) {
@@ -157,6 +176,8 @@ process.on("message", (m: ToLoadgen) => {
         return reply({ type: "result", received, firstAt, lastAt, latencies });
       case "connect-burst":
         return connectBurst(m.url, m.count, m.concurrency, m.prefix);
+      case "round-trips":
+        return roundTrips(m.url, m.count, m.clientId);
       case "close":
         await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
         process.exit(0);

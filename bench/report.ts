@@ -10,6 +10,8 @@ export interface Results {
   throughput: Record<string, Record<string, Throughput>>;
   latency: Record<string, Record<string, Latency>>;
   connections: Record<string, { perSecond: number; failed: number; bytesPerConnection: number }>;
+  /** Unloaded round trips of one client to itself (QoS 0), ms. */
+  roundTrips: Record<string, { p50: number; p99: number; samples: number }>;
   seconds: number;
 }
 
@@ -63,6 +65,19 @@ export function markdown(r: Results): string {
     const c = (name: string) => r.connections[name];
     out.push(`| CONNECT→CONNACK per second | ${cols.map((n) => fmt(c(n)?.perSecond)).join(" | ")} | ${ratio(c(p.ours!)?.perSecond, p.aedes ? c(p.aedes)?.perSecond : undefined)} | ${ratio(c(p.ours!)?.perSecond, p.mosquitto ? c(p.mosquitto)?.perSecond : undefined)} |`);
     out.push(`| KiB per idle connection | ${cols.map((n) => fmt((c(n)?.bytesPerConnection ?? NaN) / 1024, 1)).join(" | ")} | ${ratio(c(p.ours!)?.bytesPerConnection, p.aedes ? c(p.aedes)?.bytesPerConnection : undefined)} | ${ratio(c(p.ours!)?.bytesPerConnection, p.mosquitto ? c(p.mosquitto)?.bytesPerConnection : undefined)} |`);
+    const rt = (name: string) => r.roundTrips[name];
+    out.push(`| unloaded round trip p50 / p99 (ms) | ${cols.map((n) => (rt(n) ? `${fmt(rt(n)!.p50, 2)} / ${fmt(rt(n)!.p99, 2)}` : "–")).join(" | ")} | ${ratio(rt(p.ours!)?.p50, p.aedes ? rt(p.aedes)?.p50 : undefined)} | ${ratio(rt(p.ours!)?.p50, p.mosquitto ? rt(p.mosquitto)?.p50 : undefined)} |`);
+    out.push("");
+  }
+  const direct = r.targets.find((t) => t.broker === "ours" && t.transport === "ws")?.name;
+  const viaGateway = r.targets.find((t) => t.broker === "ours" && t.transport === "tcp")?.name;
+  if (direct && viaGateway && r.roundTrips[direct] && r.roundTrips[viaGateway]) {
+    const a = r.roundTrips[direct]!;
+    const b = r.roundTrips[viaGateway]!;
+    out.push("## The TCP gateway's added latency (same run, unloaded round trips, QoS 0, 64 B)", "");
+    out.push("| path | p50 ms | p99 ms |", "|---|---:|---:|");
+    out.push(`| WebSocket, stock client (through the Worker pipe) | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} |`);
+    out.push(`| TCP through the gateway (straight to the session object) | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} |`);
     out.push("");
   }
   return out.join("\n");

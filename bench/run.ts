@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { markdown, svg, type Results } from "./report.js";
 import { AEDES_TCP, AEDES_WS, MOSQUITTO_TCP, MOSQUITTO_WS, mosquittoAvailable, OURS_GATEWAY, OURS_WS, type TargetSpec } from "./targets.js";
-import { connections, latency, settle, throughput, type Pattern } from "./workloads.js";
+import { connections, latency, roundTrips, settle, throughput, type Pattern } from "./workloads.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -18,8 +18,8 @@ const dist = join(root, "dist");
 
 // --quick: WebSocket only (the product's own transport), 64 B, short runs: under a minute.
 const settings = quick
-  ? { durationMs: 500, drainMs: 1000, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1500, connections: 200, transports: ["ws"] }
-  : { durationMs: 1000, drainMs: 2000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 2000, connections: 500, transports: ["ws", "tcp"] };
+  ? { durationMs: 500, drainMs: 1000, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1500, connections: 200, roundTrips: 200, transports: ["ws"] }
+  : { durationMs: 1000, drainMs: 2000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 2000, connections: 500, roundTrips: 500, transports: ["ws", "tcp"] };
 const patterns: Pattern[] = ["fan-in", "fan-out", "pairs"];
 
 async function main(): Promise<void> {
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     throughput: {},
     latency: {},
     connections: {},
+    roundTrips: {},
     seconds: 0,
   };
 
@@ -66,6 +67,10 @@ async function main(): Promise<void> {
         (results.latency[name] ??= {})[target.name] = l;
         console.log(`  ${name}: p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms (${l.samples} samples, lost ${l.lost})`);
       }
+      await settle(target);
+      const rtt = await roundTrips(dist, target, settings.roundTrips);
+      results.roundTrips[target.name] = rtt;
+      console.log(`  round trips: p50 ${rtt.p50.toFixed(2)} p99 ${rtt.p99.toFixed(2)} ms (${rtt.samples})`);
       await settle(target);
       const c = await connections(dist, target, settings.connections);
       results.connections[target.name] = c;

@@ -163,6 +163,19 @@ export async function latency(dist: string, target: Target, qos: 0 | 1, payloadS
   return { p50: pct(l, 50), p90: pct(l, 90), p99: pct(l, 99), max: l[l.length - 1] ?? NaN, samples: l.length, lost: Math.max(0, r.expected - r.received) };
 }
 
+/** Sequential publish→deliver round trips of one client to itself (QoS 0, 64 B): p50 / p99 ms. */
+export async function roundTrips(dist: string, target: Target, count: number): Promise<{ p50: number; p99: number; samples: number }> {
+  const gen = Loadgen.start(dist, target);
+  try {
+    gen.send({ type: "round-trips", url: target.url, count, clientId: `${runId()}-rtt` });
+    const { times } = await gen.next("round-trips");
+    const sorted = [...times].sort((a, b) => a - b);
+    return { p50: pct(sorted, 50), p99: pct(sorted, 99), samples: sorted.length };
+  } finally {
+    await gen.close();
+  }
+}
+
 /** CONNECT→CONNACK rate for `count` clients, and the broker's memory per idle connection. */
 export async function connections(dist: string, target: Target, count: number): Promise<{ perSecond: number; failed: number; bytesPerConnection: number }> {
   const before = treeRss(target.pids);
@@ -218,7 +231,7 @@ function descendants(pids: number[]): number[] {
  * Waits until the broker is idle (under 5% of a core for 300 ms, at most `maxMs`), so work left
  * over from one workload does not slow the next. Returns how long it waited.
  */
-export async function settle(target: Target, maxMs = 15_000): Promise<number> {
+export async function settle(target: Target, maxMs = 30_000): Promise<number> {
   const start = Date.now();
   let last = treeCpu(target.pids);
   while (Date.now() - start < maxMs) {

@@ -11,6 +11,12 @@ import type { TopicShardDO } from "../topics/topic-shard-do.js";
 
 /** At most this many messages per publish call. */
 export const MAX_PUBLISH_BATCH = 256;
+/**
+ * QoS 0 publishes waiting for a shard beyond this are refused: a client that publishes faster
+ * than its shard stores must not make the session buffer without bound. QoS 1/2 are bounded by
+ * the client's in-flight window instead.
+ */
+export const MAX_QOS0_BACKLOG = 2048;
 
 interface Waiting {
   message: Message;
@@ -28,6 +34,11 @@ export class ShardRouter {
   /** Resolves once the topic's shard has stored the message (it forwards to the wildcard shard). */
   publish(message: Message): Promise<void> {
     return this.enqueue(shardForTopic(message.topic), message);
+  }
+
+  /** Whether a QoS 0 publish to this topic would exceed the backlog the session holds for its shard. */
+  overloaded(topic: string): boolean {
+    return (this.waiting.get(shardForTopic(topic))?.length ?? 0) >= MAX_QOS0_BACKLOG;
   }
 
   /** Registers the filters with their shards; returns retained messages per filter, in order. */

@@ -229,6 +229,11 @@ export class SessionDO extends DurableObject<Env> {
    * the order of the publishes [MQTT-4.6.0-2], as its own event.
    */
   private route(message: Message, after: (() => Action[]) | undefined): void {
+    if (!after && message.qos === 0 && this.router.overloaded(message.topic)) {
+      // QoS 0 may be lost; shedding it here keeps a flood from queueing without bound.
+      this.warn("qos0_dropped_overload", `QoS 0 publishes from ${message.origin} arrive faster than their shard stores them; dropping (e.g. on ${message.topic})`);
+      return;
+    }
     const routed = this.router.publish(message);
     if (!after) {
       routed.catch((e) => this.warn("route_failures", `publish to ${message.topic} failed: ${String(e)}`));
