@@ -26,11 +26,12 @@ export interface CloseAction {
   error: boolean;
 }
 
-/** Publish to the topic shards; `after` runs once every shard has stored it. */
+/** Publish to the topic shards; `after` runs once the shard has stored it, `failed` if it could not. */
 export interface RouteAction {
   type: "route";
   message: Message;
   after?: () => Action[];
+  failed?: () => void;
 }
 
 export interface SubscribeAction {

@@ -202,7 +202,7 @@ export class SessionDO extends DurableObject<Env> {
           this.close(action);
           break;
         case "route":
-          this.route(action.message, action.after);
+          this.route(action.message, action.after, action.failed);
           break;
         case "subscribe": {
           const retained = await this.router.subscribe(action.clientId, action.subscriptions);
@@ -228,7 +228,7 @@ export class SessionDO extends DurableObject<Env> {
    * must follow the route (PUBACK, PUBREC) waits until the shards stored the message, and runs in
    * the order of the publishes [MQTT-4.6.0-2], as its own event.
    */
-  private route(message: Message, after: (() => Action[]) | undefined): void {
+  private route(message: Message, after: (() => Action[]) | undefined, failed?: () => void): void {
     if (!after && message.qos === 0 && this.router.overloaded(message.topic)) {
       // QoS 0 may be lost; shedding it here keeps a flood from queueing without bound.
       this.warn("qos0_dropped_overload", `QoS 0 publishes from ${message.origin} arrive faster than their shard stores them; dropping (e.g. on ${message.topic})`);
@@ -243,7 +243,10 @@ export class SessionDO extends DurableObject<Env> {
       .then(() => routed)
       .then(
         () => this.serial(() => this.runSafely(after())),
-        (error) => this.serial(() => this.routeFailed(message, error)),
+        (error) => this.serial(() => {
+          failed?.();
+          return this.routeFailed(message, error);
+        }),
       );
   }
 

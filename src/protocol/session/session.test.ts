@@ -308,15 +308,39 @@ describe("PUBLISH from the client", () => {
     expect(only(next, "route")).toHaveLength(1);
   });
 
-  it("QoS 2: a retransmission whose first routing never completed routes the first copy again", () => {
+  it("QoS 2: a retransmission whose first routing failed routes the first copy again", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
-    session.receive("conn1", route("c1"), ok(publishPacket("a/b", "original", 2, 9)), 0);
-    // The shell failed before `after` ran; the client retransmits.
+    const [first] = only(session.receive("conn1", route("c1"), ok(publishPacket("a/b", "original", 2, 9)), 0), "route");
+    // The shards could not store it; the client retransmits.
+    first!.failed!();
     const retry = session.receive("conn1", route("c1"), ok(publishPacket("a/b", "original", 2, 9, { dup: true })), 0);
     const [r] = only(retry, "route");
     expect(text(r!.message.payload)).toBe("original");
     expect(sent(r!.after!())).toEqual([{ cmd: "pubrec", messageId: 9 }]);
+  });
+
+  it("QoS 2: a retransmission while the first copy is still being stored is not routed again; one PUBREC follows, on the live connection [MQTT-4.3.3-2]", () => {
+    const { session } = newSession();
+    connect(session, "conn1", "c1", { clean: false });
+    const [first] = only(session.receive("conn1", route("c1"), ok(publishPacket("a/b", "once", 2, 9)), 0), "route");
+    // The client reconnects (a takeover) and retransmits before the route completed.
+    connect(session, "conn2", "c1", { clean: false });
+    const retry = session.receive("conn2", route("c1"), ok(publishPacket("a/b", "once", 2, 9, { dup: true })), 0);
+    expect(only(retry, "route")).toHaveLength(0);
+    const done = first!.after!();
+    expect(only(done, "send").map((a) => [a.connId, a.packet.cmd])).toEqual([["conn2", "pubrec"]]);
+  });
+
+  it("QoS 2: a route that completes after its clean session ended leaves nothing in the new session", () => {
+    const { session } = newSession();
+    connect(session, "conn1", "c1");
+    const [first] = only(session.receive("conn1", route("c1"), ok(publishPacket("a/b", "old", 2, 9)), 0), "route");
+    session.connectionLost("conn1", 0);
+    connect(session, "conn2", "c1");
+    expect(first!.after!()).toEqual([]);
+    // The new session's own QoS 2 with the same id is routed, not taken for a retransmission.
+    expect(only(session.receive("conn2", route("c1"), ok(publishPacket("a/b", "new", 2, 9)), 0), "route")).toHaveLength(1);
   });
 
   it("QoS 2 packet ids are remembered across a reconnect of a persistent session", () => {

@@ -34,6 +34,8 @@ export class Session {
   current: ConnectionState | null = null;
   outbound: Outbound;
   aliases: TopicAliases;
+  /** QoS 2 packet ids from the client whose route is still under way (memory only). */
+  qos2InFlight = new Set<number>();
 
   constructor(
     readonly store: SessionStore,
@@ -194,6 +196,7 @@ export class Session {
     this.record = undefined;
     this.outbound = new Outbound(this.store, this.config);
     this.aliases = { inbound: {}, outbound: {} };
+    this.qos2InFlight = new Set();
     if (filters.length > 0) actions.push({ type: "unsubscribe", clientId: record.clientId, filters });
     return actions;
   }

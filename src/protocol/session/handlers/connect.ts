@@ -10,6 +10,9 @@ import { close, send, type Session } from "../session.js";
 import { NEVER_EXPIRES, newSessionRecord, type ConnectionState, type Will } from "../state.js";
 import { connack } from "../wire.js";
 
+/** Longest client id accepted: it rides in the socket attachment (16 KiB in all) twice. */
+export const MAX_CLIENT_ID_BYTES = 1024;
+
 /** What the Worker told the session object about the connection it routed here. */
 export interface ConnectRoute {
   /** The client id this object serves (its Durable Object name). */
@@ -35,6 +38,9 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     if (!v5 && !cleanStart) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id with CleanSession=0");
     if (!route.assigned) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id was not routed for assignment");
     clientId = route.clientId;
+  } else if (new TextEncoder().encode(clientId).length > MAX_CLIENT_ID_BYTES) {
+    // The server may refuse ids it does not like (§3.1.3.1); this one must fit a socket attachment.
+    return reject(connId, version, Reason.ClientIdentifierNotValid, `client id longer than ${MAX_CLIENT_ID_BYTES} bytes`);
   } else if (clientId !== route.clientId) {
     // The connection was routed to this object for another id (a wrong ?clientId= hint).
     return reject(connId, version, Reason.ClientIdentifierNotValid, `client id ${clientId} does not match the route`);

@@ -77,21 +77,34 @@ function resolveTopic(s: Session, conn: ConnectionState, packet: IPublishPacket)
  */
 function publishQoS2(s: Session, conn: ConnectionState, packetId: number, message: Message): Action[] {
   const pending = s.store.getIncoming(packetId);
-  const pubrec = send(conn, ack("pubrec", packetId, conn.version));
-  if (pending?.routed) return [pubrec];
+  if (pending?.routed) return [send(conn, ack("pubrec", packetId, conn.version))];
+  // A retransmission while the first copy is still being stored (a reconnect can be that fast):
+  // not routed again; the PUBREC goes out when that route completes.
+  if (s.qos2InFlight.has(packetId)) return [];
   // 3.1.1 has no Receive Maximum; there the 65535 packet ids bound the unreleased messages.
   if (!pending && conn.version === 5 && s.store.countIncoming() >= s.config.receiveMaximum) {
     throw new ProtocolError(Reason.ReceiveMaximumExceeded, `more than ${s.config.receiveMaximum} unacknowledged QoS 2 messages`);
   }
   const toRoute = pending?.message ?? message;
   if (!pending) s.store.putIncoming({ packetId, routed: false, message });
+  s.qos2InFlight.add(packetId);
+  const record = s.record;
   return [{
     type: "route",
     message: toRoute,
     after: () => {
-      // Routed: a retransmission is now only acknowledged (unless the session ended meanwhile).
-      if (s.record) s.store.putIncoming({ packetId, routed: true });
-      return [pubrec];
+      // A session that ended meanwhile (and any new one) must not inherit this packet id.
+      if (s.record !== record) return [];
+      s.qos2InFlight.delete(packetId);
+      // Routed: a retransmission is now only acknowledged [MQTT-4.3.3-2].
+      s.store.putIncoming({ packetId, routed: true });
+      // PUBREC to the live connection, which may be a newer one than the PUBLISH came on.
+      const live = s.current;
+      return live ? [send(live, ack("pubrec", packetId, live.version))] : [];
+    },
+    // Not stored: the retransmission after reconnecting routes it again.
+    failed: () => {
+      if (s.record === record) s.qos2InFlight.delete(packetId);
     },
   }];
 }

@@ -12,6 +12,14 @@ import type { ConnectionState, Subscription } from "../state.js";
 /** SUBACK return code for a refused filter in MQTT 3.1.1 (§3.9.3). */
 export const SUBACK_FAILURE = 0x80;
 
+/**
+ * Longest filter accepted. MQTT allows 65 535 bytes, but a session's filters live in one storage
+ * value (at most 2 MB on Durable Objects): 1 000 filters of 1 KiB fit, 1 000 of 64 KiB would not.
+ */
+export const MAX_FILTER_BYTES = 1024;
+
+const byteLength = (s: string) => new TextEncoder().encode(s).length;
+
 interface Accepted {
   filter: string;
   sub: Subscription;
@@ -46,7 +54,7 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
     const shared = isShared(filter);
     const inner = shared ? parseShared(filter)?.filter : filter;
     // Each filter is granted or refused on its own [MQTT-3.9.3-1]: invalid filters 0x8F.
-    if (inner === undefined || !isValidTopicFilter(inner)) {
+    if (inner === undefined || !isValidTopicFilter(inner) || byteLength(filter) > MAX_FILTER_BYTES) {
       refuse(Reason.TopicFilterInvalid);
       continue;
     }
@@ -84,10 +92,6 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
     accepted.push({ filter, sub, retained: !shared && (rh === 0 || (rh === 1 && !existed)) });
   }
 
-  // Apply: a subscription to an existing filter replaces it [MQTT-3.8.4-3].
-  for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
-  s.saveRecord();
-
   // A Reason String only for clients that did not turn problem information off [MQTT-3.1.2-29].
   const properties = v5 && conn.problemInformation && problems.length > 0 ? { properties: { reasonString: `refused ${problems.join(", ")}`.slice(0, 200) } } : {};
   const suback = send(conn, { cmd: "suback", messageId: packet.messageId!, granted, ...properties });
@@ -99,6 +103,11 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
     // Acknowledge once the shards hold the subscriptions, then send retained messages with the
     // retain flag set [MQTT-3.3.1-8] (3.1.1), at most the granted QoS [MQTT-3.8.4-6].
     after: (retained: Message[][]) => {
+      // Apply once the shards hold the filters, so a failed registration leaves no phantom
+      // subscription; an existing filter is replaced [MQTT-3.8.4-3].
+      if (s.record !== record) return []; // the session ended meanwhile
+      for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
+      s.saveRecord();
       const actions: Action[] = [suback];
       accepted.forEach(({ sub }, i) => {
         for (const message of retained[i] ?? []) {
