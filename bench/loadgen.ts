@@ -29,7 +29,7 @@ export type ToLoadgen =
   | { type: "progress" }
   | { type: "collect" }
   | { type: "connect-burst"; url: string; count: number; concurrency: number; prefix: string }
-  | { type: "round-trips"; url: string; count: number; clientId: string }
+  | { type: "round-trips"; url: string; count: number; clientId: string; hint: boolean }
   | { type: "close" };
 
 export type FromLoadgen =
@@ -109,7 +109,7 @@ async function go(): Promise<void> {
             return;
           }
           const due = Math.floor(((t - begin) / 1000) * job.rate);
-          while (seq < due) send();
+          while (seq < due && inflight < job.window) send();
         }, 1);
         return;
       }
@@ -147,8 +147,9 @@ async function connectBurst(url: string, count: number, concurrency: number, pre
 }
 
 /** One client publishes to itself and waits for each message before sending the next. */
-async function roundTrips(url: string, count: number, clientId: string): Promise<void> {
-  const client = await connectOne(url, clientId);
+async function roundTrips(url: string, count: number, clientId: string, hint: boolean): Promise<void> {
+  // With the hint the WebSocket goes straight to the session object, as the gateway's does.
+  const client = await connectOne(hint ? `${url}?clientId=${encodeURIComponent(clientId)}` : url, clientId);
   clients.push(client);
   const topic = `rtt/${clientId}`;
   await client.subscribeAsync(topic, { qos: 0 });
@@ -177,7 +178,7 @@ process.on("message", (m: ToLoadgen) => {
       case "connect-burst":
         return connectBurst(m.url, m.count, m.concurrency, m.prefix);
       case "round-trips":
-        return roundTrips(m.url, m.count, m.clientId);
+        return roundTrips(m.url, m.count, m.clientId, m.hint);
       case "close":
         await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
         process.exit(0);

@@ -12,6 +12,8 @@ export interface Results {
   connections: Record<string, { perSecond: number; failed: number; bytesPerConnection: number }>;
   /** Unloaded round trips of one client to itself (QoS 0), ms. */
   roundTrips: Record<string, { p50: number; p99: number; samples: number }>;
+  /** Measurements that failed, by row and target (e.g. a reference broker that crashed). */
+  failures: Record<string, Record<string, string>>;
   seconds: number;
 }
 
@@ -33,6 +35,9 @@ export function markdown(r: Results): string {
   out.push(`Machine: ${r.machine.cpus}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}. Loopback only; ${r.seconds.toFixed(0)} s in all.`);
   out.push("This broker runs in workerd (Miniflare) with Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory.");
   for (const s of r.skipped) out.push(`Skipped: ${s}`);
+  for (const [row, byTarget] of Object.entries(r.failures)) {
+    for (const [target, why] of Object.entries(byTarget)) out.push(`Failed: ${target}, ${row}: ${why}`);
+  }
   out.push("");
   for (const p of pairs(r)) {
     const cols = [p.ours, p.aedes, p.mosquitto].filter((x): x is string => !!x);
@@ -42,7 +47,9 @@ export function markdown(r: Results): string {
     for (const [workload, row] of Object.entries(r.throughput)) {
       const cell = (name: string) => {
         const t = row[name];
-        return t ? `${fmt(t.delivered)}${t.lost > 0 ? ` (${fmt(t.lost)})` : ""}` : "–";
+        const failure = r.failures[workload]?.[name];
+        if (!t) return failure ? (failure === "the broker crashed" ? "crashed" : "failed") : "–";
+        return `${fmt(t.delivered)}${t.lost > 0 ? ` (${fmt(t.lost)})` : ""}`;
       };
       const reach = Math.max(...cols.map((c) => row[c]?.published ?? 0));
       out.push(`| ${workload} | ${cols.map(cell).join(" | ")} | ${ratio(row[p.ours!]?.delivered, p.aedes ? row[p.aedes]?.delivered : undefined)} | ${ratio(row[p.ours!]?.delivered, p.mosquitto ? row[p.mosquitto]?.delivered : undefined)} | ${fmt(reach)} |`);
@@ -76,8 +83,11 @@ export function markdown(r: Results): string {
     const b = r.roundTrips[viaGateway]!;
     out.push("## The TCP gateway's added latency (same run, unloaded round trips, QoS 0, 64 B)", "");
     out.push("| path | p50 ms | p99 ms |", "|---|---:|---:|");
+    const h = r.roundTrips[`${direct} ?clientId=`];
     out.push(`| WebSocket, stock client (through the Worker pipe) | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} |`);
+    if (h) out.push(`| WebSocket with ?clientId= (straight to the session object) | ${fmt(h.p50, 2)} | ${fmt(h.p99, 2)} |`);
     out.push(`| TCP through the gateway (straight to the session object) | ${fmt(b.p50, 2)} | ${fmt(b.p99, 2)} |`);
+    if (h) out.push(`| the gateway's own addition (gateway − ?clientId=) | ${fmt(b.p50 - h.p50, 2)} | ${fmt(b.p99 - h.p99, 2)} |`);
     out.push("");
   }
   return out.join("\n");

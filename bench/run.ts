@@ -19,7 +19,7 @@ const dist = join(root, "dist");
 // --quick: WebSocket only (the product's own transport), 64 B, short runs: under a minute.
 const settings = quick
   ? { durationMs: 500, drainMs: 1000, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1500, connections: 200, roundTrips: 200, transports: ["ws"] }
-  : { durationMs: 1000, drainMs: 2000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 2000, connections: 500, roundTrips: 500, transports: ["ws", "tcp"] };
+  : { durationMs: 1000, drainMs: 1500, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 1500, connections: 500, roundTrips: 500, transports: ["ws", "tcp"] };
 const patterns: Pattern[] = ["fan-in", "fan-out", "pairs"];
 
 async function main(): Promise<void> {
@@ -41,40 +41,72 @@ async function main(): Promise<void> {
     latency: {},
     connections: {},
     roundTrips: {},
+    failures: {},
     seconds: 0,
   };
 
   for (const spec of chosen) {
     console.log(`bench: ${spec.name}`);
-    const target = await spec.start(dist);
+    let target = await spec.start(dist);
     results.targets.push({ name: target.name, broker: target.broker, transport: target.transport });
+    /** Runs one measurement; a failure (a broker that crashed under load) is recorded, not fatal. */
+    const measure = async <T>(label: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        await settle(target);
+        return await fn();
+      } catch (error) {
+        const alive = target.pids.every((pid) => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        const what = alive ? String(error).split("\n")[0]! : "the broker crashed";
+        (results.failures[label] ??= {})[target.name] = what;
+        console.log(`  ${label}: FAILED (${what})`);
+        await target.stop().catch(() => undefined);
+        target = await spec.start(dist); // a fresh broker for the rest
+        return undefined;
+      }
+    };
     try {
       for (const size of settings.sizes) {
         for (const qos of [0, 1] as const) {
           for (const pattern of patterns) {
             const name = `${pattern} QoS ${qos} ${size} B`;
-            await settle(target);
-            const t = await throughput(dist, target, pattern, qos, size, settings.durationMs, settings.drainMs);
+            const t = await measure(name, () => throughput(dist, target, pattern, qos, size, settings.durationMs, settings.drainMs));
+            if (!t) continue;
             (results.throughput[name] ??= {})[target.name] = t;
-            console.log(`  ${name}: ${Math.round(t.delivered)} msg/s delivered, ${Math.round(t.published)} published/s, lost ${t.lost}`);
+            console.log(`  ${name}: ${Math.round(t.delivered)} msg/s delivered, ${Math.round(t.published)} published/s, not delivered ${t.lost}`);
           }
         }
       }
       for (const [qos, size] of settings.latencyRuns) {
         const name = `1 000 msg/s QoS ${qos} ${size} B`;
-        await settle(target);
-        const l = await latency(dist, target, qos, size, 1000, settings.latencyMs);
+        const l = await measure(name, () => latency(dist, target, qos, size, 1000, settings.latencyMs));
+        if (!l) continue;
         (results.latency[name] ??= {})[target.name] = l;
         console.log(`  ${name}: p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms (${l.samples} samples, lost ${l.lost})`);
       }
-      await settle(target);
-      const rtt = await roundTrips(dist, target, settings.roundTrips);
-      results.roundTrips[target.name] = rtt;
-      console.log(`  round trips: p50 ${rtt.p50.toFixed(2)} p99 ${rtt.p99.toFixed(2)} ms (${rtt.samples})`);
-      await settle(target);
-      const c = await connections(dist, target, settings.connections);
-      results.connections[target.name] = c;
-      console.log(`  connections: ${Math.round(c.perSecond)}/s, ${(c.bytesPerConnection / 1024).toFixed(1)} KiB each, failed ${c.failed}`);
+      const rtt = await measure("round trips", () => roundTrips(dist, target, settings.roundTrips));
+      if (rtt) {
+        results.roundTrips[target.name] = rtt;
+        console.log(`  round trips: p50 ${rtt.p50.toFixed(2)} p99 ${rtt.p99.toFixed(2)} ms (${rtt.samples})`);
+      }
+      if (target.broker === "ours" && target.transport === "ws") {
+        const direct = await measure("round trips ?clientId=", () => roundTrips(dist, target, settings.roundTrips, true));
+        if (direct) {
+          results.roundTrips[`${target.name} ?clientId=`] = direct;
+          console.log(`  round trips with ?clientId=: p50 ${direct.p50.toFixed(2)} p99 ${direct.p99.toFixed(2)} ms (${direct.samples})`);
+        }
+      }
+      const c = await measure("connections", () => connections(dist, target, settings.connections));
+      if (c) {
+        results.connections[target.name] = c;
+        console.log(`  connections: ${Math.round(c.perSecond)}/s, ${(c.bytesPerConnection / 1024).toFixed(1)} KiB each, failed ${c.failed}`);
+      }
     } finally {
       await target.stop();
     }

@@ -50,12 +50,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Workers accept WebSocket messages of at most 32 MiB. */
-export const WORKERS_MAX_MESSAGE = 32 * 1024 * 1024;
+/**
+ * Largest packet the broker can take: Workers accept WebSocket messages of up to 32 MiB, but a
+ * QoS 1/2 or retained message is stored as one Durable Object value, and a key and value
+ * together may not exceed 2 MB. 64 KiB are left for the topic, properties and the record.
+ */
+export const MAX_STORABLE_PACKET = 2_000_000 - 64 * 1024;
 
 export function loadConfig(vars: ConfigVars): BrokerConfig {
   return {
-    maxPacketSize: integer(vars, "MAX_PACKET_SIZE", 1024 * 1024, 64, WORKERS_MAX_MESSAGE),
+    maxPacketSize: integer(vars, "MAX_PACKET_SIZE", 1024 * 1024, 64, MAX_STORABLE_PACKET),
     maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 1000, 1, 1_000_000),
     maxInflight: integer(vars, "MAX_INFLIGHT", 20, 1, 65535),
     receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),

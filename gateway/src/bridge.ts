@@ -55,7 +55,9 @@ export class Bridge {
     this.state = "closed";
     clearTimeout(this.connectTimer);
     if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.socket.destroy();
+    // Let what the broker sent last (a CONNACK refusal, a DISCONNECT) reach the client, briefly.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
     const ws = this.ws;
     if (ws) {
       if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
@@ -112,7 +114,9 @@ export class Bridge {
     const url = clientId ? `${this.options.workerUrl}?clientId=${encodeURIComponent(clientId)}` : this.options.workerUrl;
     const headers: Record<string, string> = { [ADDRESS_HEADER]: this.address };
     if (this.options.secret) headers[SECRET_HEADER] = this.options.secret;
-    const ws = new WebSocket(url, ["mqtt"], { headers, perMessageDeflate: false, maxPayload: this.options.maxPacketSize + 8 });
+    // Frames from the broker are not bounded by the client's packet limit: an outgoing PUBLISH can
+    // be larger (an alias expanded, subscription identifiers added). Memory is bounded by --max-buffer.
+    const ws = new WebSocket(url, ["mqtt"], { headers, perMessageDeflate: false, maxPayload: 32 * 1024 * 1024, handshakeTimeout: 10_000 });
     this.ws = ws;
     ws.binaryType = "nodebuffer";
     ws.on("open", () => {
@@ -121,7 +125,8 @@ export class Bridge {
       for (const packet of this.early) this.toWorker(packet);
       this.early = [];
       this.earlyBytes = 0;
-      this.socket.resume();
+      // Resume reading only if flushing the early packets did not back the WebSocket up.
+      if (ws.bufferedAmount <= this.options.maxBuffer) this.socket.resume();
     });
     ws.on("message", (data: Buffer) => this.toClient(data));
     ws.on("close", (code, reason) => this.close(`broker closed the connection (${code}${reason.length ? ` ${reason.toString()}` : ""})`));

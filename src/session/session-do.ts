@@ -281,6 +281,9 @@ export class SessionDO extends DurableObject<Env> {
     const ws = this.sockets.get(action.connId);
     this.forget(action.connId);
     if (!ws) return;
+    // A closed socket may linger until its peer answers; it must not look live after hibernation.
+    const { conn: _, ...rest } = this.attachments.get(ws);
+    this.attachments.update(ws, rest);
     if (action.error) {
       const who = this.session.record?.clientId ?? "?";
       const from = ws ? (this.attachments.get(ws).route.address ?? "unknown") : "unknown";

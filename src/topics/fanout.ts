@@ -50,10 +50,10 @@ export class Fanout {
   }
 
   /** Queues a delivery; false when a QoS 0 one was dropped because the session is too far behind. */
-  push(clientId: string, item: FanoutItem): boolean {
+  push(clientId: string, item: FanoutItem, mustKeep = false): boolean {
     let queue = this.queues.get(clientId);
     if (!queue) this.queues.set(clientId, (queue = []));
-    if (item.delivery.seq === undefined && queue.length >= MAX_QOS0_BACKLOG) return false;
+    if (item.delivery.seq === undefined && !mustKeep && queue.length >= MAX_QOS0_BACKLOG) return false;
     queue.push(item);
     if (!this.running.has(clientId)) void this.drain(clientId);
     return true;

@@ -39,6 +39,7 @@ export class TopicShardDO extends DurableObject<Env> {
   private readonly registry: WildcardRegistry;
   private readonly counters: Record<string, number> = {};
   private retryArmed = false;
+  private announcing: Promise<void> | null = null;
   /** Session stubs by client id (making one per batch showed in profiles). */
   private readonly sessions = new Map<string, DurableObjectStub<SessionDO>>();
   private lastSlowLog = 0;
@@ -89,8 +90,10 @@ export class TopicShardDO extends DurableObject<Env> {
       this.subs.add(clientId, filter);
       return retained ? this.retained.matching(filter, now) : [];
     });
-    // The wildcard shard's first subscriber: every topic shard starts forwarding before SUBACK.
-    if (this.isWildcardShard && wasEmpty && this.subs.size > 0) await this.announce(true);
+    // The wildcard shard's first subscriber: every topic shard starts forwarding before SUBACK,
+    // this one's and any other that arrives while the announcement is under way.
+    if (this.isWildcardShard && wasEmpty && this.subs.size > 0) this.registry.changed(true);
+    if (this.isWildcardShard) await this.announce();
     return retained;
   }
 
@@ -98,7 +101,7 @@ export class TopicShardDO extends DurableObject<Env> {
     this.remember(shard);
     const hadSubscribers = this.subs.size > 0;
     for (const filter of filters) this.subs.remove(clientId, filter);
-    if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) await this.announce(false);
+    if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) this.registry.changed(false);
   }
 
   /** Wildcard shard: publishes forwarded by a topic shard. Says whether to go on forwarding. */
@@ -106,7 +109,11 @@ export class TopicShardDO extends DurableObject<Env> {
     this.remember(WILDCARD_SHARD);
     this.registry.register(from);
     let durable = false;
-    for (const { message } of deliveries) durable = this.accept(message) || durable;
+    for (const { seq, message } of deliveries) {
+      // A forward retried after a restart or a lost reply is not taken twice.
+      if (seq !== undefined && this.registry.taken(from, seq)) continue;
+      durable = this.accept(message) || durable;
+    }
     if (durable) await this.armRetry();
     return this.registry.state(this.subs.size > 0);
   }
@@ -139,7 +146,8 @@ export class TopicShardDO extends DurableObject<Env> {
         if (!this.fanout.push(clientId, { delivery: { message }, pendKey: clientId })) this.dropSlow(clientId, message);
       }
       for (const share of shares) this.toGroup(share, message);
-      if (forward && !this.fanout.push(TO_WILDCARD, { delivery: { message }, pendKey: TO_WILDCARD })) this.dropSlow(TO_WILDCARD, message);
+      // A retained update is never shed: the wildcard shard's retained store must not drift.
+      if (forward && !this.fanout.push(TO_WILDCARD, { delivery: { message }, pendKey: TO_WILDCARD }, message.retain)) this.dropSlow(TO_WILDCARD, message);
       return false;
     }
     const seq = this.outbox.add(message, [...clients, ...shares.map((s) => SHARED_PEND + s), ...(forward ? [TO_WILDCARD] : [])]);
@@ -153,10 +161,23 @@ export class TopicShardDO extends DurableObject<Env> {
     return this.shard === WILDCARD_SHARD;
   }
 
-  /** Wildcard shard: a new epoch; when it became active, every forwarding topic shard hears it first. */
-  private async announce(active: boolean): Promise<void> {
-    const { epoch, tell } = this.registry.changed(active);
-    await Promise.all(tell.map((key) => this.shardStub(key).wildcardActive({ active, epoch })));
+  /**
+   * Wildcard shard: tells every forwarding topic shard that it has subscribers, once per
+   * activation; callers that arrive meanwhile wait for the same announcement. A failure stays
+   * owed (and fails this SUBSCRIBE), so the next subscribe or the alarm tries again.
+   */
+  private announce(): Promise<void> {
+    if (this.announcing) return this.announcing;
+    const owed = this.registry.owed();
+    if (!owed) return Promise.resolve();
+    this.announcing = Promise.all(owed.tell.map((key) => this.shardStub(key).wildcardActive(owed.state)))
+      .then(() => this.registry.announced(owed.state.epoch))
+      .catch(async (error) => {
+        await this.armRetry(true);
+        throw error;
+      })
+      .finally(() => (this.announcing = null));
+    return this.announcing;
   }
 
   private shardStub(key: string): DurableObjectStub<TopicShardDO> {
@@ -178,6 +199,7 @@ export class TopicShardDO extends DurableObject<Env> {
   /** The safety net: wakes a shard (and so its constructor's recovery) while messages are pending. */
   override async alarm(): Promise<void> {
     this.retryArmed = false;
+    if (this.isWildcardShard) await this.announce().catch((e) => console.warn(`shard ${this.shard}: announcing failed: ${String(e)}`));
     if (this.outbox.size > 0) await this.armRetry();
   }
 
@@ -237,14 +259,16 @@ export class TopicShardDO extends DurableObject<Env> {
     }
     let stub = this.sessions.get(clientId);
     if (!stub) {
+      // Bounded: assigned client ids are new on every connection.
+      if (this.sessions.size >= 10_000) this.sessions.clear();
       stub = this.env.SESSIONS.get(this.env.SESSIONS.idFromName(clientId));
       this.sessions.set(clientId, stub);
     }
     return stub.deliver(this.shard ?? "", batch);
   }
 
-  private async armRetry(): Promise<void> {
-    if (this.retryArmed) return;
+  private async armRetry(force = false): Promise<void> {
+    if (this.retryArmed && !force) return;
     this.retryArmed = true;
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RETRY_ALARM_MS);
   }

@@ -22,16 +22,29 @@ describe("WildcardLink (topic shard side)", () => {
 });
 
 describe("WildcardRegistry (wildcard shard side)", () => {
-  it("tells every forwarding shard when it becomes active, nobody when it becomes idle, with a new epoch each time", () => {
+  it("owes every forwarding shard an announcement when it becomes active, until it was made", () => {
     const kv = new MemoryKv();
     const registry = new WildcardRegistry(kv);
     registry.register("t/a");
     registry.register("t/b");
     registry.register("t/a");
-    expect(registry.changed(true)).toEqual({ epoch: 1, tell: ["t/a", "t/b"] });
-    expect(registry.changed(false)).toEqual({ epoch: 2, tell: [] });
+    registry.changed(true);
+    expect(registry.owed()).toEqual({ state: { active: true, epoch: 1 }, tell: ["t/a", "t/b"] });
+    // Owed across a restart, until announced.
     const restarted = new WildcardRegistry(kv);
+    expect(restarted.owed()?.state.epoch).toBe(1);
+    restarted.announced(1);
+    expect(restarted.owed()).toBeNull();
+    restarted.changed(false);
+    expect(restarted.owed()).toBeNull();
     expect(restarted.state(false)).toEqual({ active: false, epoch: 2 });
-    expect(restarted.changed(true).tell.sort()).toEqual(["t/a", "t/b"]);
+  });
+
+  it("skips a forward it already took, per forwarder", () => {
+    const registry = new WildcardRegistry(new MemoryKv());
+    expect(registry.taken("t/a", 1)).toBe(false);
+    expect(registry.taken("t/a", 1)).toBe(true);
+    expect(registry.taken("t/b", 1)).toBe(false);
+    expect(registry.taken("t/a", 2)).toBe(false);
   });
 });

@@ -54,10 +54,29 @@ export class WildcardRegistry {
     this.kv.put(`forwarder:${shard}`, 1);
   }
 
-  /** The subscriber count crossed zero: a new epoch. Returns the shards to tell (when it became active). */
-  changed(active: boolean): { epoch: number; tell: string[] } {
+  /** The subscriber count crossed zero: a new epoch. Becoming active leaves an announcement owed. */
+  changed(active: boolean): void {
     this.epoch++;
     this.kv.put("epoch", this.epoch);
-    return { epoch: this.epoch, tell: active ? [...this.shards] : [] };
+    if (active) this.kv.put("announce", this.epoch);
+    else this.kv.delete("announce");
+  }
+
+  /** The activation still to be told to every forwarding shard (kept until it was), if any. */
+  owed(): { state: WildcardState; tell: string[] } | null {
+    const epoch = this.kv.get<number>("announce");
+    return epoch === undefined ? null : { state: { active: true, epoch }, tell: [...this.shards] };
+  }
+
+  announced(epoch: number): void {
+    if (this.kv.get<number>("announce") === epoch) this.kv.delete("announce");
+  }
+
+  /** A forwarder's highest durable sequence already taken: a retried forward is skipped. */
+  taken(from: string, seq: number): boolean {
+    const mark = this.kv.get<number>(`mark:${from}`) ?? 0;
+    if (seq <= mark) return true;
+    this.kv.put(`mark:${from}`, seq);
+    return false;
   }
 }

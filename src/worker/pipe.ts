@@ -14,6 +14,9 @@ import { routeHeaders } from "./internal-headers.js";
 /** Codes a peer may not send in a close frame (RFC 6455 §7.4.1). */
 const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
+/** A client has this long to complete its CONNECT; bytes held meanwhile are capped too. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string): void {
   // Sockets created inside workerd deliver Blobs unless told otherwise.
   client.binaryType = "arraybuffer";
@@ -23,10 +26,16 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
   let closed = false;
   /** Bytes received after the CONNECT, while the session socket is being opened. */
   const waiting: Uint8Array[] = [];
+  let waitingBytes = 0;
+  // A connection that never completes a CONNECT is closed (§3.1: the server SHOULD).
+  const connectTimer = setTimeout(() => {
+    if (!upstream) closeBoth(1002, "no CONNECT in time");
+  }, CONNECT_TIMEOUT_MS);
 
   const closeBoth = (code: number, reason: string) => {
     if (closed) return;
     closed = true;
+    clearTimeout(connectTimer);
     const safe = RESERVED_CLOSE_CODES.has(code) ? 1000 : code;
     for (const ws of [client, upstream]) {
       try {
@@ -53,6 +62,7 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
       return;
     }
     upstream = ws;
+    clearTimeout(connectTimer);
     ws.addEventListener("message", (event) => {
       if (!closed) client.send(event.data);
     });
@@ -77,6 +87,8 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
     }
     if (connecting) {
       waiting.push(bytes);
+      waitingBytes += bytes.length;
+      if (waitingBytes > config.maxPacketSize) closeBoth(1008, "too much data before the session opened");
       return;
     }
     const result = framer.push(bytes);
