@@ -24,6 +24,8 @@ export interface BrokerConfig {
   maxSubscriptions: number;
   /** Prefix of the Response Information given to clients that request it; empty = none. */
   responseInformation: string;
+  /** Milliseconds a new connection has to complete its CONNECT. */
+  connectTimeoutMs: number;
 }
 
 export interface ConfigVars {
@@ -41,6 +43,7 @@ export interface ConfigVars {
   SHARED_SUBSCRIPTIONS?: string;
   MAX_SUBSCRIPTIONS?: string;
   RESPONSE_INFORMATION?: string;
+  CONNECT_TIMEOUT?: string;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +76,7 @@ export function loadConfig(vars: ConfigVars): BrokerConfig {
     sharedSubscriptions: flag(vars, "SHARED_SUBSCRIPTIONS", true),
     maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
     responseInformation: vars.RESPONSE_INFORMATION ?? "response/",
+    connectTimeoutMs: integer(vars, "CONNECT_TIMEOUT", 10, 1, 3600) * 1000,
   };
 }
 

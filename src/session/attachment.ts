@@ -16,6 +16,8 @@ export interface Attachment {
   partial?: Uint8Array;
   /** True when a larger partial packet was kept in memory only. */
   partialInStorage?: boolean;
+  /** Until CONNECT: the time by which it must have arrived (epoch ms). */
+  connectBy?: number;
 }
 
 /** Partial packets up to this size ride in the attachment; larger ones stay in memory. */

@@ -70,9 +70,11 @@ export class SessionDO extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    const attachment: Attachment = { connId: crypto.randomUUID(), route };
+    // A client that never completes CONNECT is closed (§3.1: the server SHOULD).
+    const attachment: Attachment = { connId: crypto.randomUUID(), route, connectBy: Date.now() + this.config.connectTimeoutMs };
     this.attachments.init(server, attachment);
     this.sockets.set(attachment.connId, server);
+    void this.serial(async () => undefined); // arms the alarm for the CONNECT deadline
     const protocol = request.headers.get(SUBPROTOCOL_HEADER) ?? "mqtt";
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
   }
@@ -101,7 +103,20 @@ export class SessionDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null; // a fired alarm is no longer set
-    await this.serial(() => this.runSafely(this.session.timer(Date.now())));
+    await this.serial(async () => {
+      const now = Date.now();
+      for (const [connId, ws] of this.sockets) {
+        const by = this.awaitingConnect(ws);
+        if (by !== undefined && now >= by) this.close({ type: "close", connId, reason: "no CONNECT in time", error: true });
+      }
+      await this.runSafely(this.session.timer(now));
+    });
+  }
+
+  /** The CONNECT deadline of a socket that has not connected yet. */
+  private awaitingConnect(ws: WebSocket): number | undefined {
+    const a = this.attachments.get(ws);
+    return a.conn || this.session.current?.connId === a.connId ? undefined : a.connectBy;
   }
 
   /** A topic shard hands over messages; they are stored before this resolves. */
@@ -318,7 +333,11 @@ export class SessionDO extends DurableObject<Env> {
 
   /** Keepalive, delayed will and session expiry share the object's one alarm. */
   private async syncAlarm(): Promise<void> {
-    const at = this.session.nextDeadline();
+    let at = this.session.nextDeadline();
+    for (const ws of this.sockets.values()) {
+      const by = this.awaitingConnect(ws);
+      if (by !== undefined && (at === null || by < at)) at = by;
+    }
     if (at === this.alarmAt) return;
     this.alarmAt = at;
     if (at === null) await this.ctx.storage.deleteAlarm();

@@ -14,9 +14,6 @@ import { routeHeaders } from "./internal-headers.js";
 /** Codes a peer may not send in a close frame (RFC 6455 §7.4.1). */
 const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
-/** A client has this long to complete its CONNECT; bytes held meanwhile are capped too. */
-const CONNECT_TIMEOUT_MS = 10_000;
-
 export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string): void {
   // Sockets created inside workerd deliver Blobs unless told otherwise.
   client.binaryType = "arraybuffer";
@@ -30,7 +27,7 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
   // A connection that never completes a CONNECT is closed (§3.1: the server SHOULD).
   const connectTimer = setTimeout(() => {
     if (!upstream) closeBoth(1002, "no CONNECT in time");
-  }, CONNECT_TIMEOUT_MS);
+  }, config.connectTimeoutMs);
 
   const closeBoth = (code: number, reason: string) => {
     if (closed) return;

@@ -10,7 +10,7 @@ let bystanderInbox: ReturnType<typeof collect>;
 const topic = `bystander/${process.pid}`;
 
 beforeAll(async () => {
-  broker = await startBroker({ vars: { MAX_PACKET_SIZE: "65536" } });
+  broker = await startBroker({ vars: { MAX_PACKET_SIZE: "65536", CONNECT_TIMEOUT: "1" } });
   bystander = await connect(broker.mqttUrl);
   await bystander.subscribeAsync(topic, { qos: 1 });
   bystanderInbox = collect(bystander);
@@ -90,4 +90,17 @@ describe("malformed and hostile input", () => {
     await raw.closed;
     await brokerStillWorks("after qos 3");
   });
+
+  it.each([["through the Worker pipe", ""], ["straight to the session object", "?clientId=silent"]])(
+    "closes a connection that sends no CONNECT within CONNECT_TIMEOUT, %s",
+    async (_how, query) => {
+      const raw = await RawClient.open(`${broker.mqttUrl}${query}`);
+      const started = Date.now();
+      await raw.closed;
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(900);
+      expect(waited).toBeLessThan(4000);
+      await brokerStillWorks(`after a silent connection ${query || "piped"}`);
+    },
+  );
 });
