@@ -71,7 +71,11 @@ export function markdown(r: Results): string {
     out.push(`|---|${cols.map(() => "---:").join("|")}|---:|---:|`);
     const c = (name: string) => r.connections[name];
     out.push(`| CONNECT→CONNACK per second | ${cols.map((n) => fmt(c(n)?.perSecond)).join(" | ")} | ${ratio(c(p.ours!)?.perSecond, p.aedes ? c(p.aedes)?.perSecond : undefined)} | ${ratio(c(p.ours!)?.perSecond, p.mosquitto ? c(p.mosquitto)?.perSecond : undefined)} |`);
-    out.push(`| KiB per idle connection | ${cols.map((n) => fmt((c(n)?.bytesPerConnection ?? NaN) / 1024, 1)).join(" | ")} | ${ratio(c(p.ours!)?.bytesPerConnection, p.aedes ? c(p.aedes)?.bytesPerConnection : undefined)} | ${ratio(c(p.ours!)?.bytesPerConnection, p.mosquitto ? c(p.mosquitto)?.bytesPerConnection : undefined)} |`);
+    const kib = (n: string) => {
+      const v = (c(n)?.bytesPerConnection ?? NaN) / 1024;
+      return Number.isFinite(v) && v < 0.1 ? "< 0.1" : fmt(v, 1);
+    };
+    out.push(`| KiB per idle connection | ${cols.map(kib).join(" | ")} | ${ratio(c(p.ours!)?.bytesPerConnection, p.aedes ? c(p.aedes)?.bytesPerConnection : undefined)} | ${ratio(c(p.ours!)?.bytesPerConnection, p.mosquitto ? c(p.mosquitto)?.bytesPerConnection : undefined)} |`);
     const rt = (name: string) => r.roundTrips[name];
     out.push(`| unloaded round trip p50 / p99 (ms) | ${cols.map((n) => (rt(n) ? `${fmt(rt(n)!.p50, 2)} / ${fmt(rt(n)!.p99, 2)}` : "–")).join(" | ")} | ${ratio(rt(p.ours!)?.p50, p.aedes ? rt(p.aedes)?.p50 : undefined)} | ${ratio(rt(p.ours!)?.p50, p.mosquitto ? rt(p.mosquitto)?.p50 : undefined)} |`);
     out.push("");

@@ -19,7 +19,7 @@ const dist = join(root, "dist");
 // --quick: WebSocket only (the product's own transport), 64 B, short runs: under a minute.
 const settings = quick
   ? { durationMs: 500, drainMs: 1000, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1500, connections: 200, roundTrips: 200, transports: ["ws"] }
-  : { durationMs: 1000, drainMs: 1500, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 1500, connections: 500, roundTrips: 500, transports: ["ws", "tcp"] };
+  : { durationMs: 800, drainMs: 1000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 1200, connections: 500, roundTrips: 300, transports: ["ws", "tcp"] };
 const patterns: Pattern[] = ["fan-in", "fan-out", "pairs"];
 
 async function main(): Promise<void> {

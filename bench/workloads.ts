@@ -242,7 +242,7 @@ function descendants(pids: number[]): number[] {
  * Waits until the broker is idle (under 5% of a core for 300 ms, at most `maxMs`), so work left
  * over from one workload does not slow the next. Returns how long it waited.
  */
-export async function settle(target: Target, maxMs = 15_000): Promise<number> {
+export async function settle(target: Target, maxMs = 10_000): Promise<number> {
   const start = Date.now();
   let last = treeCpu(target.pids);
   while (Date.now() - start < maxMs) {
