@@ -1,91 +1,27 @@
 /** Session.deliver for MQTT 5 subscriptions: No Local, Retain As Published, identifiers, expiry, shared subscriptions. */
-import type { IConnectPacket, ISubscription, Packet } from "mqtt-packet";
+import type { IConnectPacket, ISubscription } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
-import { KvSessionStore } from "../../storage/kv-session-store.js";
-import { MemoryKv } from "../../storage/memory-kv.js";
 import { shardForTopic } from "../../topics/shard-key.js";
-import type { Action, SubscribeAction } from "../actions.js";
-import type { DecodeResult } from "../codec/codec.js";
-import type { Message, QoS } from "../message.js";
-import { Session, type SessionConfig } from "./session.js";
+import type { Session, SessionConfig } from "./session.js";
+import { forVersion, message, newSession, ok, only, publishes, route, sent, settle, sub, subscribePacket, text } from "./test-support.js";
 
-// ---- helpers (each session test file keeps its own copy) ----
+// ---- helpers (the shared ones are in ./test-support.ts) ----
 
-const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
-const route = (clientId: string, assigned = false) => ({ clientId, assigned });
-
-function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
-  // Defaults from loadConfig, so settings added later need no change here.
-  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
-  return { session, kv };
-}
-
-type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
-const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
-  actions.filter((a): a is Of<T> => a.type === type);
-const sent = (actions: Action[], connId?: string): Packet[] =>
-  only(actions, "send")
-    .filter((a) => connId === undefined || a.connId === connId)
-    .map((a) => a.packet);
-const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
-
-type Publish = Extract<Packet, { cmd: "publish" }>;
-const publishes = (actions: Action[]): Publish[] => sent(actions).filter((p): p is Publish => p.cmd === "publish");
-
-function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
-  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 0, ...opts };
-}
-
-/** CONNECT "c1" over MQTT 5 on `connId` and check it was accepted. */
-function connect(session: Session, connId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
-  const actions = session.receive(connId, route("c1"), ok(connectPacket("c1", opts)), now);
-  expect(sent(actions, connId)).toContainEqual(expect.objectContaining({ cmd: "connack", reasonCode: 0 }));
-  return actions;
-}
-
-/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
-function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
-  const out: Action[] = [];
-  for (const a of actions) {
-    out.push(a);
-    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
-    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
-    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
-  }
-  return out;
-}
-
-const sub = (topic: string, qos: QoS, options: Omit<ISubscription, "topic" | "qos"> = {}): ISubscription => ({ topic, qos, ...options });
+const { connect, connected } = forVersion(5);
 
 /** One settled SUBSCRIBE of "c1" on `connId`, with an optional Subscription Identifier. */
 function subscribe(session: Session, subscriptions: ISubscription[], opts: { id?: number; messageId?: number; connId?: string } = {}): void {
-  const packet: Packet = {
-    cmd: "subscribe",
-    messageId: opts.messageId ?? 1,
-    subscriptions,
-    ...(opts.id !== undefined ? { properties: { subscriptionIdentifier: opts.id } } : {}),
-  };
+  const packet = subscribePacket(subscriptions, opts.messageId ?? 1, opts.id);
   const actions = settle(session.receive(opts.connId ?? "k1", route("c1"), ok(packet), 0));
   expect(sent(actions)).toContainEqual(expect.objectContaining({ cmd: "suback" }));
 }
 
 /** A connected MQTT 5 session of "c1" on "k1" subscribed to `subs` (Session Expiry 60 s). */
 function subscribed(subs: ISubscription[], opts: { config?: Partial<SessionConfig>; connect?: Partial<IConnectPacket>; id?: number } = {}) {
-  const { session, kv } = newSession(opts.config);
-  connect(session, "k1", { properties: { sessionExpiryInterval: 60 }, ...opts.connect });
+  const { session, kv } = connected(opts.config, { properties: { sessionExpiryInterval: 60 }, ...opts.connect });
   subscribe(session, subs, opts.id !== undefined ? { id: opts.id } : {});
   return { session, kv };
 }
-
-const message = (topic: string, payload: string, qos: QoS, extra: Partial<Message> = {}): Message => ({
-  topic,
-  payload: new TextEncoder().encode(payload),
-  qos,
-  retain: false,
-  origin: "publisher",
-  ...extra,
-});
 
 const SHARE = "$share/g/a/b";
 
@@ -135,7 +71,7 @@ describe("Retain As Published", () => {
 describe("Subscription Identifiers [MQTT-3.3.4-3], [MQTT-3.3.4-4]", () => {
   function withIds() {
     const { session } = newSession();
-    connect(session, "k1", { properties: { sessionExpiryInterval: 60 } });
+    connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 } });
     subscribe(session, [sub("a/b", 1)], { id: 1, messageId: 1 });
     subscribe(session, [sub("a/+", 2)], { id: 2, messageId: 2 });
     subscribe(session, [sub("a/#", 0)], { messageId: 3 });
@@ -161,7 +97,7 @@ describe("Subscription Identifiers [MQTT-3.3.4-3], [MQTT-3.3.4-4]", () => {
     const session = withIds();
     session.connectionLost("k1", 0);
     session.deliver("t/a", [{ seq: 1, message: message("a/b", "later", 1) }], 0);
-    const [p] = publishes(connect(session, "k2", { clean: false, properties: { sessionExpiryInterval: 60 } }));
+    const [p] = publishes(connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }));
     expect(text(p!.payload)).toBe("later");
     expect([...(p?.properties?.subscriptionIdentifier as number[])].sort()).toEqual([1, 2]);
   });
@@ -193,7 +129,7 @@ describe("Message Expiry", () => {
       { seq: 2, message: message("a/b", "long", 1, { expiresAt: 60_000 }) },
     ], 0);
     expect(session.outbound.size).toBe(2);
-    const actions = connect(session, "k2", { clean: false, properties: { sessionExpiryInterval: 60 } }, 10_000);
+    const actions = connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }, 10_000);
     expect(publishes(actions).map((p) => [text(p.payload), p.properties?.messageExpiryInterval])).toEqual([["long", 50]]);
     expect(only(actions, "log")).toEqual([expect.objectContaining({ counter: "dropped_expired" })]);
     expect(session.outbound.size).toBe(1);
@@ -215,7 +151,7 @@ describe("shared subscriptions", () => {
     const result = session.deliver("t/a", [{ message: message("a/b", "m", 1), share: SHARE, force: true }], 0);
     expect(result.outcome).toEqual({ gone: false, declined: [] });
     expect(session.outbound.size).toBe(1);
-    const [p] = publishes(connect(session, "k2", { clean: false, properties: { sessionExpiryInterval: 60 } }));
+    const [p] = publishes(connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }));
     expect(p).toMatchObject({ topic: "a/b", qos: 1 });
   });
 
@@ -309,7 +245,7 @@ describe("limits the client set in CONNECT", () => {
     expect(first.map((p) => [p.topic, p.properties?.topicAlias])).toEqual([["a/b", 1], ["", 1]]);
 
     session.connectionLost("k1", 0);
-    connect(session, "k2", { clean: false, properties: { topicAliasMaximum: 5, sessionExpiryInterval: 60 } });
+    connect(session, "k2", "c1", { clean: false, properties: { topicAliasMaximum: 5, sessionExpiryInterval: 60 } });
     const [again] = publishes(session.deliver("t/a", [{ message: message("a/b", "3", 0) }], 0).actions);
     expect([again?.topic, again?.properties?.topicAlias]).toEqual(["a/b", 1]);
   });

@@ -1,83 +1,16 @@
 /** Messages from topic shards to the session: QoS choice, designated shard, duplicate marks. */
-import type { IConnectPacket, Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
-import { KvSessionStore } from "../../storage/kv-session-store.js";
 import { MemoryKv } from "../../storage/memory-kv.js";
 import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../../topics/shard-key.js";
-import type { Action, SubscribeAction } from "../actions.js";
-import type { DecodeResult } from "../codec/codec.js";
-import type { Delivery, Message, QoS } from "../message.js";
-import { Session, type SessionConfig } from "./session.js";
+import type { Action } from "../actions.js";
+import type { Message } from "../message.js";
+import type { Session } from "./session.js";
+import { deliverNow, forVersion, message, newSession, type Publish, publishes, text } from "./test-support.js";
 
-// ---- helpers (each session test file keeps its own copy) ----
+// ---- helpers (the shared ones are in ./test-support.ts) ----
 
-const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
-const route = (clientId: string, assigned = false) => ({ clientId, assigned });
+const { subscribed } = forVersion(4);
 
-function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
-  // Defaults from loadConfig, so settings added later need no change here.
-  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
-  return { session, kv };
-}
-
-type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
-const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
-  actions.filter((a): a is Of<T> => a.type === type);
-const sent = (actions: Action[], connId?: string): Packet[] =>
-  only(actions, "send")
-    .filter((a) => connId === undefined || a.connId === connId)
-    .map((a) => a.packet);
-const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
-
-/** Session.deliver at time 0 (no message in these tests expires). */
-const deliverNow = (s: Session, shard: string, deliveries: Delivery[]) => s.deliver(shard, deliveries, 0);
-
-function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
-  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId, clean: true, keepalive: 0, ...opts };
-}
-
-/** CONNECT `clientId` on `connId` and check it was accepted. */
-function connect(session: Session, connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
-  const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
-  expect(sent(actions, connId)).toContainEqual(expect.objectContaining({ cmd: "connack", returnCode: 0 }));
-  return actions;
-}
-
-/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
-function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
-  const out: Action[] = [];
-  for (const a of actions) {
-    out.push(a);
-    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
-    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
-    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
-  }
-  return out;
-}
-
-function subscribePacket(subs: [string, number][], messageId = 1): Packet {
-  return { cmd: "subscribe", messageId, subscriptions: subs.map(([topic, qos]) => ({ topic, qos: qos as QoS })) };
-}
-
-const message = (topic: string, payload: string, qos: QoS, retain = false): Message => ({
-  topic,
-  payload: new TextEncoder().encode(payload),
-  qos,
-  retain,
-  origin: "publisher",
-});
-
-/** A connected session of client "c1" on "conn1" subscribed to `subs`. */
-function subscribed(subs: [string, QoS][], opts: { clean?: boolean; config?: Partial<SessionConfig>; kv?: MemoryKv } = {}) {
-  const { session, kv } = newSession(opts.config, opts.kv);
-  connect(session, "conn1", "c1", { clean: opts.clean ?? true });
-  settle(session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
-  return { session, kv };
-}
-
-type Publish = Extract<Packet, { cmd: "publish" }>;
-const publishes = (actions: Action[]): Publish[] => sent(actions).filter((p): p is Publish => p.cmd === "publish");
 const summary = (p: Publish) => ({ topic: p.topic, payload: text(p.payload), qos: p.qos, retain: p.retain, dup: p.dup });
 
 // ---- tests ----
@@ -134,7 +67,7 @@ describe("Session.deliver", () => {
 
   it("clears the retain flag on messages forwarded to an existing subscription [MQTT-3.3.1-9]", () => {
     const { session } = subscribed([["a/b", 1]]);
-    const [p] = publishes(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "r", 1, true) }]).actions);
+    const [p] = publishes(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "r", 1, { retain: true }) }]).actions);
     expect(p!.retain).toBe(false);
   });
 

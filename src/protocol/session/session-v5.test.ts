@@ -1,89 +1,19 @@
 /** The session core on MQTT 5 connections: CONNACK properties, Session Expiry, Will Delay, PUBLISH rules, server DISCONNECT. */
-import type { IConnectPacket, IPublishPacket, Packet } from "mqtt-packet";
+import type { IConnectPacket } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
-import { KvSessionStore } from "../../storage/kv-session-store.js";
-import { MemoryKv } from "../../storage/memory-kv.js";
-import type { Action, SubscribeAction } from "../actions.js";
-import type { DecodeResult } from "../codec/codec.js";
-import type { Message, QoS } from "../message.js";
-import { Session, type SessionConfig } from "./session.js";
+import type { Action } from "../actions.js";
+import type { QoS } from "../message.js";
+import { forVersion, newSession, ok, only, packets, type PacketOf, publishPacket, route, sent, settle, subscribePacket, text } from "./test-support.js";
 
-// ---- helpers (each session test file keeps its own copy) ----
+// ---- helpers (the shared ones are in ./test-support.ts) ----
 
-const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
-const route = (clientId: string, assigned = false) => ({ clientId, assigned });
-
-function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
-  // Defaults from loadConfig, so settings added later need no change here.
-  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
-  return { session, kv };
-}
-
-type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
-const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
-  actions.filter((a): a is Of<T> => a.type === type);
-const sent = (actions: Action[], connId?: string): Packet[] =>
-  only(actions, "send")
-    .filter((a) => connId === undefined || a.connId === connId)
-    .map((a) => a.packet);
-type PacketOf<C extends Packet["cmd"]> = Extract<Packet, { cmd: C }>;
-const packets = <C extends Packet["cmd"]>(actions: Action[], cmd: C): PacketOf<C>[] =>
-  sent(actions).filter((p): p is PacketOf<C> => p.cmd === cmd);
-const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
-
-/** An MQTT 5 CONNECT; Clean Start 1, no Session Expiry Interval, keepalive off unless `opts` says otherwise. */
-function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
-  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 0, ...opts };
-}
-
-/** CONNECT `clientId` on `connId` and check it was accepted. */
-function connect(session: Session, connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
-  const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
-  expect(sent(actions, connId)).toContainEqual(expect.objectContaining({ cmd: "connack", reasonCode: 0 }));
-  return actions;
-}
+const { connectPacket, connect } = forVersion(5);
 
 /** The CONNACK among `actions`. */
 function connackOf(actions: Action[]): PacketOf<"connack"> {
   const [connack] = packets(actions, "connack");
   if (!connack) throw new Error("no CONNACK");
   return connack;
-}
-
-/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
-function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
-  const out: Action[] = [];
-  for (const a of actions) {
-    out.push(a);
-    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
-    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
-    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
-  }
-  return out;
-}
-
-function subscribePacket(subs: [string, number][], messageId = 1): Packet {
-  return { cmd: "subscribe", messageId, subscriptions: subs.map(([topic, qos]) => ({ topic, qos: qos as QoS })) };
-}
-
-function publishPacket(
-  topic: string,
-  payload: string,
-  qos: QoS,
-  messageId?: number,
-  extra: { retain?: boolean; properties?: IPublishPacket["properties"] } = {},
-): Packet {
-  return {
-    cmd: "publish",
-    topic,
-    payload: Buffer.from(payload),
-    qos,
-    retain: extra.retain ?? false,
-    dup: false,
-    ...(messageId !== undefined ? { messageId } : {}),
-    ...(extra.properties ? { properties: extra.properties } : {}),
-  };
 }
 
 /** The server DISCONNECT with `reasonCode` went to `connId` before its connection was closed as an error. */

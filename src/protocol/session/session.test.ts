@@ -1,75 +1,14 @@
 /** The session core driven packet by packet: CONNECT, PUBLISH from the client, SUBSCRIBE, lifecycle. */
-import type { IConnectPacket, Packet } from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
-import { KvSessionStore } from "../../storage/kv-session-store.js";
 import { MemoryKv } from "../../storage/memory-kv.js";
-import type { Action, SubscribeAction } from "../actions.js";
-import type { DecodeResult } from "../codec/codec.js";
-import type { Delivery, Message, QoS } from "../message.js";
-import { Session, type SessionConfig } from "./session.js";
+import type { QoS } from "../message.js";
+import type { Session } from "./session.js";
+import { deliverNow, forVersion, message, newSession, ok, only, publishPacket, route, sent, settle, subscribePacket, text } from "./test-support.js";
 
-// ---- helpers (each session test file keeps its own copy) ----
+// ---- helpers (the shared ones are in ./test-support.ts) ----
 
-const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
-const route = (clientId: string, assigned = false) => ({ clientId, assigned });
-
-function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
-  // Defaults from loadConfig, so settings added later need no change here.
-  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
-  return { session, kv };
-}
-
-type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
-const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
-  actions.filter((a): a is Of<T> => a.type === type);
-const sent = (actions: Action[], connId?: string): Packet[] =>
-  only(actions, "send")
-    .filter((a) => connId === undefined || a.connId === connId)
-    .map((a) => a.packet);
-const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
-
-/** Session.deliver at time 0 (no message in these tests expires). */
-const deliverNow = (s: Session, shard: string, deliveries: Delivery[]) => s.deliver(shard, deliveries, 0);
-
-function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
-  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId, clean: true, keepalive: 0, ...opts };
-}
-
-/** CONNECT `clientId` on `connId` and check it was accepted. */
-function connect(session: Session, connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
-  const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
-  expect(sent(actions, connId)).toContainEqual(expect.objectContaining({ cmd: "connack", returnCode: 0 }));
-  return actions;
-}
-
-/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
-function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
-  const out: Action[] = [];
-  for (const a of actions) {
-    out.push(a);
-    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
-    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
-    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
-  }
-  return out;
-}
-
-function subscribePacket(subs: [string, number][], messageId = 1): Packet {
-  return { cmd: "subscribe", messageId, subscriptions: subs.map(([topic, qos]) => ({ topic, qos: qos as QoS })) };
-}
-
-function publishPacket(topic: string, payload: string, qos: QoS, messageId?: number, extra: { retain?: boolean; dup?: boolean } = {}): Packet {
-  return { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain: extra.retain ?? false, dup: extra.dup ?? false, messageId };
-}
-
-const message = (topic: string, payload: string, qos: QoS, retain = false): Message => ({
-  topic,
-  payload: new TextEncoder().encode(payload),
-  qos,
-  retain,
-  origin: "publisher",
-});
+const { connectPacket, connect } = forVersion(4);
 
 const WILL = { topic: "status/c1", payload: Buffer.from("gone"), qos: 1 as QoS, retain: true };
 
@@ -439,8 +378,8 @@ describe("SUBSCRIBE", () => {
     const actions = session.receive("conn1", route("c1"), ok(subscribePacket([["a/#", 1], ["b", 2]], 4)), 0);
     const [sub] = only(actions, "subscribe");
     const after = sub!.after([
-      [message("a/x", "ax", 2, true), message("a/y", "ay", 0, true)],
-      [message("b", "bb", 1, true)],
+      [message("a/x", "ax", 2, { retain: true }), message("a/y", "ay", 0, { retain: true })],
+      [message("b", "bb", 1, { retain: true })],
     ]);
     const packets = sent(after);
     expect(packets[0]).toEqual({ cmd: "suback", messageId: 4, granted: [1, 2] });
@@ -618,7 +557,7 @@ describe("QoS 2 receive maximum (regression)", () => {
   });
 });
 
+/** CONNECT "c1" over MQTT 5 on "k1" and check it was accepted. */
 function connect5(session: Session) {
-  const actions = session.receive("k1", route("c1"), ok(connectPacket("c1", { protocolVersion: 5 })), 0);
-  expect(sent(actions)).toContainEqual(expect.objectContaining({ cmd: "connack", reasonCode: 0 }));
+  forVersion(5).connect(session, "k1", "c1");
 }

@@ -1,65 +1,14 @@
 /** SUBSCRIBE and UNSUBSCRIBE on MQTT 5 connections: reason codes, subscription options, Retain Handling. */
-import type { IConnectPacket, ISubscription, Packet } from "mqtt-packet";
+import type { ISubscription } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../config.js";
-import { KvSessionStore } from "../../storage/kv-session-store.js";
-import { MemoryKv } from "../../storage/memory-kv.js";
-import type { Action, SubscribeAction } from "../actions.js";
-import type { DecodeResult } from "../codec/codec.js";
-import type { Message, QoS } from "../message.js";
-import { Session, type SessionConfig } from "./session.js";
+import type { Action } from "../actions.js";
+import type { Session } from "./session.js";
+import { forVersion, message, ok, only, packets, type PacketOf, route, sent, settle, sub, subscribePacket } from "./test-support.js";
 
-// ---- helpers (each session test file keeps its own copy) ----
+// ---- helpers (the shared ones are in ./test-support.ts) ----
 
-const ok = (packet: Packet): DecodeResult => ({ ok: true, packet });
-const route = (clientId: string, assigned = false) => ({ clientId, assigned });
-
-function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
-  // Defaults from loadConfig, so settings added later need no change here.
-  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
-  return { session, kv };
-}
-
-type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
-const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
-  actions.filter((a): a is Of<T> => a.type === type);
-const sent = (actions: Action[], connId?: string): Packet[] =>
-  only(actions, "send")
-    .filter((a) => connId === undefined || a.connId === connId)
-    .map((a) => a.packet);
-type PacketOf<C extends Packet["cmd"]> = Extract<Packet, { cmd: C }>;
-const packets = <C extends Packet["cmd"]>(actions: Action[], cmd: C): PacketOf<C>[] =>
-  sent(actions).filter((p): p is PacketOf<C> => p.cmd === cmd);
-
-function connectPacket(clientId: string, opts: Partial<IConnectPacket> = {}): IConnectPacket {
-  return { cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 0, ...opts };
-}
-
-/** A session of "c1" connected over MQTT 5 on "k1". */
-function connected(config: Partial<SessionConfig> = {}, opts: Partial<IConnectPacket> = {}) {
-  const { session, kv } = newSession(config);
-  const actions = session.receive("k1", route("c1"), ok(connectPacket("c1", opts)), 0);
-  expect(sent(actions)).toContainEqual(expect.objectContaining({ cmd: "connack", reasonCode: 0 }));
-  return { session, kv };
-}
-
-/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
-function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
-  const out: Action[] = [];
-  for (const a of actions) {
-    out.push(a);
-    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
-    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
-    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
-  }
-  return out;
-}
-
-const sub = (topic: string, qos: QoS, options: Omit<ISubscription, "topic" | "qos"> = {}): ISubscription => ({ topic, qos, ...options });
-
-function subscribePacket(subscriptions: ISubscription[], messageId = 1, subscriptionIdentifier?: number): Packet {
-  return { cmd: "subscribe", messageId, subscriptions, ...(subscriptionIdentifier !== undefined ? { properties: { subscriptionIdentifier } } : {}) };
-}
+/** `connected()`: a session of "c1" connected over MQTT 5 on "k1". */
+const { connected } = forVersion(5);
 
 /** SUBSCRIBE on "k1"; the raw actions (before the shards answered). */
 const subscribe = (s: Session, subscriptions: ISubscription[], messageId = 1, subscriptionIdentifier?: number) =>
@@ -77,14 +26,6 @@ function retainedFlags(actions: Action[]): Record<string, boolean> {
   const [action] = only(actions, "subscribe");
   return Object.fromEntries((action?.subscriptions ?? []).map((x) => [x.filter, x.retained]));
 }
-
-const message = (topic: string, payload: string, qos: QoS, retain = false): Message => ({
-  topic,
-  payload: new TextEncoder().encode(payload),
-  qos,
-  retain,
-  origin: "publisher",
-});
 
 // ---- tests ----
 
@@ -244,7 +185,7 @@ describe("subscription options", () => {
 
   it("retained messages after SUBACK carry the Subscription Identifier and the retain flag", () => {
     const { session } = connected();
-    const actions = settle(subscribe(session, [sub("a/#", 1)], 4, 9), () => [[message("a/x", "r", 1, true)]]);
+    const actions = settle(subscribe(session, [sub("a/#", 1)], 4, 9), () => [[message("a/x", "r", 1, { retain: true })]]);
     const sentPackets = sent(actions);
     expect(sentPackets[0]).toEqual(expect.objectContaining({ cmd: "suback", messageId: 4, granted: [1] }));
     expect(sentPackets[1]).toMatchObject({ cmd: "publish", topic: "a/x", qos: 1, retain: true, properties: { subscriptionIdentifier: 9 } });
