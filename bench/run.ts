@@ -18,8 +18,8 @@ const dist = join(root, "dist");
 
 // --quick: WebSocket only (the product's own transport), 64 B, short runs: under a minute.
 const settings = quick
-  ? { durationMs: 500, drainMs: 1000, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1500, connections: 200, roundTrips: 200, transports: ["ws"] }
-  : { durationMs: 800, drainMs: 1000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 1200, connections: 500, roundTrips: 300, transports: ["ws", "tcp"] };
+  ? { durationMs: 400, drainMs: 700, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1000, connections: 100, roundTrips: 100, transports: ["ws"], settleMs: 4000 }
+  : { durationMs: 800, drainMs: 1000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 1200, connections: 500, roundTrips: 300, transports: ["ws", "tcp"], settleMs: 8000 };
 const patterns: Pattern[] = ["fan-in", "fan-out", "pairs"];
 
 async function main(): Promise<void> {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     /** Runs one measurement; a failure (a broker that crashed under load) is recorded, not fatal. */
     const measure = async <T>(label: string, fn: () => Promise<T>): Promise<T | undefined> => {
       try {
-        await settle(target);
+        await settle(target, settings.settleMs);
         return await fn();
       } catch (error) {
         const alive = target.pids.every((pid) => {
