@@ -74,7 +74,9 @@ export class SessionDO extends DurableObject<Env> {
     const attachment: Attachment = { connId: crypto.randomUUID(), route, connectBy: Date.now() + this.config.connectTimeoutMs };
     this.attachments.init(server, attachment);
     this.sockets.set(attachment.connId, server);
-    void this.serial(async () => undefined); // arms the alarm for the CONNECT deadline
+    // The CONNECT deadline: a timer while the object is awake, the alarm if it hibernates first.
+    void this.serial(async () => undefined);
+    setTimeout(() => void this.serial(async () => this.closeSilent(Date.now())), this.config.connectTimeoutMs + 10);
     const protocol = request.headers.get(SUBPROTOCOL_HEADER) ?? "mqtt";
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
   }
@@ -105,12 +107,17 @@ export class SessionDO extends DurableObject<Env> {
     this.alarmAt = null; // a fired alarm is no longer set
     await this.serial(async () => {
       const now = Date.now();
-      for (const [connId, ws] of this.sockets) {
-        const by = this.awaitingConnect(ws);
-        if (by !== undefined && now >= by) this.close({ type: "close", connId, reason: "no CONNECT in time", error: true });
-      }
+      this.closeSilent(now);
       await this.runSafely(this.session.timer(now));
     });
+  }
+
+  /** Closes sockets whose CONNECT did not arrive in time (§3.1: the server SHOULD). */
+  private closeSilent(now: number): void {
+    for (const [connId, ws] of [...this.sockets]) {
+      const by = this.awaitingConnect(ws);
+      if (by !== undefined && now >= by) this.close({ type: "close", connId, reason: "no CONNECT in time", error: true });
+    }
   }
 
   /** The CONNECT deadline of a socket that has not connected yet. */
