@@ -57,11 +57,14 @@ function connectOne(url: string, clientId: string): Promise<MqttClient> {
 
 async function setup(j: LoadJob): Promise<void> {
   job = j;
-  // Subscribers first, so nothing is published before they listen.
-  for (const plan of j.clients) {
-    const client = await connectOne(j.url, plan.clientId);
-    clients.push(client);
-    if (plan.subscribe) {
+  // All clients connect at once (a WebSocket connect can take ~100 ms); each keeps its index in
+  // `clients` so publishers line up with their plans. Subscriptions are in place before "ready".
+  const connected = await Promise.all(j.clients.map((plan) => connectOne(j.url, plan.clientId)));
+  clients.push(...connected);
+  await Promise.all(
+    j.clients.map(async (plan, i) => {
+      if (!plan.subscribe) return;
+      const client = connected[i]!;
       client.on("message", (_topic, payload) => {
         const t = now();
         received++;
@@ -70,8 +73,8 @@ async function setup(j: LoadJob): Promise<void> {
         if (latencies.length < MAX_SAMPLES) latencies.push(t - payload.readDoubleLE(0));
       });
       await client.subscribeAsync(plan.subscribe, { qos: j.qos });
-    }
-  }
+    }),
+  );
   reply({ type: "ready" });
 }
 
@@ -121,8 +124,9 @@ async function go(): Promise<void> {
         while (inflight < job.window) send(() => setImmediate(pump));
       };
       pump();
-      // Resolve even if acknowledgements stop coming.
-      setTimeout(resolve, job.durationMs + 5000);
+      // Publishing stops at the deadline; outstanding writes get half a second to complete (over
+      // mosquitto's WebSocket listener the last write callbacks may never come).
+      setTimeout(resolve, job.durationMs + 500);
     })),
   );
   reply({ type: "published", published, startedAt, stoppedAt: now() });
@@ -180,8 +184,11 @@ process.on("message", (m: ToLoadgen) => {
       case "round-trips":
         return roundTrips(m.url, m.count, m.clientId, m.hint);
       case "close":
-        await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-        process.exit(0);
+        // Measurements are done: close without waiting for each broker's close handshake
+        // (mosquitto's WebSocket listener took 5 s to finish them).
+        for (const c of clients) c.end(true);
+        setTimeout(() => process.exit(0), 50);
+        return;
     }
   };
   run().catch((error) => reply({ type: "error", message: String(error) }));

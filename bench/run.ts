@@ -18,7 +18,7 @@ const dist = join(root, "dist");
 
 // --quick: WebSocket only (the product's own transport), 64 B, short runs: under a minute.
 const settings = quick
-  ? { durationMs: 400, drainMs: 700, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 1000, connections: 100, roundTrips: 100, transports: ["ws"], settleMs: 4000 }
+  ? { durationMs: 300, drainMs: 500, sizes: [64], latencyRuns: [[1, 64]] as [0 | 1, number][], latencyMs: 800, connections: 100, roundTrips: 50, transports: ["ws"], settleMs: 2000 }
   : { durationMs: 800, drainMs: 1000, sizes: [64, 4096], latencyRuns: [[0, 64], [1, 64], [1, 4096]] as [0 | 1, number][], latencyMs: 1200, connections: 500, roundTrips: 300, transports: ["ws", "tcp"], settleMs: 8000 };
 const patterns: Pattern[] = ["fan-in", "fan-out", "pairs"];
 
@@ -52,8 +52,11 @@ async function main(): Promise<void> {
     /** Runs one measurement; a failure (a broker that crashed under load) is recorded, not fatal. */
     const measure = async <T>(label: string, fn: () => Promise<T>): Promise<T | undefined> => {
       try {
-        await settle(target, settings.settleMs);
-        return await fn();
+        const settled = await settle(target, settings.settleMs);
+        const t0 = Date.now();
+        const result = await fn();
+        if (process.env.BENCH_TIMING) console.log(`    (${label}: settled ${settled} ms, ran ${Date.now() - t0} ms)`);
+        return result;
       } catch (error) {
         const alive = target.pids.every((pid) => {
           try {
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
         results.roundTrips[target.name] = rtt;
         console.log(`  round trips: p50 ${rtt.p50.toFixed(2)} p99 ${rtt.p99.toFixed(2)} ms (${rtt.samples})`);
       }
-      if (target.broker === "ours" && target.transport === "ws") {
+      if (target.broker === "ours" && target.transport === "ws" && !quick) {
         const direct = await measure("round trips ?clientId=", () => roundTrips(dist, target, settings.roundTrips, true));
         if (direct) {
           results.roundTrips[`${target.name} ?clientId=`] = direct;
