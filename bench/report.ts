@@ -19,7 +19,9 @@ export interface Results {
 
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || !Number.isFinite(n) ? "–" : n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits);
-const ratio = (a: number | undefined, b: number | undefined) => (a && b && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : "–");
+/** A ratio only between two positive measurements (memory deltas can come out at or below zero). */
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : "–";
 
 /** Ours compared with the references of the same transport. */
 function pairs(r: Results) {
