@@ -113,7 +113,7 @@ export function svg(r: Results): string {
   const height = top + workloads.length * groupH + 30 + names.length * 14;
   const max = Math.max(10, ...workloads.flatMap((w) => names.map((n) => r.throughput[w]![n]?.delivered ?? 0)));
   const decades = Math.ceil(Math.log10(max));
-  const x = (v: number) => left + (Math.log10(Math.max(v, 1)) / decades) * (width - left - 20);
+  const x = (v: number) => left + (Math.log10(Math.max(v, 1)) / decades) * (width - left - 50);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
