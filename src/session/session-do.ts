@@ -15,6 +15,7 @@ import { Session } from "../protocol/session/session.js";
 import { KvSessionStore } from "../storage/kv-session-store.js";
 import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
 import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attachment.js";
+import { Counters } from "./counters.js";
 import { ShardRouter } from "./router.js";
 
 export interface SessionStats {
@@ -29,7 +30,6 @@ export interface SessionStats {
   counters: Record<string, number>;
 }
 
-const STATS = "stats";
 
 export class SessionDO extends DurableObject<Env> {
   private readonly config: BrokerConfig;
@@ -38,13 +38,11 @@ export class SessionDO extends DurableObject<Env> {
   private readonly sockets = new Map<string, WebSocket>();
   private readonly framers = new Map<string, Framer>();
   private readonly attachments = new Attachments();
+  private readonly counters: Counters;
   /** Events run one at a time: the core sees a total order even while actions await shards. */
   private tail: Promise<unknown> = Promise.resolve();
   /** Acknowledgements wait for their routes, in publish order. */
   private acknowledgements: Promise<unknown> = Promise.resolve();
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
-  private counters: Record<string, number> | undefined;
-  private countersDirty = false;
   /** The alarm time last set (undefined after waking: unknown). */
   private alarmAt: number | null | undefined;
 
@@ -53,6 +51,7 @@ export class SessionDO extends DurableObject<Env> {
     this.config = loadConfig(env);
     this.session = new Session(new KvSessionStore(ctx.storage.kv), this.config);
     this.router = new ShardRouter(env.SHARDS);
+    this.counters = new Counters(ctx.storage.kv);
     // After hibernation only the sockets and their attachments remain; rebuild from them.
     for (const ws of ctx.getWebSockets()) {
       const a = this.attachments.get(ws);
@@ -89,7 +88,7 @@ export class SessionDO extends DurableObject<Env> {
         await this.onBytes(ws, a, data);
       } catch (error) {
         console.error(`session ${a.route.clientId}: failed handling input: ${String(error)}`);
-        this.count("internal_errors");
+        this.counters.count("internal_errors");
         await this.runSafely(this.session.fail(a.connId, Reason.UnspecifiedError, "internal error", Date.now()));
       }
     });
@@ -147,7 +146,7 @@ export class SessionDO extends DurableObject<Env> {
       expiryInterval: record?.expiryInterval,
       subscriptions: Object.fromEntries(Object.entries(record?.subscriptions ?? {}).map(([f, s]) => [f, s.qos])),
       queued: this.session.outbound.size,
-      counters: { ...(this.counters ?? this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {}) },
+      counters: this.counters.snapshot(),
     };
   }
 
@@ -239,7 +238,7 @@ export class SessionDO extends DurableObject<Env> {
           await this.router.reshare(action.share, action.message);
           break;
         case "log":
-          this.log(action.level, action.message, action.counter);
+          this.counters.log(action.level, action.message, action.counter);
           break;
       }
     }
@@ -324,7 +323,7 @@ export class SessionDO extends DurableObject<Env> {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn).finally(() => {
       this.saveConnection();
-      this.saveCounters();
+      this.counters.save();
       return this.syncAlarm();
     });
     this.tail = result.catch(() => undefined);
@@ -352,36 +351,6 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   private warn(counter: string, message: string): void {
-    this.log("warn", message, counter);
-  }
-
-  /** Counted every time; a counted event is logged at most every 5 s, with how many it stands for. */
-  private log(level: "info" | "warn", message: string, counter?: string): void {
-    const write = level === "warn" ? console.warn : console.log;
-    if (!counter) return write(`session: ${message}`);
-    const total = this.count(counter);
-    const now = Date.now();
-    const last = this.lastLogged.get(counter);
-    if (last && now - last.at < 5000) {
-      last.suppressed++;
-      return;
-    }
-    const more = last?.suppressed ? ` (and ${last.suppressed} more like it; ${counter}=${total})` : "";
-    this.lastLogged.set(counter, { at: now, suppressed: 0 });
-    write(`session: ${message}${more}`);
-  }
-
-  /** Counters live in memory and are written once per event (see `serial`), not once per count. */
-  private count(counter: string): number {
-    this.counters ??= this.ctx.storage.kv.get<Record<string, number>>(STATS) ?? {};
-    this.counters[counter] = (this.counters[counter] ?? 0) + 1;
-    this.countersDirty = true;
-    return this.counters[counter];
-  }
-
-  private saveCounters(): void {
-    if (!this.countersDirty || !this.counters) return;
-    this.ctx.storage.kv.put(STATS, this.counters);
-    this.countersDirty = false;
+    this.counters.log("warn", message, counter);
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * A session object's counters (messages dropped at a limit, errors, wills published) and its
+ * log lines. Every event is counted; a counted event is logged at most every 5 s, saying how
+ * many it stands for, so a flood of drops cannot flood the log. Counters are kept in memory and
+ * written once per event (`save`), not once per count.
+ */
+import type { SyncKv } from "../storage/memory-kv.js";
+
+const KEY = "stats";
+const LOG_EVERY_MS = 5000;
+
+export class Counters {
+  private values: Record<string, number> | undefined;
+  private dirty = false;
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly kv: SyncKv) {}
+
+  snapshot(): Record<string, number> {
+    return { ...this.load() };
+  }
+
+  count(counter: string): number {
+    const values = this.load();
+    values[counter] = (values[counter] ?? 0) + 1;
+    this.dirty = true;
+    return values[counter];
+  }
+
+  log(level: "info" | "warn", message: string, counter?: string): void {
+    const write = level === "warn" ? console.warn : console.log;
+    if (!counter) return write(`session: ${message}`);
+    const total = this.count(counter);
+    const now = Date.now();
+    const last = this.lastLogged.get(counter);
+    if (last && now - last.at < LOG_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    const more = last?.suppressed ? ` (and ${last.suppressed} more like it; ${counter}=${total})` : "";
+    this.lastLogged.set(counter, { at: now, suppressed: 0 });
+    write(`session: ${message}${more}`);
+  }
+
+  save(): void {
+    if (!this.dirty || !this.values) return;
+    this.kv.put(KEY, this.values);
+    this.dirty = false;
+  }
+
+  private load(): Record<string, number> {
+    return (this.values ??= this.kv.get<Record<string, number>>(KEY) ?? {});
+  }
+}
