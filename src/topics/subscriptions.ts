@@ -8,7 +8,7 @@ import { SubscriptionTrie } from "../protocol/topic/trie.js";
 import type { SyncKv } from "../storage/memory-kv.js";
 
 const SUB = "sub:";
-// Filters and client ids cannot contain U+0000 [MQTT-1.5.4-2], so it separates them safely and
+// Filters and client ids cannot contain U+0000 [MQTT-1.5.3-2] (3.1.1), [MQTT-1.5.4-2] (5.0), so it separates them safely and
 // marks group keys in the trie, which can never collide with a client id.
 const key = (filter: string, clientId: string) => `${SUB}${filter}\u0000${clientId}`;
 const groupKey = (share: string) => `\u0000${share}`;

@@ -21,7 +21,7 @@ async function client(options = {}) {
 }
 
 describe.each([0, 1, 2] as const)("QoS %i", (qos) => {
-  it(`delivers a QoS ${qos} message from one client to a subscriber [MQTT-3.3.5-1]`, async () => {
+  it(`delivers a QoS ${qos} message from one client to a subscriber [MQTT-4.5.0-1]`, async () => {
     const topic = `subpub/q${qos}/${uniqueId()}`;
     const sub = await client();
     const granted = await sub.subscribeAsync(topic, { qos });
@@ -61,7 +61,7 @@ describe("delivery QoS", () => {
     expect(inbox.messages.filter((x) => x.topic === `${first}/x`)).toHaveLength(1);
   });
 
-  it("keeps the order of messages of one publisher, topic and QoS [MQTT-4.6.0-5]", async () => {
+  it("keeps the order of messages of one publisher, topic and QoS [MQTT-4.6.0-6]", async () => {
     const topic = `subpub/order/${uniqueId()}`;
     const sub = await client();
     await sub.subscribeAsync(topic, { qos: 2 });
@@ -78,7 +78,7 @@ describe("delivery QoS", () => {
 });
 
 describe("wildcards", () => {
-  it("matches + and # filters, including a first-level wildcard [MQTT-4.7.1-2] [MQTT-4.7.1-3]", async () => {
+  it("matches + and # filters, including a first-level wildcard (MQTT 3.1.1 §4.7.1.2, §4.7.1.3)", async () => {
     const root = `wc${uniqueId()}`;
     const sub = await client();
     await sub.subscribeAsync({ [`${root}/+/temp`]: { qos: 1 }, [`+/${root}-b/#`]: { qos: 1 } });

@@ -1,7 +1,7 @@
 /**
  * Topic shards forward to the wildcard shard only while it has subscribers. A first-level
  * wildcard subscription must see every publish after its SUBACK, whatever the shards believed
- * before ([MQTT-4.7.1-2], [MQTT-4.7.1-3]); retained messages reach it regardless.
+ * before (MQTT 3.1.1 §4.7.1.2, §4.7.1.3); retained messages reach it regardless.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";

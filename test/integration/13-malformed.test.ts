@@ -41,7 +41,7 @@ describe("malformed and hostile input", () => {
     await brokerStillWorks("after wildcard topic");
   });
 
-  it("closes on a remaining length of more than four bytes [MQTT-1.5.5]", async () => {
+  it("closes on a remaining length of more than four bytes (MQTT 3.1.1 §2.2.3)", async () => {
     const raw = await connected();
     raw.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
     await raw.closed;

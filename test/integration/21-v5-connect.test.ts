@@ -64,7 +64,7 @@ describe("CONNACK", () => {
 });
 
 describe("Session Expiry Interval", () => {
-  it("ends the session with the connection when it is 0 (the default) [MQTT-3.1.2-11]", async () => {
+  it("ends the session with the connection when it is 0 (the default) (MQTT 5 §3.1.2.11.2)", async () => {
     const id = uniqueId("exp0");
     const first = await connectV5(broker.mqttUrl, { clientId: id, clean: false });
     await first.client.subscribeAsync(`exp0/${id}`, { qos: 1 });
@@ -116,7 +116,7 @@ describe("Session Expiry Interval", () => {
     expect(await broker.stats("sessions", id)).toMatchObject({ clientId: id, expiryInterval: 0xffffffff, connected: false });
   });
 
-  it("lets DISCONNECT shorten the interval but not raise it from 0 [MQTT-3.14.2-2]", async () => {
+  it("lets DISCONNECT shorten the interval but not raise it from 0 (MQTT 5 §3.14.2.2.2)", async () => {
     const id = uniqueId("disc");
     const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
     raw.send(v5connect(id), 5);

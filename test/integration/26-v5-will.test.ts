@@ -44,7 +44,7 @@ describe("Will properties", () => {
 });
 
 describe("Will Delay Interval", () => {
-  it("waits out the delay before publishing the will [MQTT-3.1.3-9]", async () => {
+  it("waits out the delay before publishing the will [MQTT-3.1.2-8]", async () => {
     const topic = `will5/delay/${uniqueId()}`;
     const w = await watcher(topic);
     const raw = await withWill(topic, { willDelayInterval: 2 }, { sessionExpiryInterval: 60 });

@@ -28,7 +28,7 @@ const PINGREQ = bytes(0xc0, 0x00);
 const PUBACK = bytes(0x40, 0x02, 0x00, 0x07);
 
 describe("packetSize", () => {
-  it("returns header plus remaining length for one to four length bytes [MQTT-1.5.5]", () => {
+  it("returns header plus remaining length for one to four length bytes (MQTT 3.1.1 §2.2.3)", () => {
     expect(packetSize(PINGREQ, 0)).toBe(2);
     expect(packetSize(PUBACK, 0)).toBe(4);
     expect(packetSize(bytes(0x30, 0x7f), 0)).toBe(2 + 127);
@@ -49,7 +49,7 @@ describe("packetSize", () => {
     expect(packetSize(PINGREQ, 2)).toBe(0);
   });
 
-  it("rejects a fifth remaining-length byte [MQTT-1.5.5]", () => {
+  it("rejects a fifth remaining-length byte (MQTT 3.1.1 §2.2.3)", () => {
     expect(packetSize(bytes(0x30, 0xff, 0xff, 0xff, 0xff), 0)).toBe("malformed-length");
     expect(packetSize(bytes(0x30, 0x80, 0x80, 0x80, 0x80, 0x01), 0)).toBe("malformed-length");
   });
@@ -111,7 +111,7 @@ describe("Framer", () => {
     expect(framer.partial).toBeNull();
   });
 
-  it("reports malformed-length for a fifth remaining-length byte, after the good packets [MQTT-1.5.5]", () => {
+  it("reports malformed-length for a fifth remaining-length byte, after the good packets (MQTT 3.1.1 §2.2.3)", () => {
     const framer = new Framer(1024);
     const result = framer.push(concat(PINGREQ, bytes(0x30, 0xff, 0xff, 0xff, 0xff, 0x01)));
     expect(result.packets).toEqual([PINGREQ]);

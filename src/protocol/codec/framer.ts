@@ -26,7 +26,7 @@ export function packetSize(buf: Uint8Array, offset: number): number | "malformed
     if ((byte & 0x80) === 0) return 1 + i + remaining;
     multiplier *= 128;
   }
-  // A fifth length byte is never valid (MQTT-1.5.5: at most four bytes).
+  // A fifth length byte is never valid (MQTT 3.1.1 §2.2.3, MQTT 5 §1.5.5: at most four bytes).
   return "malformed-length";
 }
 

@@ -106,7 +106,7 @@ describe("in-flight window and queue", () => {
     expect(next.map((x) => text(x.payload))).toEqual(["m2"]);
   });
 
-  it("gives in-flight messages distinct non-zero packet ids [MQTT-2.3.1-2]", () => {
+  it("gives in-flight messages distinct non-zero packet ids [MQTT-2.3.1-4]", () => {
     const { session } = subscribed([["a/b", 1]], { config: { maxInflight: 50 } });
     const ids = publishes(deliverMany(session, Array.from({ length: 50 }, (_, i) => i + 1))).map((p) => p.messageId);
     expect(ids).toHaveLength(50);

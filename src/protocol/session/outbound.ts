@@ -61,7 +61,7 @@ export class Outbound {
 
   /**
    * Sends queued messages while the window has room: at most the client's Receive Maximum
-   * [MQTT-3.3.4-9], in order [MQTT-4.6.0-1]. Expired or oversized messages are dropped here.
+   * [MQTT-3.3.4-9], in order [MQTT-4.6.0-6] (3.1.1), [MQTT-4.6.0-5] (5.0). Expired or oversized messages are dropped here.
    */
   pump(conn: ConnectionState | null, send: PublishSender, dropped: DropHandler): Action[] {
     const actions: Action[] = [];
@@ -171,7 +171,7 @@ export class Outbound {
     }
   }
 
-  /** Non-zero ids not in use by another unacknowledged message [MQTT-2.3.1-2]. */
+  /** Non-zero ids not in use by another unacknowledged message [MQTT-2.3.1-4]. */
   private allocatePacketId(): number {
     for (;;) {
       const id = this.nextPacketId;

@@ -160,7 +160,7 @@ export class Session {
 
   /**
    * The live connection is over. The will goes out now, after its delay, or when the session
-   * ends, whichever is first [MQTT-3.1.3-9]; a session with expiry 0 ends now [MQTT-3.1.2-6].
+   * ends, whichever is first [MQTT-3.1.2-8]; a session with expiry 0 ends now [MQTT-3.1.2-6].
    */
   endConnection(publishWill: boolean, why: string, now: number): Action[] {
     const actions: Action[] = [];

@@ -84,7 +84,7 @@ export interface ConnectionState {
   topicAliasMaximum: number;
   /** Request Problem Information: false means no Reason String / User Properties on acks. */
   problemInformation: boolean;
-  /** Session Expiry Interval given in CONNECT (DISCONNECT may not raise it from 0 [MQTT-3.14.2-2]). */
+  /** Session Expiry Interval given in CONNECT (DISCONNECT may not raise it from 0 (MQTT 5 §3.14.2.2.2)). */
   connectExpiry: number;
 }
 

@@ -10,7 +10,7 @@ describe("topicMatches", () => {
     expect(topicMatches("a/b", "a/b/")).toBe(false);
   });
 
-  it("'#' matches the parent level and any number of child levels [MQTT-4.7.1-2]", () => {
+  it("'#' matches the parent level and any number of child levels (MQTT 3.1.1 §4.7.1.2)", () => {
     expect(topicMatches("sport/tennis/player1/#", "sport/tennis/player1")).toBe(true);
     expect(topicMatches("sport/tennis/player1/#", "sport/tennis/player1/ranking")).toBe(true);
     expect(topicMatches("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon")).toBe(true);
@@ -24,7 +24,7 @@ describe("topicMatches", () => {
     for (const topic of ["a", "a/b/c", "/", "/finance", "finance/"]) expect(topicMatches("#", topic)).toBe(true);
   });
 
-  it("'+' matches exactly one level [MQTT-4.7.1-3]", () => {
+  it("'+' matches exactly one level (MQTT 3.1.1 §4.7.1.3)", () => {
     expect(topicMatches("sport/tennis/+", "sport/tennis/player1")).toBe(true);
     expect(topicMatches("sport/tennis/+", "sport/tennis/player2")).toBe(true);
     expect(topicMatches("sport/tennis/+", "sport/tennis/player1/ranking")).toBe(false);

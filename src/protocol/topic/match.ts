@@ -7,7 +7,7 @@ export function topicMatches(filter: string, topic: string): boolean {
   const t = topic.split("/");
   for (let i = 0; i < f.length; i++) {
     const level = f[i]!;
-    // '#' also matches the parent level: "sport/#" matches "sport" [MQTT-4.7.1-2].
+    // '#' also matches the parent level: "sport/#" matches "sport" (MQTT 3.1.1 §4.7.1.2).
     if (level === "#") return true;
     if (i >= t.length) return false;
     if (level !== "+" && level !== t[i]) return false;

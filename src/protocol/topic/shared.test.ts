@@ -19,7 +19,7 @@ describe("shared subscription filters (MQTT 5 §4.8.2)", () => {
     expect(parseShared("sport/#")).toBeNull();
   });
 
-  it("rejects an empty share name or one with wildcards [MQTT-4.8.2-1]", () => {
+  it("rejects an empty share name or one with wildcards [MQTT-4.8.2-1], [MQTT-4.8.2-2]", () => {
     expect(parseShared("$share//a")).toBeNull();
     expect(parseShared("$share/g+/a")).toBeNull();
     expect(parseShared("$share/#/a")).toBeNull();

@@ -29,7 +29,7 @@ describe("SubscriptionTrie", () => {
     expect(keys(trie, "sport/football")).toEqual(["c2@sport/#", "c3@sport/football"]);
   });
 
-  it("'sport/#' matches 'sport' itself [MQTT-4.7.1-2]", () => {
+  it("'sport/#' matches 'sport' itself (MQTT 3.1.1 §4.7.1.2)", () => {
     const trie = new SubscriptionTrie<true>();
     trie.add("sport/#", "c", true);
     expect(keys(trie, "sport")).toEqual(["c@sport/#"]);

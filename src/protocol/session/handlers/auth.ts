@@ -1,4 +1,4 @@
-/** AUTH (MQTT 5 §3.15): enhanced authentication is not offered, so an AUTH is a protocol error [MQTT-4.12.0-1]. */
+/** AUTH (MQTT 5 §3.15): enhanced authentication is not offered, so an AUTH is a protocol error [MQTT-4.12.0-7]. */
 import type { IAuthPacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";

@@ -72,7 +72,7 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
       refuse(Reason.SubscriptionIdentifiersNotSupported);
       continue;
     }
-    // As a sequence of SUBSCRIBEs [MQTT-3.8.4-5]: a filter named twice exists the second time.
+    // As a sequence of SUBSCRIBEs [MQTT-3.8.4-4] (3.1.1), [MQTT-3.8.4-5] (5.0): a filter named twice exists the second time.
     const existed = hasOwn(record.subscriptions, filter) || accepted.some((a) => a.filter === filter);
     if (!existed && count >= s.config.maxSubscriptions) {
       refuse(Reason.QuotaExceeded);
