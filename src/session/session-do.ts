@@ -247,7 +247,7 @@ export class SessionDO extends DurableObject<Env> {
   /**
    * Routes without holding up the next event, so a client's publishes batch and pipeline. What
    * must follow the route (PUBACK, PUBREC) waits until the shards stored the message, and runs in
-   * the order of the publishes [MQTT-4.6.0-2], as its own event.
+   * the order of the publishes (PUBACK [MQTT-4.6.0-2], PUBREC [MQTT-4.6.0-3]), as its own event.
    */
   private route(message: Message, after: (() => Action[]) | undefined, failed?: () => void): void {
     if (!after && message.qos === 0 && this.router.overloaded(message.topic)) {

@@ -158,7 +158,7 @@ describe("acknowledgements", () => {
     raw.close();
   });
 
-  it("answers UNSUBSCRIBE with UNSUBACK and stops delivery [MQTT-3.10.4-4]", async () => {
+  it("answers UNSUBSCRIBE with UNSUBACK and stops delivery [MQTT-3.10.4-2] [MQTT-3.10.4-4]", async () => {
     const topic = `unsub/${uniqueId()}`;
     const sub = await client();
     await sub.subscribeAsync(topic, { qos: 1 });

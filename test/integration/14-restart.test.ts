@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe("runtime restart", () => {
-  it("keeps a persistent session, its subscriptions and its queued messages [MQTT-3.1.2-4] [MQTT-4.3.2-2]", async () => {
+  it("keeps a persistent session, its subscriptions and its queued messages [MQTT-3.1.2-4] [MQTT-3.1.2-5]", async () => {
     const id = uniqueId("restart");
     const topic = `restart/${id}`;
     const sub = await connect(broker.mqttUrl, { clientId: id, clean: false });

@@ -124,7 +124,7 @@ describe("topic aliases", () => {
     await sub.client.endAsync();
   });
 
-  it.each([[0], [5]])("disconnects with 0x94 on topic alias %i (0 or above the maximum) [MQTT-3.2.2-17]", async (alias) => {
+  it.each([[0], [5]])("disconnects with 0x94 on topic alias %i (0 or above the maximum) [MQTT-3.3.2-8] [MQTT-3.2.2-17]", async (alias) => {
     const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
     raw.send(v5connect(uniqueId()), 5);
     await raw.expect("connack");
