@@ -27,7 +27,7 @@ describe("the /mqtt endpoint", () => {
     expect(status).toBe(400);
   });
 
-  it.each([["mqtt"], ["mqttv3.1"]])("answers exactly one chosen subprotocol (%s): "mqtt" [MQTT-6.0.0-4], or "mqttv3.1" for older clients that offer only it", async (protocol) => {
+  it.each([["mqtt"], ["mqttv3.1"]])("answers exactly one chosen subprotocol (%s): mqtt [MQTT-6.0.0-4], or mqttv3.1 for older clients that offer only it", async (protocol) => {
     const raw = await RawClient.open(broker.mqttUrl, ["unknown", protocol]);
     expect(raw.ws.protocol).toBe(protocol);
     raw.close();
