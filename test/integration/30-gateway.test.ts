@@ -156,6 +156,25 @@ describe("bad input closes that client only", () => {
   });
 });
 
+describe("frame sizes", () => {
+  it("passes the broker's packets to a TCP client even when larger than the gateway's --max-packet-size (which limits what clients send)", async () => {
+    const small = await startTestGateway(broker, { maxPacketSize: 1024 });
+    try {
+      const topic = `gw/large-down/${uniqueId()}`;
+      const tcp = await connect(small.url);
+      await tcp.subscribeAsync(topic, { qos: 1 });
+      const inbox = collect(tcp);
+      const ws = await connect(broker.mqttUrl);
+      await ws.publishAsync(topic, Buffer.alloc(4000, 65), { qos: 1 });
+      expect((await inbox.next()).payload.length).toBe(4000);
+      expect(tcp.connected).toBe(true);
+      await Promise.all([tcp.endAsync(), ws.endAsync()]);
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe("backpressure", () => {
   it("pauses the WebSocket for a TCP client that does not read, holds a bounded buffer, then delivers everything", async () => {
     const slowGateway = await startTestGateway(broker, { maxBuffer: 64 * 1024 });
