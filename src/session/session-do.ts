@@ -173,7 +173,7 @@ export class SessionDO extends DurableObject<Env> {
       const why = tooLarge ? `packet of ${result.declaredSize} bytes exceeds MAX_PACKET_SIZE ${this.config.maxPacketSize}` : "malformed remaining length";
       await this.run(this.session.fail(a.connId, tooLarge ? Reason.PacketTooLarge : Reason.MalformedPacket, why, Date.now()));
     }
-    if (this.sockets.has(a.connId)) this.saveAttachment(ws, a, framer);
+    if (this.sockets.has(a.connId)) this.savePartial(ws, framer);
   }
 
   private async connectionEnded(ws: WebSocket): Promise<void> {
@@ -200,12 +200,14 @@ export class SessionDO extends DurableObject<Env> {
     return framer;
   }
 
-  /** Keeps what must survive hibernation: connection state and small partial packets. */
-  private saveAttachment(ws: WebSocket, a: Attachment, framer: Framer): void {
-    const conn = this.session.current;
+  /**
+   * Keeps a small partial packet for after hibernation; only those fields change (the connection
+   * state is `saveConnection`'s, the CONNECT deadline stays until CONNECT).
+   */
+  private savePartial(ws: WebSocket, framer: Framer): void {
+    const { partial: _, partialInStorage: __, ...rest } = this.attachments.get(ws);
+    const next: Attachment = rest;
     const partial = framer.partial;
-    const next: Attachment = { connId: a.connId, route: a.route };
-    if (conn?.connId === a.connId) next.conn = conn;
     // Large partials stay in memory only: writing them per frame would cost O(n²) bytes. If the
     // object hibernates mid-packet the connection is closed rather than misparsed.
     if (partial && partial.length <= ATTACHMENT_PARTIAL_LIMIT) next.partial = partial;
@@ -307,8 +309,7 @@ export class SessionDO extends DurableObject<Env> {
     this.attachments.update(ws, rest);
     if (action.error) {
       const who = this.session.record?.clientId ?? "?";
-      const from = ws ? (this.attachments.get(ws).route.address ?? "unknown") : "unknown";
-      console.warn(`session ${who} (${from}): closing connection: ${action.reason}`);
+      console.warn(`session ${who} (${rest.route.address ?? "unknown"}): closing connection: ${action.reason}`);
     }
     // 1002 = protocol error (RFC 6455 §7.4.1); close reasons are limited to 123 bytes.
     ws.close(action.error ? 1002 : 1000, action.reason.slice(0, 120));

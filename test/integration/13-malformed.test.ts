@@ -1,5 +1,6 @@
 /** Bad input closes that connection only; the broker and every other client go on. */
 import type { MqttClient } from "mqtt";
+import mqttPacket from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, collect, connect, connectPacket, uniqueId } from "../helpers/clients.js";
@@ -111,5 +112,15 @@ describe("malformed and hostile input", () => {
     expect(waited).toBeGreaterThanOrEqual(900);
     expect(waited).toBeLessThan(15_000);
     await brokerStillWorks("after a silent direct connection");
+  }, 20_000);
+
+  it("closes a connection that sends half a CONNECT and stalls, straight to the session object", async () => {
+    const raw = await RawClient.open(`${broker.mqttUrl}?clientId=half`);
+    const started = Date.now();
+    raw.send(mqttPacket.generate(connectPacket("half")).subarray(0, 6));
+    await raw.closed;
+    // Closed by the CONNECT deadline (the client sees it ~10 s later in local workerd, as above).
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await brokerStillWorks("after half a CONNECT");
   }, 20_000);
 });
