@@ -6,7 +6,7 @@
  */
 import type { Socket } from "node:net";
 import WebSocket from "ws";
-import { decodePacket } from "../../src/protocol/codec/codec.js";
+import { connectClientId } from "../../src/protocol/codec/codec.js";
 import { Framer } from "../../src/protocol/codec/framer.js";
 import type { GatewayOptions } from "./options.js";
 
@@ -108,8 +108,7 @@ export class Bridge {
   private open(connect: Uint8Array): void {
     this.state = "opening";
     this.hold(connect);
-    const decoded = decodePacket(connect, undefined);
-    const clientId = decoded.ok && decoded.packet.cmd === "connect" ? decoded.packet.clientId : "";
+    const clientId = connectClientId(connect);
     // With the client id known, the Worker can route straight to the session object.
     const url = clientId ? `${this.options.workerUrl}?clientId=${encodeURIComponent(clientId)}` : this.options.workerUrl;
     const headers: Record<string, string> = { [ADDRESS_HEADER]: this.address };

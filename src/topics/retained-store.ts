@@ -1,5 +1,5 @@
 /** Retained messages of a topic shard, one row per topic (MQTT §3.3.1.3). */
-import type { Message } from "../protocol/message.js";
+import { isExpired, type Message } from "../protocol/message.js";
 import { literalPrefix, topicMatches } from "../protocol/topic/match.js";
 import { hasWildcard } from "../protocol/topic/validate.js";
 import type { SyncKv } from "../storage/memory-kv.js";
@@ -34,7 +34,7 @@ export class RetainedStore {
 
   /** A retained message past its Message Expiry Interval is no longer kept (MQTT 5 §3.3.2.3.3). */
   private alive(message: Message, now: number): boolean {
-    if (message.expiresAt === undefined || now < message.expiresAt) return true;
+    if (!isExpired(message, now)) return true;
     this.kv.delete(RET + message.topic);
     return false;
   }

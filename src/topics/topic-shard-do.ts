@@ -60,9 +60,7 @@ export class TopicShardDO extends DurableObject<Env> {
       delivered: (clientId, items) => this.settle(items),
       declined: (clientId, items) => items.forEach((item) => this.reroute(item, clientId)),
       gone: (clientId, items) => {
-        const hadSubscribers = this.subs.size > 0;
-        this.subs.removeClient(clientId);
-        if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) this.registry.changed(false);
+        this.removing(() => this.subs.removeClient(clientId));
         this.count("sessions_gone");
         for (const item of items) {
           if (item.delivery.share !== undefined) this.reroute(item, clientId);
@@ -99,22 +97,16 @@ export class TopicShardDO extends DurableObject<Env> {
 
   async unsubscribe(shard: string, clientId: string, filters: string[]): Promise<void> {
     this.remember(shard);
-    const hadSubscribers = this.subs.size > 0;
-    for (const filter of filters) this.subs.remove(clientId, filter);
-    if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) this.registry.changed(false);
+    this.removing(() => filters.forEach((filter) => this.subs.remove(clientId, filter)));
   }
 
   /** Wildcard shard: publishes forwarded by a topic shard. Says whether to go on forwarding. */
   async forward(from: string, deliveries: Delivery[]): Promise<WildcardState> {
     this.remember(WILDCARD_SHARD);
     this.registry.register(from);
-    let durable = false;
-    for (const { seq, message } of deliveries) {
-      // A forward retried after a restart or a lost reply is not taken twice.
-      if (seq !== undefined && this.registry.taken(from, seq)) continue;
-      durable = this.accept(message) || durable;
-    }
-    if (durable) await this.armRetry();
+    // A forward retried after a restart or a lost reply is not taken twice.
+    const fresh = deliveries.filter(({ seq }) => seq === undefined || !this.registry.taken(from, seq));
+    await this.acceptAll(fresh.map((d) => d.message));
     return this.registry.state(this.subs.size > 0);
   }
 
@@ -129,9 +121,21 @@ export class TopicShardDO extends DurableObject<Env> {
    */
   async publish(shard: string, messages: Message[]): Promise<void> {
     this.remember(shard);
+    await this.acceptAll(messages);
+  }
+
+  /** Accepts messages in order; a retry alarm is armed when any left durable deliveries. */
+  private async acceptAll(messages: Message[]): Promise<void> {
     let durable = false;
     for (const message of messages) durable = this.accept(message) || durable;
     if (durable) await this.armRetry();
+  }
+
+  /** Removes subscriptions; the wildcard shard losing its last one starts a new epoch. */
+  private removing(remove: () => void): void {
+    const hadSubscribers = this.subs.size > 0;
+    remove();
+    if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) this.registry.changed(false);
   }
 
   /** One publish; true when it left QoS 1/2 deliveries in the outbox. */

@@ -5,7 +5,7 @@
  */
 import type { BrokerConfig } from "../config.js";
 import type { Env } from "../env.js";
-import { decodePacket } from "../protocol/codec/codec.js";
+import { connectClientId } from "../protocol/codec/codec.js";
 import { Framer } from "../protocol/codec/framer.js";
 import type { ConnectRoute } from "../protocol/session/session.js";
 import { assignClientId } from "./client-id.js";
@@ -116,9 +116,8 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
  * decode goes to a fresh object with no id, whose session core answers it with the right CONNACK.
  */
 function routeFor(connect: Uint8Array): ConnectRoute {
-  const decoded = decodePacket(connect, undefined);
-  if (!decoded.ok || decoded.packet.cmd !== "connect") return { clientId: "", assigned: false };
-  const clientId = decoded.packet.clientId ?? "";
+  const clientId = connectClientId(connect);
+  if (clientId === null) return { clientId: "", assigned: false };
   return clientId === "" ? { clientId: assignClientId(), assigned: true } : { clientId, assigned: false };
 }
 

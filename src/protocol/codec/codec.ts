@@ -64,6 +64,12 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   return { ok: true, packet };
 }
 
+/** The client id of a CONNECT packet ("" when empty); null when the bytes do not decode as one. */
+export function connectClientId(bytes: Uint8Array): string | null {
+  const decoded = decodePacket(bytes, undefined);
+  return decoded.ok && decoded.packet.cmd === "connect" ? (decoded.packet.clientId ?? "") : null;
+}
+
 export function isAcceptableProtocol(name: string, level: number): boolean {
   return (name === "MQTT" && (level === 4 || level === 5)) || (name === "MQIsdp" && level === 3);
 }

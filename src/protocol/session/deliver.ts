@@ -10,7 +10,7 @@
  *   give it to another member of the group.
  */
 import type { Action } from "../actions.js";
-import { maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from "../message.js";
+import { isExpired, maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from "../message.js";
 import { topicMatches } from "../topic/match.js";
 import { isShared } from "../topic/shared.js";
 import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../../topics/shard-key.js";
@@ -42,7 +42,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       record.shardMarks[shard] = seq;
       marksChanged = true;
     }
-    if (message.expiresAt !== undefined && now >= message.expiresAt) return;
+    if (isExpired(message, now)) return;
     const topicShard = shardForTopic(message.topic);
     let granted: QoS | -1 = -1;
     let designated = WILDCARD_SHARD;

@@ -5,7 +5,7 @@
  */
 import type { IPublishPacket } from "mqtt-packet";
 import { encodePacket } from "../codec/codec.js";
-import type { Message, QoS } from "../message.js";
+import { isExpired, type Message, type QoS } from "../message.js";
 import { getOwn, setOwn } from "./own-keys.js";
 import type { ConnectionState, TopicAliases } from "./state.js";
 
@@ -30,7 +30,7 @@ export function buildPublish(
   now: number,
 ): BuildResult {
   const { message } = out;
-  if (message.expiresAt !== undefined && now >= message.expiresAt) return { ok: false, why: "expired" };
+  if (isExpired(message, now)) return { ok: false, why: "expired" };
   const packet: IPublishPacket = {
     cmd: "publish",
     topic: message.topic,

@@ -20,7 +20,7 @@ import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
-import { NEVER_EXPIRES, type ConnectionState, type OutboundEntry, type SessionRecord, type TopicAliases, type Will } from "./state.js";
+import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type SessionRecord, type TopicAliases, type Will } from "./state.js";
 import type { SessionStore } from "./store.js";
 import { serverDisconnect } from "./wire.js";
 
@@ -138,7 +138,7 @@ export class Session {
       this.saveRecord();
       actions.push(...this.publishWill(will, now, "will delay passed"));
     }
-    if (!this.current && this.record?.expiresAt !== undefined && now >= this.record.expiresAt) {
+    if (!this.current && this.record && sessionExpired(this.record, now)) {
       actions.push({ type: "log", level: "info", message: `session ${this.record.clientId} expired`, counter: "sessions_expired" });
       actions.push(...this.discard(now));
     }
@@ -265,11 +265,6 @@ export class Session {
       { type: "log", level: "info", message: `publishing will of ${message.origin} on ${message.topic} (${why})`, counter: "wills_published" },
       { type: "route", message },
     ];
-  }
-
-  /** Outbound entries (for tests and stats). */
-  entries(): OutboundEntry[] {
-    return this.store.listOutbound();
   }
 }
 

@@ -7,7 +7,7 @@ import type { QoS } from "../../message.js";
 import { isValidTopicName } from "../../topic/validate.js";
 import { messageProperties } from "./properties.js";
 import { close, send, type Session } from "../session.js";
-import { NEVER_EXPIRES, newSessionRecord, type ConnectionState, type Will } from "../state.js";
+import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, type Will } from "../state.js";
 import { connack } from "../wire.js";
 
 /** Longest client id accepted: it rides in the socket attachment (16 KiB in all) twice. */
@@ -63,7 +63,7 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   if (s.current) actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
 
   // A session whose expiry passed while nobody was looking is gone, queued messages included.
-  if (s.record?.expiresAt !== undefined && now >= s.record.expiresAt) actions.push(...s.discard(now));
+  if (sessionExpired(s.record, now)) actions.push(...s.discard(now));
 
   // Apply: Clean Start discards any session [MQTT-3.1.2-4]; otherwise it is resumed [MQTT-3.1.2-5].
   const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;

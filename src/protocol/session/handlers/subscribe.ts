@@ -2,7 +2,7 @@
 import type { ISubscribePacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";
-import { minQoS, type Message, type QoS } from "../../message.js";
+import { isExpired, minQoS, type Message, type QoS } from "../../message.js";
 import { isShared, parseShared } from "../../topic/shared.js";
 import { hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
 import { hasOwn, setOwn } from "../own-keys.js";
@@ -111,7 +111,7 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
       const actions: Action[] = [suback];
       accepted.forEach(({ sub }, i) => {
         for (const message of retained[i] ?? []) {
-          if (message.expiresAt !== undefined && now >= message.expiresAt) continue;
+          if (isExpired(message, now)) continue;
           const extra = sub.id !== undefined ? { subscriptionIds: [sub.id] } : {};
           actions.push(...s.enqueue(message, minQoS(sub.qos, message.qos), true, now, extra));
         }
