@@ -5,6 +5,8 @@ export interface BrokerConfig {
   maxPacketSize: number;
   /** QoS 1/2 messages a session keeps for its client before refusing more. */
   maxQueuedMessages: number;
+  /** Bytes of QoS 1/2 messages a session keeps for its client before refusing more. */
+  maxQueuedBytes: number;
   /** Unacknowledged QoS 1/2 messages in flight to one client (also capped by its Receive Maximum). */
   maxInflight: number;
   /** Unacknowledged QoS 2 messages a client may have towards the broker (CONNACK Receive Maximum). */
@@ -31,6 +33,7 @@ export interface BrokerConfig {
 export interface ConfigVars {
   MAX_PACKET_SIZE?: string;
   MAX_QUEUED_MESSAGES?: string;
+  MAX_QUEUED_BYTES?: string;
   MAX_INFLIGHT?: string;
   RECEIVE_MAXIMUM?: string;
   TOPIC_ALIAS_MAXIMUM?: string;
@@ -63,7 +66,9 @@ export const MAX_STORABLE_PACKET = 2_000_000 - 64 * 1024;
 export function loadConfig(vars: ConfigVars): BrokerConfig {
   return {
     maxPacketSize: integer(vars, "MAX_PACKET_SIZE", 1024 * 1024, 64, MAX_STORABLE_PACKET),
-    maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 1000, 1, 1_000_000),
+    // The queue lives in storage (a Durable Object has 10 GB), read a page at a time.
+    maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 100_000, 1, 10_000_000),
+    maxQueuedBytes: integer(vars, "MAX_QUEUED_BYTES", 64 * 1024 * 1024, 1024, 4 * 1024 ** 3),
     maxInflight: integer(vars, "MAX_INFLIGHT", 20, 1, 65535),
     receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),
     topicAliasMaximum: integer(vars, "TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),

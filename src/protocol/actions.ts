@@ -57,6 +57,14 @@ export interface ReshareAction {
   message: Message;
 }
 
+/** Tell a topic shard it may let go of its durable copies for this client up to `upTo`. */
+export interface ReleaseAction {
+  type: "release";
+  shard: string;
+  clientId: string;
+  upTo: number;
+}
+
 export interface LogAction {
   type: "log";
   level: "info" | "warn";
@@ -72,4 +80,5 @@ export type Action =
   | SubscribeAction
   | UnsubscribeAction
   | ReshareAction
+  | ReleaseAction
   | LogAction;

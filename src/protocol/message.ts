@@ -34,11 +34,31 @@ export interface Delivery {
   force?: boolean;
 }
 
-/** A session's answer to a batch: "gone" when no session exists; indexes of declined shared deliveries. */
-export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[] };
+/**
+ * A session's answer to a batch: "gone" when no session exists; indexes of declined shared
+ * deliveries; `released`: the highest durable sequence from this shard the session no longer
+ * needs the shard to keep (stored by the session, acknowledged by the client, or not wanted).
+ * Messages the session holds in memory for its client are released later, by `release` calls.
+ */
+export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[]; released?: number };
 
 export const minQoS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
 export const maxQoS = (a: QoS, b: QoS): QoS => (a > b ? a : b);
 
 export const isExpired = (message: Message, now: number): boolean =>
   message.expiresAt !== undefined && now >= message.expiresAt;
+
+/**
+ * About what a message costs to carry (payload, topic, properties and framing), in bytes: what
+ * every byte bound on batches and buffers counts. Strings count 3 bytes per UTF-16 unit, the
+ * most they can take in UTF-8, so the estimate never falls short.
+ */
+export function messageBytes(message: Message): number {
+  const p = message.properties;
+  let bytes = 64 + message.payload.byteLength + message.topic.length * 3;
+  if (p) {
+    bytes += (p.contentType?.length ?? 0) * 3 + (p.responseTopic?.length ?? 0) * 3 + (p.correlationData?.byteLength ?? 0);
+    if (p.userProperties) bytes += JSON.stringify(p.userProperties).length * 3;
+  }
+  return bytes;
+}

@@ -2,43 +2,72 @@
  * The session's view of the topic shards. Publishes are batched per shard adaptively: one call
  * is in flight per shard, and messages that arrive meanwhile go in the next call. Under light
  * load nothing waits; under load the batches grow, so a flood costs few calls (and, in the
- * shard, one storage transaction per batch). Calls on one stub stay in order.
+ * shard, one storage commit per batch). Calls on one stub stay in order.
+ *
+ * Batches are bounded in bytes as well as count (Workers RPC refuses more than 32 MiB), and a
+ * failed batch of several messages is split in two and each half tried once more, so a batch too
+ * large for the call can never fail for ever (review finding F2). Release points are sent the
+ * same way: one call in flight per shard, carrying the latest point.
  */
 import type { Env } from "../env.js";
-import type { Message, QoS } from "../protocol/message.js";
+import { messageBytes, type Message, type QoS } from "../protocol/message.js";
+import { StubCache } from "../objects/stub-cache.js";
 import { shardForFilter, shardForTopic } from "../topics/shard-key.js";
 import type { TopicShardDO } from "../topics/topic-shard-do.js";
 
-/** At most this many messages per publish call. */
+/** At most this many messages and bytes per publish call. */
 export const MAX_PUBLISH_BATCH = 256;
+export const MAX_PUBLISH_BATCH_BYTES = 4 * 1024 * 1024;
 /**
- * QoS 0 publishes waiting for a shard beyond this are refused: a client that publishes faster
- * than its shard stores must not make the session buffer without bound. QoS 1/2 are bounded by
- * the client's in-flight window instead.
+ * QoS 0 publishes waiting for their shard beyond these are refused: a client that publishes
+ * faster than its shard stores must not make the session buffer without bound. QoS 1/2 are
+ * bounded by the client's in-flight window instead.
  */
 export const MAX_QOS0_BACKLOG = 2048;
+export const MAX_QOS0_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 interface Waiting {
   message: Message;
+  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
-export class ShardRouter {
-  private readonly stubs = new Map<string, DurableObjectStub<TopicShardDO>>();
-  private readonly waiting = new Map<string, Waiting[]>();
-  private readonly busy = new Set<string>();
+interface ShardQueue {
+  waiting: Waiting[];
+  bytes: number;
+  busy: boolean;
+}
 
-  constructor(private readonly ns: Env["SHARDS"]) {}
+type Shard = DurableObjectStub<TopicShardDO>;
+
+export class ShardRouter {
+  private readonly stubs: StubCache<Shard>;
+  private readonly queues = new Map<string, ShardQueue>();
+  /** Release points waiting to be sent, and the shards with a release call in flight. */
+  private readonly releases = new Map<string, { clientId: string; upTo: number }>();
+  private readonly releasing = new Set<string>();
+
+  constructor(ns: Env["SHARDS"]) {
+    this.stubs = new StubCache((key) => ns.get(ns.idFromName(key)));
+  }
 
   /** Resolves once the topic's shard has stored the message (it forwards to the wildcard shard). */
   publish(message: Message): Promise<void> {
-    return this.enqueue(shardForTopic(message.topic), message);
+    const key = shardForTopic(message.topic);
+    return new Promise((resolve, reject) => {
+      const queue = this.queue(key);
+      const bytes = messageBytes(message);
+      queue.waiting.push({ message, bytes, resolve, reject });
+      queue.bytes += bytes;
+      if (!queue.busy) this.flush(key, queue);
+    });
   }
 
   /** Whether a QoS 0 publish to this topic would exceed the backlog the session holds for its shard. */
   overloaded(topic: string): boolean {
-    return (this.waiting.get(shardForTopic(topic))?.length ?? 0) >= MAX_QOS0_BACKLOG;
+    const queue = this.queues.get(shardForTopic(topic));
+    return !!queue && (queue.waiting.length >= MAX_QOS0_BACKLOG || queue.bytes >= MAX_QOS0_BACKLOG_BYTES);
   }
 
   /** Registers the filters with their shards; returns retained messages per filter, in order. */
@@ -47,7 +76,7 @@ export class ShardRouter {
     const retained: Message[][] = new Array(subscriptions.length);
     await Promise.all(
       [...groups].map(async ([key, items]) => {
-        const answers = await this.stub(key).subscribe(key, clientId, items.map((i) => i.value));
+        const answers = await this.stubs.call(key, (stub) => stub.subscribe(key, clientId, items.map((i) => i.value)));
         items.forEach((item, n) => (retained[item.index] = answers[n] ?? []));
       }),
     );
@@ -56,48 +85,80 @@ export class ShardRouter {
 
   async unsubscribe(clientId: string, filters: string[]): Promise<void> {
     const groups = groupBy(filters, shardForFilter);
-    await Promise.all([...groups].map(([key, items]) => this.stub(key).unsubscribe(key, clientId, items.map((i) => i.value))));
+    await Promise.all([...groups].map(([key, items]) => this.stubs.call(key, (stub) => stub.unsubscribe(key, clientId, items.map((i) => i.value)))));
   }
 
   /** Gives a shared-subscription message back to its group, for another member. */
   async reshare(share: string, message: Message): Promise<void> {
     const key = shardForFilter(share);
-    await this.stub(key).reshare(key, share, message);
+    await this.stubs.call(key, (stub) => stub.reshare(key, share, message));
   }
 
-  private enqueue(key: string, message: Message): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let queue = this.waiting.get(key);
-      if (!queue) this.waiting.set(key, (queue = []));
-      queue.push({ message, resolve, reject });
-      if (!this.busy.has(key)) this.flush(key);
+  /**
+   * Tells a shard how far this client released its messages; calls are coalesced per shard.
+   * A failed call is retried with the next release (or by the shard's own redelivery).
+   */
+  release(shard: string, clientId: string, upTo: number): void {
+    const waiting = this.releases.get(shard);
+    if (waiting && waiting.upTo >= upTo) return;
+    this.releases.set(shard, { clientId, upTo });
+    if (!this.releasing.has(shard)) void this.sendReleases(shard);
+  }
+
+  private async sendReleases(shard: string): Promise<void> {
+    this.releasing.add(shard);
+    try {
+      for (let next = this.releases.get(shard); next; next = this.releases.get(shard)) {
+        this.releases.delete(shard);
+        const { clientId, upTo } = next;
+        await this.stubs.call(shard, (stub) => stub.release(shard, clientId, upTo)).catch((e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`));
+      }
+    } finally {
+      this.releasing.delete(shard);
+    }
+  }
+
+  private queue(key: string): ShardQueue {
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = { waiting: [], bytes: 0, busy: false }));
+    return queue;
+  }
+
+  private flush(key: string, queue: ShardQueue): void {
+    if (queue.waiting.length === 0) {
+      // Nothing more for this shard: forget it, so the map holds only shards in use (F24).
+      this.queues.delete(key);
+      return;
+    }
+    let count = 0;
+    let bytes = 0;
+    while (count < queue.waiting.length && count < MAX_PUBLISH_BATCH && (count === 0 || bytes + queue.waiting[count]!.bytes <= MAX_PUBLISH_BATCH_BYTES)) {
+      bytes += queue.waiting[count]!.bytes;
+      count++;
+    }
+    const batch = queue.waiting.splice(0, count);
+    queue.bytes -= bytes;
+    queue.busy = true;
+    this.send(key, batch, true).finally(() => {
+      queue.busy = false;
+      this.flush(key, queue);
     });
   }
 
-  private flush(key: string): void {
-    const queue = this.waiting.get(key);
-    if (!queue || queue.length === 0) {
-      this.busy.delete(key);
-      return;
+  /** One call; a failed batch of several is split in two halves, each tried once more, in order. */
+  private async send(key: string, batch: Waiting[], splitOnFailure: boolean): Promise<void> {
+    try {
+      await this.stubs.call(key, (stub) => stub.publish(key, batch.map((w) => w.message)));
+      batch.forEach((w) => w.resolve());
+    } catch (error) {
+      if (!splitOnFailure || batch.length === 1) {
+        batch.forEach((w) => w.reject(error));
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.send(key, batch.slice(0, half), false);
+      await this.send(key, batch.slice(half), false);
     }
-    const batch = queue.splice(0, MAX_PUBLISH_BATCH);
-    this.busy.add(key);
-    this.stub(key)
-      .publish(key, batch.map((w) => w.message))
-      .then(
-        () => batch.forEach((w) => w.resolve()),
-        (error) => batch.forEach((w) => w.reject(error)),
-      )
-      .finally(() => this.flush(key));
-  }
-
-  private stub(key: string): DurableObjectStub<TopicShardDO> {
-    let stub = this.stubs.get(key);
-    if (!stub) {
-      stub = this.ns.get(this.ns.idFromName(key));
-      this.stubs.set(key, stub);
-    }
-    return stub;
   }
 }
 

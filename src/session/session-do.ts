@@ -12,6 +12,7 @@ import { Framer } from "../protocol/codec/framer.js";
 import { Reason } from "../protocol/errors.js";
 import type { Delivery, DeliveryOutcome, Message } from "../protocol/message.js";
 import { Session } from "../protocol/session/session.js";
+import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
 import { KvSessionStore } from "../storage/kv-session-store.js";
 import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
 import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attachment.js";
@@ -27,9 +28,10 @@ export interface SessionStats {
   expiryInterval: number | undefined;
   subscriptions: Record<string, number>;
   queued: number;
+  queuedBytes: number;
   counters: Record<string, number>;
+  cost: CostCounters;
 }
-
 
 export class SessionDO extends DurableObject<Env> {
   private readonly config: BrokerConfig;
@@ -45,13 +47,20 @@ export class SessionDO extends DurableObject<Env> {
   private acknowledgements: Promise<unknown> = Promise.resolve();
   /** The alarm time last set (undefined after waking: unknown). */
   private alarmAt: number | null | undefined;
+  /**
+   * While messages are held in memory for the client, a timer stores them if their PUBACK is
+   * late. A pending timer also keeps the object from hibernating, which would lose them.
+   */
+  private spillTimer: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
+  private readonly kv: CountingKv;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = loadConfig(env);
-    this.session = new Session(new KvSessionStore(ctx.storage.kv), this.config);
+    this.kv = new CountingKv(ctx.storage.kv);
+    this.session = new Session(new KvSessionStore(this.kv), this.config);
     this.router = new ShardRouter(env.SHARDS);
-    this.counters = new Counters(ctx.storage.kv);
+    this.counters = new Counters(this.kv);
     // After hibernation only the sockets and their attachments remain; rebuild from them.
     for (const ws of ctx.getWebSockets()) {
       const a = this.attachments.get(ws);
@@ -62,6 +71,7 @@ export class SessionDO extends DurableObject<Env> {
 
   /** The internal upgrade from the Worker: accept the socket as hibernatable. */
   override async fetch(request: Request): Promise<Response> {
+    this.kv.cost.requests++;
     const route = parseRoute(request.headers.get(ROUTE_HEADER));
     if (!route || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("session objects accept only the broker's internal WebSocket upgrade", { status: 400 });
@@ -81,6 +91,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: ArrayBuffer | string): Promise<void> {
+    this.kv.cost.wsMessagesIn++;
     await this.serial(async () => {
       const a = this.attachments.get(ws);
       if (!this.sockets.has(a.connId)) return; // already closed by us
@@ -127,6 +138,7 @@ export class SessionDO extends DurableObject<Env> {
 
   /** A topic shard hands over messages; they are stored before this resolves. */
   async deliver(shard: string, deliveries: Delivery[]): Promise<DeliveryOutcome> {
+    this.kv.cost.requests++;
     return this.serial(async () => {
       const { actions, outcome } = this.session.deliver(shard, deliveries, Date.now());
       await this.runSafely(actions);
@@ -135,6 +147,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   async stats(): Promise<SessionStats> {
+    this.kv.cost.requests++;
     const record = this.session.record;
     const conn = this.session.current;
     const ws = conn ? this.sockets.get(conn.connId) : undefined;
@@ -146,7 +159,9 @@ export class SessionDO extends DurableObject<Env> {
       expiryInterval: record?.expiryInterval,
       subscriptions: Object.fromEntries(Object.entries(record?.subscriptions ?? {}).map(([f, s]) => [f, s.qos])),
       queued: this.session.outbound.size,
+      queuedBytes: this.session.outbound.queuedBytes,
       counters: this.counters.snapshot(),
+      cost: { ...this.kv.cost },
     };
   }
 
@@ -239,6 +254,9 @@ export class SessionDO extends DurableObject<Env> {
         case "reshare":
           await this.router.reshare(action.share, action.message);
           break;
+        case "release":
+          this.router.release(action.shard, action.clientId, action.upTo);
+          break;
         case "log":
           this.counters.log(action.level, action.message, action.counter);
           break;
@@ -325,6 +343,7 @@ export class SessionDO extends DurableObject<Env> {
     const result = this.tail.then(fn).finally(() => {
       this.saveConnection();
       this.counters.save();
+      this.syncSpill();
       return this.syncAlarm();
     });
     this.tail = result.catch(() => undefined);
@@ -336,6 +355,20 @@ export class SessionDO extends DurableObject<Env> {
     const conn = this.session.current;
     const ws = conn && this.sockets.get(conn.connId);
     if (ws) this.attachments.update(ws, { ...this.attachments.get(ws), conn });
+  }
+
+  /** Arms the timer that stores held messages whose PUBACK is late (see `spillTimer`). */
+  private syncSpill(): void {
+    const at = this.session.nextSpill();
+    if (at === this.spillTimer?.at) return;
+    if (this.spillTimer) clearTimeout(this.spillTimer.timer);
+    this.spillTimer = null;
+    if (at === null) return;
+    const timer = setTimeout(() => {
+      this.spillTimer = null;
+      void this.serial(() => this.runSafely(this.session.spill(Date.now())));
+    }, Math.max(0, at - Date.now()));
+    this.spillTimer = { at, timer };
   }
 
   /** Keepalive, delayed will and session expiry share the object's one alarm. */

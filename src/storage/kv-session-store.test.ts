@@ -17,13 +17,13 @@ const entry = (seq: number, extra: Partial<OutboundEntry> = {}): OutboundEntry =
   qos: 1,
   retain: false,
   state: "queued",
+  bytes: 70,
   ...extra,
 });
 const record = (extra: Partial<SessionRecord> = {}): SessionRecord => ({
   clientId: "c1",
   expiryInterval: NEVER_EXPIRES,
   subscriptions: {},
-  shardMarks: {},
   ...extra,
 });
 
@@ -45,13 +45,32 @@ describe("KvSessionStore", () => {
 
   it("writes and reads the session record as a copy", () => {
     const { store } = setup();
-    const written = record({ subscriptions: { "a/#": { qos: 1 } }, shardMarks: { "t/a": 4 } });
+    const written = record({ subscriptions: { "a/#": { qos: 1 } } });
     store.writeSession(written);
     written.subscriptions["b"] = { qos: 0 };
     const read = store.readSession();
-    expect(read).toEqual(record({ subscriptions: { "a/#": { qos: 1 } }, shardMarks: { "t/a": 4 } }));
-    read!.shardMarks["t/a"] = 99;
-    expect(store.readSession()?.shardMarks["t/a"]).toBe(4);
+    expect(read).toEqual(record({ subscriptions: { "a/#": { qos: 1 } } }));
+    read!.subscriptions["a/#"]!.qos = 0;
+    expect(store.readSession()?.subscriptions["a/#"]?.qos).toBe(1);
+  });
+
+  it("keeps one mark row per shard, apart from the session record (F17: a delivery never rewrites the record)", () => {
+    const { store, kv } = setup();
+    store.writeSession(record({ subscriptions: { "a/#": { qos: 1 } } }));
+    store.writeMark("t/a", { upTo: 4, above: [7] });
+    store.writeMark("#", { upTo: 2, above: [] });
+    expect(store.readMarks()).toEqual({ "t/a": { upTo: 4, above: [7] }, "#": { upTo: 2, above: [] } });
+    store.clear();
+    expect(store.readMarks()).toEqual({});
+    expect([...kv.list()]).toEqual([]);
+  });
+
+  it("lists outbound entries a page at a time", () => {
+    const { store } = setup();
+    for (let seq = 1; seq <= 5; seq++) store.putOutbound(entry(seq));
+    expect(store.listOutbound({ limit: 2 }).map((e) => e.seq)).toEqual([1, 2]);
+    expect(store.listOutbound({ after: 2, limit: 2 }).map((e) => e.seq)).toEqual([3, 4]);
+    expect(store.listOutbound({ after: 4 }).map((e) => e.seq)).toEqual([5]);
   });
 
   it("stores the will and deletes it when written as undefined", () => {

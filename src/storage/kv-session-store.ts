@@ -2,7 +2,7 @@
  * The session store on a Durable Object's synchronous KV. One key per outbound message and per
  * pending QoS 2 receipt, so an acknowledgement rewrites a few hundred bytes, never the session.
  */
-import type { IncomingQoS2, OutboundEntry, SessionRecord, TopicAliases, Will } from "../protocol/session/state.js";
+import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "../protocol/session/state.js";
 import type { SessionStore } from "../protocol/session/store.js";
 import type { SyncKv } from "./memory-kv.js";
 
@@ -11,6 +11,7 @@ const WILL = "will";
 const ALIASES = "aliases";
 const OUT = "out:";
 const IN = "in2:";
+const MARK = "mark:";
 
 // Fixed-width numbers keep `list` in numeric order.
 const outKey = (seq: number) => OUT + seq.toString().padStart(16, "0");
@@ -36,8 +37,9 @@ export class KvSessionStore implements SessionStore {
     else this.kv.delete(WILL);
   }
 
-  listOutbound(): OutboundEntry[] {
-    return [...this.kv.list<OutboundEntry>({ prefix: OUT })].map(([, entry]) => entry);
+  listOutbound(page: { after?: number; limit?: number } = {}): OutboundEntry[] {
+    const options = { prefix: OUT, ...(page.after !== undefined ? { startAfter: outKey(page.after) } : {}), ...(page.limit !== undefined ? { limit: page.limit } : {}) };
+    return [...this.kv.list<OutboundEntry>(options)].map(([, entry]) => entry);
   }
 
   putOutbound(entry: OutboundEntry): void {
@@ -66,6 +68,14 @@ export class KvSessionStore implements SessionStore {
     return n;
   }
 
+  readMarks(): Record<string, ShardMark> {
+    return Object.fromEntries([...this.kv.list<ShardMark>({ prefix: MARK })].map(([k, mark]) => [k.slice(MARK.length), mark]));
+  }
+
+  writeMark(shard: string, mark: ShardMark): void {
+    this.kv.put(MARK + shard, mark);
+  }
+
   readAliases(): TopicAliases | undefined {
     return this.kv.get<TopicAliases>(ALIASES);
   }
@@ -76,7 +86,7 @@ export class KvSessionStore implements SessionStore {
   }
 
   clear(): void {
-    for (const prefix of [OUT, IN]) {
+    for (const prefix of [OUT, IN, MARK]) {
       for (const [key] of [...this.kv.list({ prefix })]) this.kv.delete(key);
     }
     this.kv.delete(SESSION);

@@ -22,7 +22,6 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
   if (!record) return { actions: [], outcome: { gone: true } };
   const actions: Action[] = [];
   const declined: number[] = [];
-  let marksChanged = false;
   deliveries.forEach((delivery, index) => {
     const { seq, message } = delivery;
     if (delivery.share !== undefined) {
@@ -37,10 +36,9 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       return;
     }
     if (seq !== undefined) {
-      // A shard retries until confirmed; a retry of something already stored is skipped.
-      if (seq <= (record.shardMarks[shard] ?? 0)) return;
-      record.shardMarks[shard] = seq;
-      marksChanged = true;
+      // A shard retries until released; a retry of something already taken is skipped.
+      if (s.marks.taken(shard, seq)) return;
+      s.marks.see(shard, seq);
     }
     if (isExpired(message, now)) return;
     const topicShard = shardForTopic(message.topic);
@@ -57,9 +55,12 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       if (sub.id !== undefined && !ids.includes(sub.id)) ids.push(sub.id);
     }
     if (granted === -1 || designated !== shard) return;
-    actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}));
+    const origin = seq !== undefined ? { shard, seq } : undefined;
+    actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}, origin));
   });
-  if (marksChanged) s.saveRecord();
   actions.push(...s.pump(now));
-  return { actions, outcome: { gone: false, declined } };
+  // The reply tells the shard how far it may let go; later progress goes in `release` actions.
+  const released = s.marks.releasePoint(shard);
+  if (released !== undefined) s.marks.reported(shard, released);
+  return { actions, outcome: { gone: false, declined, ...(released !== undefined ? { released } : {}) } };
 }

@@ -9,7 +9,7 @@ import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
 import type { DecodeResult } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
-import type { Delivery, DeliveryOutcome, Message, QoS } from "../message.js";
+import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
 import { handleAuth } from "./handlers/auth.js";
 import { handleConnect, type ConnectRoute } from "./handlers/connect.js";
 import { handleDisconnect } from "./handlers/disconnect.js";
@@ -18,14 +18,24 @@ import { handlePublish, handlePubrel } from "./handlers/publish.js";
 import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
+import { Marks } from "./marks.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
-import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type SessionRecord, type TopicAliases, type Will } from "./state.js";
+import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type TopicAliases, type Will } from "./state.js";
 import type { SessionStore } from "./store.js";
 import { serverDisconnect } from "./wire.js";
 
 export type SessionConfig = BrokerConfig;
 export type { ConnectRoute };
+
+/** A message held in memory for the client is stored after this long without its PUBACK. */
+export const SPILL_AFTER_MS = 5000;
+
+/** Where a delivery came from, for the topic shard's release point. */
+export interface Origin {
+  shard: string;
+  seq: number;
+}
 
 export class Session {
   /** Undefined when no session exists (never connected, or it ended). */
@@ -33,6 +43,7 @@ export class Session {
   /** The live connection, if any. */
   current: ConnectionState | null = null;
   outbound: Outbound;
+  marks: Marks;
   aliases: TopicAliases;
   /** QoS 2 packet ids from the client whose route is still under way (memory only). */
   qos2InFlight = new Set<number>();
@@ -43,6 +54,7 @@ export class Session {
   ) {
     this.record = store.readSession();
     this.outbound = new Outbound(store, config);
+    this.marks = new Marks(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
   }
 
@@ -165,6 +177,8 @@ export class Session {
   endConnection(publishWill: boolean, why: string, now: number): Action[] {
     const actions: Action[] = [];
     this.current = null;
+    // Messages held in memory for the connection are the session's to keep now.
+    if (this.record && this.record.expiryInterval !== 0) actions.push(...this.spill());
     const record = this.record;
     const will = this.store.readWill();
     if (will) this.store.writeWill(undefined);
@@ -191,10 +205,14 @@ export class Session {
     if (!record) return actions;
     if (record.delayedWill) actions.push(...this.publishWill(record.delayedWill.will, now, "session ended"));
     for (const entry of this.outbound.sharedEntries()) actions.push({ type: "reshare", share: entry.share!, message: entry.message });
+    // Whatever the shards still keep for this session is no longer needed.
+    for (const entry of this.outbound.spill()) this.marks.unhold(entry.origin!.shard, entry.origin!.seq);
+    actions.push(...this.releases());
     const filters = Object.keys(record.subscriptions);
     this.store.clear();
     this.record = undefined;
     this.outbound = new Outbound(this.store, this.config);
+    this.marks = new Marks(this.store);
     this.aliases = { inbound: {}, outbound: {} };
     this.qos2InFlight = new Set();
     if (filters.length > 0) actions.push({ type: "unsubscribe", clientId: record.clientId, filters });
@@ -209,8 +227,12 @@ export class Session {
     this.store.writeAliases(this.aliases);
   }
 
-  /** Sends a QoS 0 message now or queues a QoS 1/2 one; says so when the queue is full. */
-  enqueue(message: Message, qos: QoS, retain: boolean, now: number, extra: { subscriptionIds?: number[]; share?: string } = {}): Action[] {
+  /**
+   * Sends a QoS 0 message now or queues a QoS 1/2 one; says so when the queue is full. A QoS 1
+   * message from a shard for a live client that keeps up is held in memory only (the shard keeps
+   * it until the client acknowledges); anything else is stored.
+   */
+  enqueue(message: Message, qos: QoS, retain: boolean, now: number, extra: { subscriptionIds?: number[]; share?: string } = {}, origin?: Origin): Action[] {
     const conn = this.current;
     if (qos === 0) {
       // QoS 0 is not queued for an offline client (the spec allows it; this broker does not).
@@ -218,24 +240,62 @@ export class Session {
       const sent = this.sendPublish(conn, { message, qos: 0, retain, dup: false, ...extra }, now);
       return Array.isArray(sent) ? sent : this.dropped(message, sent);
     }
-    if (!this.outbound.enqueue({ message, qos, retain, ...extra })) {
+    const transient = origin !== undefined && qos === 1 && conn !== null && extra.share === undefined && this.outbound.canHoldTransient(messageBytes(message));
+    if (!this.outbound.enqueue({ message, qos, retain, ...extra, ...(origin ? { origin } : {}) }, now, transient)) {
       return [{
         type: "log",
         level: "warn",
-        message: `queue full (${this.config.maxQueuedMessages}) for ${this.record?.clientId}: dropped QoS ${qos} message on ${message.topic}`,
+        message: `queue full (${this.outbound.size} messages, ${this.outbound.queuedBytes} bytes; limits ${this.config.maxQueuedMessages} and ${this.config.maxQueuedBytes}) for ${this.record?.clientId}: dropped QoS ${qos} message on ${message.topic}`,
         counter: "dropped_queue_full",
       }];
+    }
+    if (origin) {
+      if (transient) this.marks.hold(origin.shard, origin.seq);
+      else this.marks.stored(origin.shard, origin.seq);
     }
     return [];
   }
 
   /** Drains the outbound queue into the client's window. */
   pump(now: number): Action[] {
-    return this.outbound.pump(this.current, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why));
+    const actions = this.outbound.pump(this.current, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why), (e) => this.finished(e));
+    this.marks.save();
+    return actions;
   }
 
   resume(conn: ConnectionState, now: number): Action[] {
-    return this.outbound.resume(conn, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why));
+    const actions = this.outbound.resume(conn, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why), (e) => this.finished(e));
+    this.marks.save();
+    return actions;
+  }
+
+  /** An entry is done with (acknowledged or dropped): a held one moves its shard's release point. */
+  finished(entry: OutboundEntry): void {
+    if (entry.transient && entry.origin) this.marks.unhold(entry.origin.shard, entry.origin.seq);
+  }
+
+  /** Release points that moved, for the shards. */
+  releases(): Action[] {
+    const clientId = this.record?.clientId ?? this.current?.clientId;
+    if (clientId === undefined) return [];
+    return this.marks.toReport().map(({ shard, upTo }) => ({ type: "release", shard, clientId, upTo }));
+  }
+
+  /** When held messages are next due to be stored (the shell keeps a timer for it). */
+  nextSpill(): number | null {
+    const oldest = this.outbound.oldestTransient();
+    return oldest === undefined ? null : oldest + SPILL_AFTER_MS;
+  }
+
+  /** Stores held messages taken before `now - SPILL_AFTER_MS` (all when `now` is undefined). */
+  spill(now?: number): Action[] {
+    const entries = this.outbound.spill(now === undefined ? undefined : now - SPILL_AFTER_MS);
+    for (const entry of entries) {
+      this.marks.unhold(entry.origin!.shard, entry.origin!.seq);
+      this.marks.stored(entry.origin!.shard, entry.origin!.seq);
+    }
+    this.marks.save();
+    return this.releases();
   }
 
   /** One PUBLISH to the client, or why not: expired, or above the client's maximum size. */

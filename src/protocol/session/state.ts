@@ -30,8 +30,6 @@ export interface SessionRecord {
   /** While disconnected, when the session ends (epoch ms); absent while connected or for NEVER. */
   expiresAt?: number;
   subscriptions: Record<string, Subscription>;
-  /** Highest durable delivery sequence taken from each topic shard, so a retry is not queued twice. */
-  shardMarks: Record<string, number>;
   /** A will waiting out its Will Delay Interval [MQTT-3.1.3-9]. */
   delayedWill?: { will: Will; at: number };
 }
@@ -50,6 +48,25 @@ export interface OutboundEntry {
   share?: string;
   state: "queued" | "sent" | "released";
   packetId?: number;
+  /** Estimated bytes (messageBytes), for the queue's byte limit. */
+  bytes: number;
+  /** The topic shard and its durable sequence the message came from. */
+  origin?: { shard: string; seq: number };
+  /**
+   * Held in memory only, never written: the shard keeps the durable copy until the client
+   * acknowledges it (then the session releases it there) or it is spilled to storage here.
+   */
+  transient?: { since: number };
+}
+
+/**
+ * What a session took from one topic shard, for skipping a shard's redelivery of what it already
+ * stored: everything up to `upTo`, and the stored sequences above it (messages held in memory in
+ * between were not stored, so a redelivery after a restart must not skip them).
+ */
+export interface ShardMark {
+  upTo: number;
+  above: number[];
 }
 
 /** A QoS 2 PUBLISH received from the client and not yet released by PUBREL. */
@@ -93,5 +110,5 @@ export const sessionExpired = (record: SessionRecord | undefined, now: number): 
   record?.expiresAt !== undefined && now >= record.expiresAt;
 
 export function newSessionRecord(clientId: string, expiryInterval: number): SessionRecord {
-  return { clientId, expiryInterval, subscriptions: {}, shardMarks: {} };
+  return { clientId, expiryInterval, subscriptions: {} };
 }

@@ -3,21 +3,24 @@
  * synchronous storage, so the core can write as it decides and the runtime's output gate holds
  * every acknowledgement until the write is durable.
  */
-import type { IncomingQoS2, OutboundEntry, SessionRecord, TopicAliases, Will } from "./state.js";
+import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "./state.js";
 
 export interface SessionStore {
   readSession(): SessionRecord | undefined;
   writeSession(record: SessionRecord): void;
   readWill(): Will | undefined;
   writeWill(will: Will | undefined): void;
-  /** Outbound entries in sequence order. */
-  listOutbound(): OutboundEntry[];
+  /** Outbound entries in sequence order, after `after` (a sequence number), at most `limit`. */
+  listOutbound(page?: { after?: number; limit?: number }): OutboundEntry[];
   putOutbound(entry: OutboundEntry): void;
   deleteOutbound(seq: number): void;
   getIncoming(packetId: number): IncomingQoS2 | undefined;
   putIncoming(entry: IncomingQoS2): void;
   deleteIncoming(packetId: number): void;
   countIncoming(): number;
+  /** What the session took from each topic shard (see ShardMark). */
+  readMarks(): Record<string, ShardMark>;
+  writeMark(shard: string, mark: ShardMark): void;
   readAliases(): TopicAliases | undefined;
   writeAliases(aliases: TopicAliases | undefined): void;
   /** Forget the whole session (clean start, or the session ended). */

@@ -7,18 +7,23 @@ import type { ConnectionState } from "../state.js";
 import { ack } from "../wire.js";
 
 export function handlePuback(s: Session, conn: ConnectionState, p: IPubackPacket, now: number): Action[] {
-  if (!s.outbound.complete(p.messageId!, 1)) return [unknownAck("PUBACK", p.messageId!)];
-  return s.pump(now);
+  void conn;
+  const entry = s.outbound.complete(p.messageId!, 1);
+  if (!entry) return [unknownAck("PUBACK", p.messageId!)];
+  s.finished(entry);
+  return s.pump(now).concat(s.releases());
 }
 
 /** PUBREC: send PUBREL; a failure reason code (≥ 0x80) ends the exchange (MQTT 5 §4.3.3). */
 export function handlePubrec(s: Session, conn: ConnectionState, p: IPubrecPacket, now: number): Action[] {
   const failed = (p.reasonCode ?? 0) >= 0x80;
-  switch (s.outbound.received(p.messageId!, failed)) {
+  const { result, entry } = s.outbound.received(p.messageId!, failed);
+  switch (result) {
     case "release":
       return [send(conn, ack("pubrel", p.messageId!, conn.version))];
     case "done":
-      return s.pump(now);
+      s.finished(entry!);
+      return s.pump(now).concat(s.releases());
     case "unknown":
       // An unknown id still gets its PUBREL so the client can finish (0x92 in 5.0).
       return [unknownAck("PUBREC", p.messageId!), send(conn, ack("pubrel", p.messageId!, conn.version, Reason.PacketIdentifierNotFound))];
@@ -27,8 +32,10 @@ export function handlePubrec(s: Session, conn: ConnectionState, p: IPubrecPacket
 
 export function handlePubcomp(s: Session, conn: ConnectionState, p: IPubcompPacket, now: number): Action[] {
   void conn;
-  if (!s.outbound.complete(p.messageId!, 2)) return [unknownAck("PUBCOMP", p.messageId!)];
-  return s.pump(now);
+  const entry = s.outbound.complete(p.messageId!, 2);
+  if (!entry) return [unknownAck("PUBCOMP", p.messageId!)];
+  s.finished(entry);
+  return s.pump(now).concat(s.releases());
 }
 
 function unknownAck(kind: string, packetId: number): Action {

@@ -1,0 +1,227 @@
+/**
+ * The topic shard core: subscriptions, retained messages, the message log and the delivery
+ * lanes of one shard of the topic space, with no Durable Object in sight. The shell hands it
+ * publishes, forwards, subscribes and releases, and gives it the calls to other objects
+ * (`ShardPeers`); unit tests run it on an in-memory KV with fake peers.
+ *
+ * Publish → deliver: a batch of publishes becomes one log segment (one commit) before the
+ * publisher is acknowledged; each recipient's lane then hands the messages to its session,
+ * which releases them once its client acknowledged them (or it stored them itself). The log is
+ * the only durable copy while an online subscriber's client has the message in flight.
+ */
+import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
+import type { SyncKv } from "../storage/memory-kv.js";
+import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
+import { MessageLog } from "./message-log.js";
+import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
+import { RetainedStore } from "./retained-store.js";
+import { reachesWildcardShard, WILDCARD_SHARD } from "./shard-key.js";
+import { ShardSubscriptions } from "./subscriptions.js";
+import { type WildcardState, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
+
+/** The calls a shard makes to other objects (the shell's stubs). */
+export interface ShardPeers {
+  deliver(clientId: string, deliveries: Delivery[]): Promise<DeliveryOutcome>;
+  forward(deliveries: Delivery[]): Promise<WildcardState>;
+  log(level: "info" | "warn", message: string, counter?: string): void;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface ShardStats {
+  shard: string | undefined;
+  subscriptions: number;
+  /** QoS 1/2 messages not yet released by every recipient, and their bytes. */
+  pendingDurable: number;
+  pendingBytes: number;
+  /** Bytes the delivery lanes hold in memory. */
+  laneBytes: number;
+  lanes: number;
+}
+
+export class TopicShard {
+  readonly subs: ShardSubscriptions;
+  readonly retained: RetainedStore;
+  readonly log: MessageLog;
+  readonly lanes: Lanes;
+  readonly wildcard: WildcardLink;
+  readonly registry: WildcardRegistry;
+
+  constructor(
+    kv: SyncKv,
+    readonly name: string | undefined,
+    private readonly peers: ShardPeers,
+  ) {
+    this.subs = new ShardSubscriptions(kv);
+    this.retained = new RetainedStore(kv);
+    this.log = new MessageLog(kv);
+    this.wildcard = new WildcardLink(kv);
+    this.registry = new WildcardRegistry(kv);
+    const hooks: LaneHooks = {
+      send: (to, batch) => this.send(to, batch),
+      read: (key, after, maxBytes, maxCount) => this.log.read(key, after, maxBytes, maxCount),
+      released: (key, upTo) => this.log.releaseUpTo(key, upTo),
+      gone: (to) => this.gone(to),
+      failed: (to, error, attempt) => peers.log("warn", `shard ${name}: delivery to ${describe(to)} failed (attempt ${attempt}): ${String(error)}`, "delivery_failures"),
+      now: () => peers.now(),
+      sleep: (ms) => peers.sleep(ms),
+    };
+    this.lanes = new Lanes(hooks);
+    // Durable deliveries left from before a restart go out again, from each release point.
+    for (const key of this.log.recipients()) this.lanes.resume(parseRecipient(key));
+  }
+
+  get isWildcardShard(): boolean {
+    return this.name === WILDCARD_SHARD;
+  }
+
+  /** Registers a client's filters; returns the retained messages each asked for. */
+  subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[], now: number): { retained: Message[][]; becameActive: boolean } {
+    const wasEmpty = this.subs.size === 0;
+    const retained = subscriptions.map(({ filter, retained }) => {
+      this.subs.add(clientId, filter);
+      return retained ? this.retained.matching(filter, now) : [];
+    });
+    const becameActive = this.isWildcardShard && wasEmpty && this.subs.size > 0;
+    if (becameActive) this.registry.changed(true);
+    return { retained, becameActive };
+  }
+
+  unsubscribe(clientId: string, filters: string[]): void {
+    this.removing(() => filters.forEach((filter) => this.subs.remove(clientId, filter)));
+  }
+
+  /** Accepts publishes in order: durable ones are in the log when this returns. */
+  accept(messages: Message[]): void {
+    const plans = messages.map((message) => this.plan(message));
+    const durable = plans.filter((p) => p.durable.length > 0);
+    const items = this.log.append(durable.map((p) => ({ message: p.message, to: p.durable.map(recipientKey) })));
+    durable.forEach((p, i) => (p.seq = items[i]!.seq));
+    for (const plan of plans) {
+      for (const to of plan.durable) this.lanes.push(to, plan.seq, plan.message);
+      for (const to of plan.volatile) {
+        if (!this.lanes.push(to, undefined, plan.message)) this.dropSlow(to, plan.message);
+      }
+    }
+  }
+
+  /** Wildcard shard: publishes forwarded by a topic shard; says whether to go on forwarding. */
+  forwarded(from: string, deliveries: Delivery[]): WildcardState {
+    this.registry.register(from);
+    // A forward retried after a restart or a lost reply is not taken twice.
+    const fresh = deliveries.filter(({ seq }) => seq === undefined || !this.registry.taken(from, seq));
+    this.accept(fresh.map((d) => d.message));
+    return this.registry.state(this.subs.size > 0);
+  }
+
+  /** A client released durable messages up to `upTo` (its client acknowledged them). */
+  release(clientId: string, upTo: number): void {
+    this.lanes.release(recipientKey(client(clientId)), upTo);
+  }
+
+  /** A member's session ended with this shared message unacknowledged: another member takes it. */
+  reshare(share: string, message: Message): void {
+    const to = group(share);
+    if (message.qos === 0) {
+      this.lanes.push(to, undefined, message);
+      return;
+    }
+    const [item] = this.log.append([{ message, to: [recipientKey(to)] }]);
+    this.lanes.push(to, item!.seq, message);
+  }
+
+  stats(): ShardStats {
+    const log = this.log.stats;
+    return {
+      shard: this.name,
+      subscriptions: this.subs.size,
+      pendingDurable: log.messages,
+      pendingBytes: log.bytes,
+      laneBytes: this.lanes.memoryBytes,
+      lanes: this.lanes.size,
+    };
+  }
+
+  /** Who gets a publish, durably (QoS 1/2, and retained updates for the wildcard shard) or not. */
+  private plan(message: Message): { message: Message; durable: Recipient[]; volatile: Recipient[]; seq?: number } {
+    if (message.retain) this.retained.apply(message);
+    const { clients, shares } = this.subs.recipients(message.topic);
+    const recipients: Recipient[] = [...[...clients].map(client), ...shares.map(group)];
+    // Retained messages always reach the wildcard shard, whose retained store serves `#`-like
+    // filters; a retained update goes there durably at any QoS, so the two stores never drift.
+    const forward = !this.isWildcardShard && reachesWildcardShard(message.topic) && (this.wildcard.active || message.retain);
+    if (message.qos > 0) return { message, durable: forward ? [...recipients, WILDCARD] : recipients, volatile: [] };
+    return { message, durable: forward && message.retain ? [WILDCARD] : [], volatile: forward && !message.retain ? [...recipients, WILDCARD] : recipients };
+  }
+
+  private async send(to: Recipient, batch: Delivery[]): Promise<SendResult> {
+    const last = lastSeq(batch);
+    switch (to.kind) {
+      case "client": {
+        const outcome = await this.peers.deliver(to.clientId, batch);
+        return outcome.gone ? { gone: true } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
+      }
+      case "wildcard":
+        this.wildcard.heard(await this.peers.forward(batch));
+        return { gone: false, ...(last !== undefined ? { released: last } : {}) };
+      case "group":
+        return this.toGroup(to.share, batch, last);
+    }
+  }
+
+  /**
+   * One member of a shared group takes each message (MQTT 5 §4.8.2): the next in turn; a member
+   * whose client is offline declines and the next is tried; when every member declined, the
+   * first one keeps the messages for its next connection. The batch is released once placed.
+   */
+  private async toGroup(share: string, batch: Delivery[], last: number | undefined): Promise<SendResult> {
+    let left = batch;
+    const tried = new Set<string>();
+    while (left.length > 0) {
+      const member = this.subs.pickMember(share, tried);
+      const force = member === null;
+      const target = member ?? (tried.size > 0 ? this.subs.firstMember(share) : null);
+      if (target === null) {
+        this.peers.log("warn", `shard ${this.name}: no member left in ${share}; ${left.length} message(s) dropped`, "shared_dropped_no_member");
+        break;
+      }
+      tried.add(target);
+      const outcome = await this.peers.deliver(target, left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })));
+      if (outcome.gone) {
+        this.subs.remove(target, share);
+        continue;
+      }
+      // Even the fallback member refused: it has left the group.
+      if (force && outcome.declined.length > 0) this.subs.remove(target, share);
+      left = outcome.declined.map((i) => left[i]!);
+    }
+    return { gone: false, ...(last !== undefined ? { released: last } : {}) };
+  }
+
+  private gone(to: Recipient): void {
+    this.log.releaseAll(recipientKey(to));
+    if (to.kind !== "client") return;
+    this.removing(() => this.subs.removeClient(to.clientId));
+    this.peers.log("info", `shard ${this.name}: session ${to.clientId} is gone; its subscriptions here are removed`, "sessions_gone");
+  }
+
+  /** Removes subscriptions; the wildcard shard losing its last one starts a new epoch. */
+  private removing(remove: () => void): void {
+    const hadSubscribers = this.subs.size > 0;
+    remove();
+    if (this.isWildcardShard && hadSubscribers && this.subs.size === 0) this.registry.changed(false);
+  }
+
+  /** A QoS 0 message for a recipient too far behind: counted, and logged at most every 5 s. */
+  private dropSlow(to: Recipient, message: Message): void {
+    this.peers.log("warn", `shard ${this.name}: ${describe(to)} is too far behind; dropping QoS 0 messages (e.g. on ${message.topic})`, "qos0_dropped_slow_subscriber");
+  }
+}
+
+function lastSeq(batch: Delivery[]): number | undefined {
+  let last: number | undefined;
+  for (const d of batch) if (d.seq !== undefined) last = d.seq;
+  return last;
+}
+
+export type { RecipientKey };
