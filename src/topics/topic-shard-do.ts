@@ -33,6 +33,8 @@ export class TopicShardDO extends DurableObject<Env> {
   private retryArmed = false;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private announcing: Promise<void> | null = null;
+  /** Publishes waiting for the next group commit, with their callers. */
+  private accepting: { messages: Message[]; done: (error?: unknown) => void }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -57,9 +59,27 @@ export class TopicShardDO extends DurableObject<Env> {
     this.enter(shard).unsubscribe(clientId, filters);
   }
 
-  /** Accepts publishes in order; resolves once they are durable here (one commit for the batch). */
-  async publish(shard: string, messages: Message[]): Promise<void> {
-    this.enter(shard).accept(messages);
+  /**
+   * Accepts publishes in order; resolves once they are durable here. Calls that arrive together
+   * (from many publishers) share one commit: they are accepted in the next turn, as one batch.
+   */
+  publish(shard: string, messages: Message[]): Promise<void> {
+    this.enter(shard);
+    return new Promise((resolve, reject) => {
+      if (this.accepting.length === 0) setTimeout(() => this.acceptWaiting(), 0);
+      this.accepting.push({ messages, done: (error) => (error === undefined ? resolve() : reject(error)) });
+    });
+  }
+
+  private acceptWaiting(): void {
+    const calls = this.accepting;
+    this.accepting = [];
+    try {
+      this.core!.accept(calls.flatMap((c) => c.messages));
+      calls.forEach((c) => c.done());
+    } catch (error) {
+      calls.forEach((c) => c.done(error));
+    }
     this.afterChange();
   }
 
