@@ -12,6 +12,7 @@
 import type { Env } from "../env.js";
 import { messageBytes, type Message, type QoS } from "../protocol/message.js";
 import { StubCache } from "../objects/stub-cache.js";
+import type { RetainedPage } from "../topics/retained-store.js";
 import { shardForFilter, shardForTopic } from "../topics/shard-key.js";
 import type { TopicShardDO } from "../topics/topic-shard-do.js";
 
@@ -70,17 +71,23 @@ export class ShardRouter {
     return !!queue && (queue.waiting.length >= MAX_QOS0_BACKLOG || queue.bytes >= MAX_QOS0_BACKLOG_BYTES);
   }
 
-  /** Registers the filters with their shards; returns retained messages per filter, in order. */
-  async subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<Message[][]> {
+  /** Registers the filters with their shards; returns the first page of retained messages per filter, in order. */
+  async subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<RetainedPage[]> {
     const groups = groupBy(subscriptions, (s) => shardForFilter(s.filter));
-    const retained: Message[][] = new Array(subscriptions.length);
+    const retained: RetainedPage[] = new Array(subscriptions.length);
     await Promise.all(
       [...groups].map(async ([key, items]) => {
         const answers = await this.stubs.call(key, (stub) => stub.subscribe(key, clientId, items.map((i) => i.value)));
-        items.forEach((item, n) => (retained[item.index] = answers[n] ?? []));
+        items.forEach((item, n) => (retained[item.index] = answers[n] ?? { messages: [] }));
       }),
     );
     return retained;
+  }
+
+  /** The next page of retained messages for a filter. */
+  async retainedPage(filter: string, after: string): Promise<RetainedPage> {
+    const key = shardForFilter(filter);
+    return this.stubs.call(key, (stub) => stub.retainedPage(key, filter, after));
   }
 
   async unsubscribe(clientId: string, filters: string[]): Promise<void> {

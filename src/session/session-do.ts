@@ -243,8 +243,17 @@ export class SessionDO extends DurableObject<Env> {
           this.route(action.message, action.after, action.failed);
           break;
         case "subscribe": {
-          const retained = await this.router.subscribe(action.clientId, action.subscriptions);
-          await this.run(action.after(retained));
+          const pages = await this.router.subscribe(action.clientId, action.subscriptions);
+          await this.run(action.after(pages.map((page) => page.messages)));
+          // More retained messages than one page: the rest, a page at a time (F6).
+          for (const [i, first] of pages.entries()) {
+            const filter = action.subscriptions[i]!.filter;
+            for (let next = first.next; next !== undefined; ) {
+              const page = await this.router.retainedPage(filter, next);
+              await this.run(this.session.retainedPage(filter, page.messages, Date.now()));
+              next = page.next;
+            }
+          }
           break;
         }
         case "unsubscribe":

@@ -23,17 +23,17 @@ function storeWith(...list: string[]) {
 describe("RetainedStore", () => {
   it("returns the retained message of an exact topic", () => {
     const store = storeWith("a/b", "a/c");
-    const [m] = store.matching("a/b", NOW);
+    const [m] = store.matching("a/b", NOW).messages;
     expect(m).toMatchObject({ topic: "a/b", qos: 1, retain: true, origin: "pub" });
     expect(body(m)).toBe("v:a/b");
-    expect(store.matching("a", NOW)).toEqual([]);
+    expect(store.matching("a", NOW).messages).toEqual([]);
   });
 
   it("a new retained message replaces the topic's previous one [MQTT-3.3.1-5]", () => {
     const store = new RetainedStore(new MemoryKv());
     store.apply(retained("a/b", "first", 2));
     store.apply(retained("a/b", "second", 0));
-    const all = store.matching("a/b", NOW);
+    const all = store.matching("a/b", NOW).messages;
     expect(all).toHaveLength(1);
     expect(body(all[0])).toBe("second");
     expect(all[0]!.qos).toBe(0);
@@ -44,42 +44,42 @@ describe("RetainedStore", () => {
     const store = new RetainedStore(kv);
     store.apply(retained("a/b"));
     store.apply(retained("a/b", ""));
-    expect(store.matching("a/b", NOW)).toEqual([]);
-    expect(store.matching("#", NOW)).toEqual([]);
+    expect(store.matching("a/b", NOW).messages).toEqual([]);
+    expect(store.matching("#", NOW).messages).toEqual([]);
     store.apply(retained("x", ""));
     expect([...kv.list()]).toEqual([]);
   });
 
   it("matches wildcard filters, in topic order", () => {
     const store = storeWith("sport/tennis/p2", "sport", "sports/x", "sport/tennis/p1", "sport/golf", "other/sport");
-    expect(topics(store.matching("sport/#", NOW))).toEqual(["sport", "sport/golf", "sport/tennis/p1", "sport/tennis/p2"]);
-    expect(topics(store.matching("sport/+", NOW))).toEqual(["sport/golf"]);
-    expect(topics(store.matching("sport/tennis/+", NOW))).toEqual(["sport/tennis/p1", "sport/tennis/p2"]);
-    expect(topics(store.matching("+/sport", NOW))).toEqual(["other/sport"]);
-    expect(topics(store.matching("+", NOW))).toEqual(["sport"]);
-    expect(topics(store.matching("+/+/p1", NOW))).toEqual(["sport/tennis/p1"]);
+    expect(topics(store.matching("sport/#", NOW).messages)).toEqual(["sport", "sport/golf", "sport/tennis/p1", "sport/tennis/p2"]);
+    expect(topics(store.matching("sport/+", NOW).messages)).toEqual(["sport/golf"]);
+    expect(topics(store.matching("sport/tennis/+", NOW).messages)).toEqual(["sport/tennis/p1", "sport/tennis/p2"]);
+    expect(topics(store.matching("+/sport", NOW).messages)).toEqual(["other/sport"]);
+    expect(topics(store.matching("+", NOW).messages)).toEqual(["sport"]);
+    expect(topics(store.matching("+/+/p1", NOW).messages)).toEqual(["sport/tennis/p1"]);
   });
 
   it("'+' and '#' match empty levels", () => {
     const store = storeWith("/finance", "a//b");
-    expect(topics(store.matching("+/+", NOW))).toEqual(["/finance"]);
-    expect(topics(store.matching("/+", NOW))).toEqual(["/finance"]);
-    expect(topics(store.matching("a/+/b", NOW))).toEqual(["a//b"]);
-    expect(topics(store.matching("#", NOW))).toEqual(["/finance", "a//b"]);
+    expect(topics(store.matching("+/+", NOW).messages)).toEqual(["/finance"]);
+    expect(topics(store.matching("/+", NOW).messages)).toEqual(["/finance"]);
+    expect(topics(store.matching("a/+/b", NOW).messages)).toEqual(["a//b"]);
+    expect(topics(store.matching("#", NOW).messages)).toEqual(["/finance", "a//b"]);
   });
 
   it("first-level wildcards do not return '$' topics; '$SYS/#' does [MQTT-4.7.2-1]", () => {
     const store = storeWith("$SYS/load", "a");
-    expect(topics(store.matching("#", NOW))).toEqual(["a"]);
-    expect(topics(store.matching("+/load", NOW))).toEqual([]);
-    expect(topics(store.matching("$SYS/#", NOW))).toEqual(["$SYS/load"]);
-    expect(topics(store.matching("$SYS/load", NOW))).toEqual(["$SYS/load"]);
+    expect(topics(store.matching("#", NOW).messages)).toEqual(["a"]);
+    expect(topics(store.matching("+/load", NOW).messages)).toEqual([]);
+    expect(topics(store.matching("$SYS/#", NOW).messages)).toEqual(["$SYS/load"]);
+    expect(topics(store.matching("$SYS/load", NOW).messages)).toEqual(["$SYS/load"]);
   });
 
   it("is durable: a new store on the same storage sees the messages", () => {
     const kv = new MemoryKv();
     new RetainedStore(kv).apply(retained("a/b", "kept"));
-    expect(body(new RetainedStore(kv).matching("a/#", NOW)[0])).toBe("kept");
+    expect(body(new RetainedStore(kv).matching("a/#", NOW).messages[0])).toBe("kept");
   });
 
   it("does not return a retained message past its expiry, and forgets it (MQTT 5 §3.3.2.3.3)", () => {
@@ -88,11 +88,28 @@ describe("RetainedStore", () => {
     store.apply({ ...retained("a/old"), expiresAt: NOW });
     store.apply({ ...retained("a/new"), expiresAt: NOW + 1 });
     store.apply(retained("a/forever"));
-    expect(topics(store.matching("a/#", NOW - 1))).toEqual(["a/forever", "a/new", "a/old"]);
-    expect(topics(store.matching("a/#", NOW))).toEqual(["a/forever", "a/new"]);
+    expect(topics(store.matching("a/#", NOW - 1).messages)).toEqual(["a/forever", "a/new", "a/old"]);
+    expect(topics(store.matching("a/#", NOW).messages)).toEqual(["a/forever", "a/new"]);
     expect(kv.get("ret:a/old")).toBeUndefined();
-    expect(store.matching("a/new", NOW + 1)).toEqual([]);
+    expect(store.matching("a/new", NOW + 1).messages).toEqual([]);
     expect(kv.get("ret:a/new")).toBeUndefined();
-    expect(topics(store.matching("a/forever", Number.MAX_SAFE_INTEGER))).toEqual(["a/forever"]);
+    expect(topics(store.matching("a/forever", Number.MAX_SAFE_INTEGER).messages)).toEqual(["a/forever"]);
+  });
+
+  it("answers a wildcard filter a page at a time, within the byte limit, so no answer nears the RPC limit (F6)", () => {
+    const store = new RetainedStore(new MemoryKv());
+    for (let i = 0; i < 10; i++) store.apply({ ...retained(`big/${i}`), payload: new Uint8Array(1000) });
+    const seen: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const page = store.matching("#", NOW, after, 3500);
+      expect(page.messages.length).toBeLessThanOrEqual(3);
+      seen.push(...page.messages.map((m) => m.topic));
+      after = page.next;
+      pages++;
+    } while (after !== undefined);
+    expect(pages).toBe(4);
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `big/${i}`));
   });
 });

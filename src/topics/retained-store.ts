@@ -1,10 +1,22 @@
 /** Retained messages of a topic shard, one row per topic (MQTT §3.3.1.3). */
-import { isExpired, type Message } from "../protocol/message.js";
+import { isExpired, messageBytes, type Message } from "../protocol/message.js";
 import { literalPrefix, topicMatches } from "../protocol/topic/match.js";
 import { hasWildcard } from "../protocol/topic/validate.js";
 import type { SyncKv } from "../storage/memory-kv.js";
 
 const RET = "ret:";
+
+/**
+ * Retained messages go back to a subscriber a page at a time, each within this many bytes, so a
+ * `#` subscription over any amount of retained data never nears the 32 MiB RPC limit (F6).
+ */
+export const RETAINED_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** One page of retained messages; `next` continues after it (absent on the last page). */
+export interface RetainedPage {
+  messages: Message[];
+  next?: string;
+}
 
 export class RetainedStore {
   constructor(private readonly kv: SyncKv) {}
@@ -18,18 +30,28 @@ export class RetainedStore {
     else this.kv.put(RET + message.topic, message);
   }
 
-  /** Retained messages whose topic matches the filter, in topic order; expired ones are deleted. */
-  matching(filter: string, now: number): Message[] {
+  /**
+   * Retained messages whose topic matches the filter, in topic order, one page of at most
+   * `maxBytes` (at least one message) after the topic `after`; expired ones are deleted.
+   */
+  matching(filter: string, now: number, after?: string, maxBytes = RETAINED_PAGE_BYTES): RetainedPage {
     if (!hasWildcard(filter)) {
-      const one = this.kv.get<Message>(RET + filter);
-      return one && this.alive(one, now) ? [one] : [];
+      const one = after === undefined ? this.kv.get<Message>(RET + filter) : undefined;
+      return { messages: one && this.alive(one, now) ? [one] : [] };
     }
     // Only topics starting with the filter's literal levels can match; scan just those.
-    const out: Message[] = [];
-    for (const [k, message] of this.kv.list<Message>({ prefix: RET + literalPrefix(filter) })) {
-      if (topicMatches(filter, k.slice(RET.length)) && this.alive(message, now)) out.push(message);
+    const messages: Message[] = [];
+    let bytes = 0;
+    const options = { prefix: RET + literalPrefix(filter), ...(after !== undefined ? { startAfter: RET + after } : {}) };
+    for (const [k, message] of this.kv.list<Message>(options)) {
+      const topic = k.slice(RET.length);
+      if (!topicMatches(filter, topic) || !this.alive(message, now)) continue;
+      const size = messageBytes(message);
+      if (messages.length > 0 && bytes + size > maxBytes) return { messages, next: messages[messages.length - 1]!.topic };
+      messages.push(message);
+      bytes += size;
     }
-    return out;
+    return { messages };
   }
 
   /** A retained message past its Message Expiry Interval is no longer kept (MQTT 5 §3.3.2.3.3). */

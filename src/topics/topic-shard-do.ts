@@ -11,6 +11,7 @@ import type { SessionDO } from "../session/session-do.js";
 import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
 import { RateLimitedLog } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
+import type { RetainedPage } from "./retained-store.js";
 import { WILDCARD_SHARD } from "./shard-key.js";
 import { type ShardStats as CoreStats, TopicShard } from "./topic-shard.js";
 import type { WildcardState } from "./wildcard-link.js";
@@ -45,14 +46,19 @@ export class TopicShardDO extends DurableObject<Env> {
     if (name !== undefined) this.start(name);
   }
 
-  /** Registers a client's filters here and returns the retained messages each asked for. */
-  async subscribe(shard: string, clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<Message[][]> {
+  /** Registers a client's filters here and returns the first page of retained messages each asked for. */
+  async subscribe(shard: string, clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<RetainedPage[]> {
     const core = this.enter(shard);
     const { retained } = core.subscribe(clientId, subscriptions, Date.now());
     // The wildcard shard's first subscriber: every topic shard starts forwarding before SUBACK,
     // this one's and any other that arrives while the announcement is under way.
     if (core.isWildcardShard) await this.announce();
     return retained;
+  }
+
+  /** The next page of retained messages for a filter, after the topic `after`. */
+  async retainedPage(shard: string, filter: string, after: string): Promise<RetainedPage> {
+    return this.enter(shard).retained.matching(filter, Date.now(), after);
   }
 
   async unsubscribe(shard: string, clientId: string, filters: string[]): Promise<void> {

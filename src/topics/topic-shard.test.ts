@@ -157,7 +157,7 @@ describe("TopicShard: forwarding to the wildcard shard", () => {
     expect(segRows(kv)).toBe(1);
     await settle();
     expect(tf.forwards.map((b) => b.map((d) => d.seq))).toEqual([[1]]);
-    expect(wildcard.retained.matching("#", 0).map((m) => new TextDecoder().decode(m.payload))).toEqual(["kept"]);
+    expect(wildcard.retained.matching("#", 0).messages.map((m) => new TextDecoder().decode(m.payload))).toEqual(["kept"]);
     expect(topic.stats()).toMatchObject({ pendingDurable: 0 });
   });
 

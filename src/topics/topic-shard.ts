@@ -14,7 +14,7 @@ import type { SyncKv } from "../storage/memory-kv.js";
 import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
 import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
-import { RetainedStore } from "./retained-store.js";
+import { type RetainedPage, RetainedStore } from "./retained-store.js";
 import { reachesWildcardShard, WILDCARD_SHARD } from "./shard-key.js";
 import { ShardSubscriptions } from "./subscriptions.js";
 import { type WildcardState, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
@@ -75,12 +75,12 @@ export class TopicShard {
     return this.name === WILDCARD_SHARD;
   }
 
-  /** Registers a client's filters; returns the retained messages each asked for. */
-  subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[], now: number): { retained: Message[][]; becameActive: boolean } {
+  /** Registers a client's filters; returns the first page of retained messages each asked for. */
+  subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[], now: number): { retained: RetainedPage[]; becameActive: boolean } {
     const wasEmpty = this.subs.size === 0;
     const retained = subscriptions.map(({ filter, retained }) => {
       this.subs.add(clientId, filter);
-      return retained ? this.retained.matching(filter, now) : [];
+      return retained ? this.retained.matching(filter, now) : { messages: [] };
     });
     const becameActive = this.isWildcardShard && wasEmpty && this.subs.size > 0;
     if (becameActive) this.registry.changed(true);

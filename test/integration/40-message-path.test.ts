@@ -105,6 +105,28 @@ describe("batches are bounded in bytes (review F2)", () => {
   }, 120_000);
 });
 
+describe("retained messages go out a page at a time (review F6)", () => {
+  it("a # subscription over 40 MiB of retained messages gets them all and keeps the connection", async () => {
+    const prefix = `ret-${uniqueId()}`;
+    const raw = await RawClient.open(broker.mqttUrl);
+    raw.send(connectPacket(uniqueId("rawpub")));
+    await raw.expect("connack");
+    for (let i = 0; i < 40; i++) {
+      raw.send({ cmd: "publish", topic: `${prefix}/${i}`, payload: Buffer.alloc(MiB - 1024, i), qos: 1, messageId: i + 1, retain: true, dup: false });
+      await raw.expect("puback", 30_000);
+    }
+    const { client: sub, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: uniqueId("sub") });
+    await sub.subscribeAsync("#", { qos: 1 });
+    const got = await inbox.count(40, 60_000);
+    expect(new Set(got.map((m) => m.topic))).toEqual(new Set(Array.from({ length: 40 }, (_, i) => `${prefix}/${i}`)));
+    expect(sub.connected).toBe(true);
+    // Clear them, so other tests' # subscriptions do not get them.
+    for (let i = 0; i < 40; i++) raw.send({ cmd: "publish", topic: `${prefix}/${i}`, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false });
+    sub.end(true);
+    raw.close();
+  }, 120_000);
+});
+
 describe("cost of the QoS 1 path", () => {
   it("a QoS 1 message to an online subscriber costs its shard about one storage row, its sessions none", async () => {
     const topic = `cost-${uniqueId()}`;

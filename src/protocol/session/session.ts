@@ -9,7 +9,8 @@ import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
 import type { DecodeResult } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
-import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
+import { isExpired, messageBytes, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
+import { getOwn } from "./own-keys.js";
 import { handleAuth } from "./handlers/auth.js";
 import { handleConnect, type ConnectRoute } from "./handlers/connect.js";
 import { handleDisconnect } from "./handlers/disconnect.js";
@@ -254,6 +255,22 @@ export class Session {
       else this.marks.stored(origin.shard, origin.seq);
     }
     return [];
+  }
+
+  /**
+   * A further page of the retained messages a subscription asked for: sent like the first page,
+   * with the retain flag [MQTT-3.3.1-8] and at most the granted QoS [MQTT-3.8.4-6], while the
+   * subscription is still there.
+   */
+  retainedPage(filter: string, messages: Message[], now: number): Action[] {
+    const sub = this.record ? getOwn(this.record.subscriptions, filter) : undefined;
+    if (!sub) return [];
+    const actions: Action[] = [];
+    const extra = sub.id !== undefined ? { subscriptionIds: [sub.id] } : {};
+    for (const message of messages) {
+      if (!isExpired(message, now)) actions.push(...this.enqueue(message, minQoS(sub.qos, message.qos), true, now, extra));
+    }
+    return actions.concat(this.pump(now));
   }
 
   /** Drains the outbound queue into the client's window. */
