@@ -31,6 +31,8 @@ interface Cached {
 
 export class Attachments {
   private readonly cache = new WeakMap<WebSocket, Cached>();
+  /** Sockets whose attachment changed in memory only, to be written by `flush`. */
+  private readonly deferred = new Set<WebSocket>();
 
   get(ws: WebSocket): Attachment {
     let cached = this.cache.get(ws);
@@ -48,14 +50,42 @@ export class Attachments {
     this.cache.set(ws, { value, saved: snapshot(value) });
   }
 
-  /** Keeps `next` in memory; writes it to the socket only when hibernation would miss the change. */
-  update(ws: WebSocket, next: Attachment): void {
+  /**
+   * Keeps `next` in memory; writes it to the socket only when hibernation would miss the change.
+   * With `defer`, even then it is only marked, for `flush`: a client that splits each packet over
+   * several frames (mqtt.js does) would otherwise cost a write per frame. The shell flushes on a
+   * timer, and a pending timer keeps the object from hibernating until it has.
+   */
+  update(ws: WebSocket, next: Attachment, defer = false): void {
     const cached = this.cache.get(ws);
-    if (cached && !mustWrite(cached.saved, next)) {
+    if (cached && (defer || !mustWrite(cached.saved, next))) {
       cached.value = next;
+      if (defer) this.deferred.add(ws);
       return;
     }
-    ws.serializeAttachment(next);
+    this.write(ws, next);
+  }
+
+  get pending(): boolean {
+    return this.deferred.size > 0;
+  }
+
+  /** Writes deferred changes that hibernation would miss. */
+  flush(): void {
+    for (const ws of this.deferred) {
+      const cached = this.cache.get(ws);
+      if (cached && mustWrite(cached.saved, cached.value)) this.write(ws, cached.value);
+    }
+    this.deferred.clear();
+  }
+
+  private write(ws: WebSocket, next: Attachment): void {
+    this.deferred.delete(ws);
+    try {
+      ws.serializeAttachment(next);
+    } catch {
+      // The socket is closed: nothing to keep for it.
+    }
     this.cache.set(ws, { value: next, saved: snapshot(next) });
   }
 }

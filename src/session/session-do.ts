@@ -53,6 +53,7 @@ export class SessionDO extends DurableObject<Env> {
    */
   private spillTimer: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
   private readonly kv: CountingKv;
+  private attachmentTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -227,7 +228,7 @@ export class SessionDO extends DurableObject<Env> {
     // object hibernates mid-packet the connection is closed rather than misparsed.
     if (partial && partial.length <= ATTACHMENT_PARTIAL_LIMIT) next.partial = partial;
     else if (partial) next.partialInStorage = true;
-    this.attachments.update(ws, next);
+    this.attachments.update(ws, next, true);
   }
 
   private async run(actions: Action[]): Promise<void> {
@@ -353,6 +354,7 @@ export class SessionDO extends DurableObject<Env> {
       this.saveConnection();
       this.counters.save();
       this.syncSpill();
+      this.flushAttachmentsSoon();
       return this.syncAlarm();
     });
     this.tail = result.catch(() => undefined);
@@ -364,6 +366,15 @@ export class SessionDO extends DurableObject<Env> {
     const conn = this.session.current;
     const ws = conn && this.sockets.get(conn.connId);
     if (ws) this.attachments.update(ws, { ...this.attachments.get(ws), conn });
+  }
+
+  /** Partial packets reach the attachments within a second (see `Attachments.update`). */
+  private flushAttachmentsSoon(): void {
+    if (this.attachmentTimer || !this.attachments.pending) return;
+    this.attachmentTimer = setTimeout(() => {
+      this.attachmentTimer = null;
+      this.attachments.flush();
+    }, 1000);
   }
 
   /** Arms the timer that stores held messages whose PUBACK is late (see `spillTimer`). */
