@@ -180,4 +180,37 @@ describe("Framer", () => {
     framer.push(bytes(0x00, 0x09));
     expect(first).toEqual(copy);
   });
+
+  it("completes a packet dripped across many pushes with linear work (no copy of the whole tail per push)", () => {
+    const framer = new Framer(2 * 1024 * 1024);
+    const big = packet(1024 * 1024 - 4, 0x66); // 1 MiB with its header
+    expect(big.length).toBe(1024 * 1024);
+    // 100,000 one-byte chunks, then the rest at once; the session object also reads `partial` after every frame.
+    let early = 0;
+    let seen = 0;
+    for (let i = 0; i < 100_000; i++) {
+      early += framer.push(big.subarray(i, i + 1)).packets.length;
+      seen = framer.partial?.length ?? 0;
+    }
+    expect(early).toBe(0);
+    expect(seen).toBe(100_000);
+    const [whole] = framer.push(big.subarray(100_000)).packets;
+    expect(Buffer.compare(whole!, big)).toBe(0);
+    expect(framer.partial).toBeNull();
+    // Copying the tail on every push would be ~5·10⁹ bytes; linear work stays within a few times the packet.
+    expect(framer.bytesCopied).toBeLessThanOrEqual(3 * big.length);
+  });
+
+  it("copies nothing for packets that arrive whole", () => {
+    const framer = new Framer(4096);
+    for (let i = 0; i < 1000; i++) framer.push(concat(PUBACK, packet(500), PINGREQ));
+    expect(framer.bytesCopied).toBe(0);
+  });
+
+  it("keeps memory for a partial packet near what arrived, not its declared size", () => {
+    const framer = new Framer(2 * 1024 * 1024);
+    framer.push(packet(1024 * 1024).subarray(0, 10));
+    expect(framer.bytesCopied).toBe(10);
+    expect(framer.partial?.buffer.byteLength).toBeLessThanOrEqual(64);
+  });
 });
