@@ -81,11 +81,6 @@ export function connectSummary(bytes: Uint8Array): ConnectSummary | null {
   return { clientId: p.clientId ?? "", version: (p.protocolVersion ?? 4) as ProtocolVersion, keepalive: p.keepalive ?? 0 };
 }
 
-/** The client id of a CONNECT packet ("" when empty); null when the bytes do not decode as one. */
-export function connectClientId(bytes: Uint8Array): string | null {
-  return connectSummary(bytes)?.clientId ?? null;
-}
-
 export function isAcceptableProtocol(name: string, level: number): boolean {
   return (name === "MQTT" && (level === 4 || level === 5)) || (name === "MQIsdp" && level === 3);
 }
