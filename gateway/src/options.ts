@@ -20,6 +20,8 @@ export interface GatewayOptions {
   stallTimeoutMs: number;
   /** How long to wait at startup for the Worker to answer. */
   waitForWorkerMs: number;
+  /** Clients open at once, TCP and TLS together; beyond it new ones are refused. */
+  maxConnections: number;
 }
 
 export class GatewayConfigError extends Error {}
@@ -44,6 +46,7 @@ const SETTINGS = {
   connectTimeout: { flag: "--connect-timeout", env: "GATEWAY_CONNECT_TIMEOUT", help: "seconds a client has to send CONNECT", fallback: "10" },
   stallTimeout: { flag: "--stall-timeout", env: "GATEWAY_STALL_TIMEOUT", help: "seconds a half-sent packet may wait for the rest", fallback: "30" },
   waitForWorker: { flag: "--wait-for-worker", env: "GATEWAY_WAIT_FOR_WORKER", help: "seconds to wait at startup for the Worker to answer", fallback: "0" },
+  maxConnections: { flag: "--max-connections", env: "GATEWAY_MAX_CONNECTIONS", help: "clients open at once (TCP and TLS); more are refused", fallback: "10000" },
 } satisfies Record<string, Setting>;
 
 type Name = keyof typeof SETTINGS;
@@ -112,6 +115,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     connectTimeoutMs: int("connectTimeout", 1, 3600) * 1000,
     stallTimeoutMs: int("stallTimeout", 1, 3600) * 1000,
     waitForWorkerMs: int("waitForWorker", 0, 3600) * 1000,
+    maxConnections: int("maxConnections", 1, 1_000_000),
   };
 }
 
