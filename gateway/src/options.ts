@@ -16,7 +16,7 @@ export interface GatewayOptions {
   /** Bytes the gateway holds for one client in either direction before pausing; twice that closes it. */
   maxBuffer: number;
   connectTimeoutMs: number;
-  /** A client that leaves a packet half sent this long is closed. */
+  /** A client that leaves a packet half sent this long without a new byte is closed. */
   stallTimeoutMs: number;
   /** How long to wait at startup for the Worker to answer. */
   waitForWorkerMs: number;
@@ -44,7 +44,7 @@ const SETTINGS = {
   maxPacketSize: { flag: "--max-packet-size", env: "GATEWAY_MAX_PACKET_SIZE", help: "largest MQTT packet in bytes", fallback: "1048576" },
   maxBuffer: { flag: "--max-buffer", env: "GATEWAY_MAX_BUFFER", help: "bytes buffered per client before pausing (twice that closes it)", fallback: "4194304" },
   connectTimeout: { flag: "--connect-timeout", env: "GATEWAY_CONNECT_TIMEOUT", help: "seconds a client has to send CONNECT", fallback: "10" },
-  stallTimeout: { flag: "--stall-timeout", env: "GATEWAY_STALL_TIMEOUT", help: "seconds a half-sent packet may wait for the rest", fallback: "30" },
+  stallTimeout: { flag: "--stall-timeout", env: "GATEWAY_STALL_TIMEOUT", help: "seconds a half-sent packet may wait for its next byte", fallback: "30" },
   waitForWorker: { flag: "--wait-for-worker", env: "GATEWAY_WAIT_FOR_WORKER", help: "seconds to wait at startup for the Worker to answer", fallback: "0" },
   maxConnections: { flag: "--max-connections", env: "GATEWAY_MAX_CONNECTIONS", help: "clients open at once (TCP and TLS); more are refused", fallback: "10000" },
 } satisfies Record<string, Setting>;
