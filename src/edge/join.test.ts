@@ -1,3 +1,4 @@
+/** Joining whole packets into one frame: a view when they are neighbours, a copy otherwise. */
 import { describe, expect, it } from "vitest";
 import { joinPackets } from "./join.js";
 

@@ -1,3 +1,4 @@
+/** The Worker → session object route header: what it carries, and what it refuses. */
 import { describe, expect, it } from "vitest";
 import { parseRoute, ROUTE_HEADER, routeHeaders } from "./internal-headers.js";
 

@@ -4,7 +4,7 @@
  * (whose `pingreq_received` counter stays absent), and a silent one is still closed on time, told
  * why in MQTT 5, with its will published.
  */
-import type { Packet } from "mqtt-packet";
+import mqttPacket, { type Packet } from "mqtt-packet";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, collect, connect, quiet, uniqueId } from "../helpers/clients.js";
@@ -30,6 +30,7 @@ type Version = 4 | 5;
 interface Conn {
   packets: Packet[];
   send(packet: Packet): void;
+  sendBytes(bytes: Uint8Array): void;
   expect(cmd: Packet["cmd"], timeoutMs?: number): Promise<Packet>;
   closed: Promise<unknown>;
   isOpen(): boolean;
@@ -40,10 +41,10 @@ async function open(path: Path, version: Version): Promise<Conn> {
   if (path === "Worker pipe") {
     // Stock /mqtt, no ?clientId=: the Worker reads the CONNECT and pipes.
     const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], version);
-    return { packets: raw.packets, send: (p) => raw.send(p, version), expect: (c, t) => raw.expect(c, t), closed: raw.closed, isOpen: () => raw.ws.readyState === raw.ws.OPEN, close: () => raw.close() };
+    return { packets: raw.packets, send: (p) => raw.send(p, version), sendBytes: (b) => raw.send(b), expect: (c, t) => raw.expect(c, t), closed: raw.closed, isOpen: () => raw.ws.readyState === raw.ws.OPEN, close: () => raw.close() };
   }
   const tcp = await RawTcpClient.open(gateway.port, version);
-  return { packets: tcp.packets, send: (p) => tcp.send(p), expect: (c, t) => tcp.expect(c, t), closed: tcp.closed, isOpen: () => tcp.open, close: () => tcp.close() };
+  return { packets: tcp.packets, send: (p) => tcp.send(p), sendBytes: (b) => tcp.socket.write(b), expect: (c, t) => tcp.expect(c, t), closed: tcp.closed, isOpen: () => tcp.open, close: () => tcp.close() };
 }
 
 const connectPacket = (version: Version, clientId: string, keepalive: number, extra: Record<string, unknown> = {}) =>
@@ -101,6 +102,31 @@ describe.concurrent("a client that only pings", () => {
     expect(stats.counters.pingreq_received ?? 0).toBe(0);
     conn.close();
   });
+
+  it.for(["Worker pipe", "gateway (TCP)"] as Path[])(
+    "through the %s: a PINGREQ between other packets of one frame is answered by the edge, and only the others reach the session, in order [MQTT-3.12.4-1] [MQTT-4.6.0-2]",
+    async (path, { expect }) => {
+      const id = uniqueId("mixed");
+      const topic = `edge/mixed/${id}`;
+      const watcher = await connect(broker.mqttUrl);
+      await watcher.subscribeAsync(topic, { qos: 1 });
+      const inbox = collect(watcher);
+      const conn = await open(path, 4);
+      conn.send(connectPacket(4, id, 60));
+      await conn.expect("connack");
+      const publish = (n: number) => mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.from(`m${n}`), qos: 1, messageId: n, retain: false, dup: false });
+      const ping = mqttPacket.generate({ cmd: "pingreq" });
+      // The publishes go up as one view into the frame, between the pings: only they may arrive.
+      conn.sendBytes(Buffer.concat([ping, publish(1), publish(2), ping]));
+      await conn.expect("pingresp");
+      await conn.expect("pingresp");
+      for (const n of [1, 2]) expect(await conn.expect("puback")).toMatchObject({ messageId: n });
+      expect((await inbox.count(2)).map((m) => m.payload)).toEqual(["m1", "m2"]);
+      expect((await sessionStats(id)).counters.pingreq_received ?? 0).toBe(0);
+      conn.close();
+      await watcher.endAsync();
+    },
+  );
 
   it("straight to the session object (?clientId=, no edge in front): the session answers and counts it, so the counter above is live", async ({ expect }) => {
     const id = uniqueId("direct");
