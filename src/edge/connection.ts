@@ -122,7 +122,7 @@ export class EdgeConnection {
       const what = tooLarge ? `a packet of ${result.declaredSize} bytes (over ${this.options.maxPacketSize})` : "a malformed remaining length";
       return [...actions, ...this.fail(tooLarge ? Reason.PacketTooLarge : Reason.MalformedPacket, `bad input: ${what}`)];
     }
-    if (this.framer.partial === null) this.stallCheckAt = undefined;
+    if (this.framer.partialLength === 0) this.stallCheckAt = undefined;
     else if (this.options.stallTimeoutMs !== null) this.stallCheckAt ??= now + this.options.stallTimeoutMs;
     return actions;
   }
@@ -182,8 +182,8 @@ export class EdgeConnection {
     if (this.phase === "opening" && now >= this.connectBy) return this.close(1011, "the session did not open in time");
     if (this.stallCheckAt !== undefined && now >= this.stallCheckAt) {
       const due = this.lastBytesAt + this.options.stallTimeoutMs!;
-      if (this.framer.partial !== null && now >= due) return this.close(1008, `half a packet stalled for ${this.options.stallTimeoutMs! / 1000} s`);
-      this.stallCheckAt = this.framer.partial !== null ? due : undefined;
+      if (this.framer.partialLength > 0 && now >= due) return this.close(1008, `half a packet stalled for ${this.options.stallTimeoutMs! / 1000} s`);
+      this.stallCheckAt = this.framer.partialLength > 0 ? due : undefined;
     }
     if (this.keepaliveCheckAt !== undefined && now >= this.keepaliveCheckAt) {
       const due = this.lastPacketAt + this.keepalive * 1500;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Framer, packetSize } from "./framer.js";
+import { EXACT_PARTIAL_LIMIT, Framer, packetSize } from "./framer.js";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const concat = (...parts: Uint8Array[]) => {
@@ -185,12 +185,12 @@ describe("Framer", () => {
     const framer = new Framer(2 * 1024 * 1024);
     const big = packet(1024 * 1024 - 4, 0x66); // 1 MiB with its header
     expect(big.length).toBe(1024 * 1024);
-    // 100,000 one-byte chunks, then the rest at once; the session object also reads `partial` after every frame.
+    // 100,000 one-byte chunks, then the rest at once.
     let early = 0;
     let seen = 0;
     for (let i = 0; i < 100_000; i++) {
       early += framer.push(big.subarray(i, i + 1)).packets.length;
-      seen = framer.partial?.length ?? 0;
+      seen = framer.partialLength;
     }
     expect(early).toBe(0);
     expect(seen).toBe(100_000);
@@ -207,10 +207,25 @@ describe("Framer", () => {
     expect(framer.bytesCopied).toBe(0);
   });
 
-  it("keeps memory for a partial packet near what arrived, not its declared size", () => {
+  it("copies only what arrived of a partial packet, not its declared size", () => {
     const framer = new Framer(2 * 1024 * 1024);
     framer.push(packet(1024 * 1024).subarray(0, 10));
     expect(framer.bytesCopied).toBe(10);
-    expect(framer.partial?.buffer.byteLength).toBeLessThanOrEqual(64);
+    expect(framer.partialLength).toBe(10);
+  });
+
+  it("hands out a small partial as its own exact buffer, so a structured clone (the hibernation attachment) holds only it", () => {
+    const framer = new Framer(2 * 1024 * 1024);
+    const big = packet(100_000, 0x77);
+    for (let at = 0; at < 20_000; at += 700) {
+      framer.push(big.subarray(at, at + 700));
+      const partial = framer.partial!;
+      expect(partial.length).toBe(at + 700);
+      if (partial.length <= EXACT_PARTIAL_LIMIT) {
+        expect(partial.buffer.byteLength).toBe(partial.length);
+        expect(structuredClone(partial).buffer.byteLength).toBe(partial.length);
+      }
+      expect(Buffer.compare(partial, big.subarray(0, partial.length))).toBe(0);
+    }
   });
 });

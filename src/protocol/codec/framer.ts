@@ -35,6 +35,13 @@ export function packetSize(buf: Uint8Array, offset: number): number | "malformed
 /** The longest fixed header: one type byte and four length bytes. */
 const MAX_HEADER = 5;
 
+/**
+ * Partials up to this size are handed out as their own exact buffer: a structured clone (the
+ * session object's hibernation attachment, which keeps partials up to 8 KiB) copies a view's whole
+ * ArrayBuffer, room to grow included.
+ */
+export const EXACT_PARTIAL_LIMIT = 8 * 1024;
+
 export class Framer {
   /** The partial packet is `buffer[0, filled)`; the rest of `buffer` is room to grow. */
   private buffer: Uint8Array | null = null;
@@ -54,12 +61,22 @@ export class Framer {
     }
   }
 
-  /** Bytes of an incomplete packet waiting for more frames (null when none); a view, no copy. */
+  /**
+   * Bytes of an incomplete packet waiting for more frames (null when none): up to
+   * EXACT_PARTIAL_LIMIT a buffer of exactly that size (a copy, the reader's cost), beyond it a view.
+   */
   get partial(): Uint8Array | null {
-    return this.filled > 0 ? this.buffer!.subarray(0, this.filled) : null;
+    if (this.filled === 0) return null;
+    const view = this.buffer!.subarray(0, this.filled);
+    return this.filled <= EXACT_PARTIAL_LIMIT && this.buffer!.length !== this.filled ? view.slice() : view;
   }
 
-  /** Bytes copied so far: the framer's work, linear in the bytes pushed. */
+  /** Size of the incomplete packet's bytes so far, 0 when none (no copy). */
+  get partialLength(): number {
+    return this.filled;
+  }
+
+  /** Bytes copied while framing (`partial`'s copies are not counted): linear in the bytes pushed. */
   get bytesCopied(): number {
     return this.copied;
   }
