@@ -1,17 +1,16 @@
 /**
- * One TCP (or TLS) client carried to the broker Worker over one WebSocket. The TCP stream is cut
- * into whole MQTT packets, one per binary frame; frames from the Worker are written back as they
- * come. The client's CONNECT gives the client id, so the WebSocket goes straight to its session
- * (`?clientId=`). Backpressure holds both ways, and bad input closes this client only.
+ * One TCP (or TLS) client carried to the broker Worker over one WebSocket: a thin shell around
+ * the edge connection (src/edge/connection.ts), the same machine the Worker pipe runs. The machine
+ * cuts the TCP stream into whole packets, reads the CONNECT's client id (so the WebSocket goes
+ * straight to its session, `?clientId=`), answers PINGREQ and enforces the keepalive; this shell
+ * moves the bytes, applies backpressure both ways and closes. Bad input closes this client only.
  */
 import type { Socket } from "node:net";
 import WebSocket from "ws";
-import { connectClientId } from "../../src/protocol/codec/codec.js";
-import { Framer } from "../../src/protocol/codec/framer.js";
+import { EdgeConnection, type EdgeAction } from "../../src/edge/connection.js";
+import { DeadlineTimer } from "../../src/edge/deadline-timer.js";
+import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
 import type { GatewayOptions } from "./options.js";
-
-export const ADDRESS_HEADER = "x-mqtt-client-address";
-export const SECRET_HEADER = "x-mqtt-gateway-secret";
 
 export interface BridgeEvents {
   log(line: string): void;
@@ -20,18 +19,13 @@ export interface BridgeEvents {
   buffered(bytes: number): void;
 }
 
-type State = "awaiting-connect" | "opening" | "open" | "closed";
-
 export class Bridge {
   readonly address: string;
-  private state: State = "awaiting-connect";
-  private readonly framer: Framer;
+  private readonly edge: EdgeConnection;
+  private readonly timer: DeadlineTimer;
   private ws: WebSocket | null = null;
-  /** Packets read before the WebSocket opened. */
-  private early: Uint8Array[] = [];
-  private earlyBytes = 0;
-  private connectTimer: NodeJS.Timeout;
-  private stallTimer: NodeJS.Timeout | null = null;
+  /** Set by the close action: nothing more goes to either side. */
+  private finished = false;
 
   constructor(
     private readonly socket: Socket,
@@ -39,31 +33,33 @@ export class Bridge {
     private readonly events: BridgeEvents,
   ) {
     this.address = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.framer = new Framer(options.maxPacketSize);
+    this.edge = new EdgeConnection(
+      {
+        maxPacketSize: options.maxPacketSize,
+        // Reading pauses past --max-buffer (below); twice that closes, as towards the client.
+        maxHeldBytes: 2 * options.maxBuffer,
+        connectTimeoutMs: options.connectTimeoutMs,
+        stallTimeoutMs: options.stallTimeoutMs,
+        enforceKeepalive: true,
+      },
+      Date.now(),
+    );
+    this.timer = new DeadlineTimer(() => this.run(this.edge.timer(Date.now())));
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.fromClient(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      this.run(this.edge.fromClient(chunk, Date.now()));
+      if (this.edge.heldBytes > this.options.maxBuffer) socket.pause();
+    });
     socket.on("drain", () => this.ws?.resume());
     socket.on("end", () => this.close("client closed the connection"));
     socket.on("close", () => this.close("client connection closed"));
     socket.on("error", (error) => this.close(`client connection error: ${error.message}`));
-    this.connectTimer = setTimeout(() => this.close(`no CONNECT within ${options.connectTimeoutMs / 1000} s`), options.connectTimeoutMs);
+    this.run([]); // arms the CONNECT deadline
   }
 
   /** Ends both sides at once, so the broker sees the connection go (and publishes the will). */
   close(reason: string, code = 1000): void {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    clearTimeout(this.connectTimer);
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    // Let what the broker sent last (a CONNACK refusal, a DISCONNECT) reach the client, briefly.
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-    const ws = this.ws;
-    if (ws) {
-      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
-      else ws.terminate();
-    }
-    this.events.closed(this, reason);
+    this.run(this.edge.close(code, reason));
   }
 
   /** Resolves when the WebSocket to the Worker has closed (for graceful shutdown). */
@@ -73,85 +69,76 @@ export class Bridge {
     return new Promise((resolve) => ws.once("close", () => resolve()));
   }
 
-  private fromClient(chunk: Buffer): void {
-    if (this.state === "closed") return;
-    const result = this.framer.push(chunk);
-    for (const packet of result.packets) {
-      if (this.state === "awaiting-connect") {
-        // The first packet must be CONNECT [MQTT-3.1.0-1].
-        if (packet[0]! >> 4 !== 1) return this.close("first packet was not CONNECT");
-        clearTimeout(this.connectTimer);
-        this.open(packet);
-      } else if (this.state === "opening") {
-        this.hold(packet);
-      } else if (this.state === "open") {
-        this.toWorker(packet);
+  private run(actions: EdgeAction[]): void {
+    for (const action of actions) {
+      if (this.finished) break; // a write that failed closed the connection mid-way
+      switch (action.type) {
+        case "open":
+          this.open(action.clientId);
+          break;
+        case "toUpstream":
+          this.toWorker(action.bytes);
+          break;
+        case "toClient":
+          this.toClient(action.bytes);
+          break;
+        case "close":
+          this.finish(action.reason, action.code);
+          break;
       }
     }
-    if (result.error) {
-      const what = result.error === "too-large" ? `a packet of ${result.declaredSize} bytes (over ${this.options.maxPacketSize})` : "a malformed remaining length";
-      return this.close(`bad input: ${what}`);
-    }
-    this.watchStall();
+    this.timer.sync(this.edge.nextDeadline(), Date.now());
   }
 
-  /** Half a packet must not hold a connection (and its memory) forever. */
-  private watchStall(): void {
-    if (this.framer.partial === null) {
-      if (this.stallTimer) clearTimeout(this.stallTimer);
-      this.stallTimer = null;
-    } else if (!this.stallTimer) {
-      this.stallTimer = setTimeout(() => this.close(`half a packet stalled for ${this.options.stallTimeoutMs / 1000} s`), this.options.stallTimeoutMs);
+  private finish(reason: string, code: number): void {
+    this.finished = true;
+    this.timer.cancel();
+    // Let what went to the client last (a CONNACK refusal, a DISCONNECT) reach it, briefly.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    const ws = this.ws;
+    if (ws) {
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
     }
+    this.events.closed(this, reason);
   }
 
-  private open(connect: Uint8Array): void {
-    this.state = "opening";
-    this.hold(connect);
-    const clientId = connectClientId(connect);
-    // With the client id known, the Worker can route straight to the session object.
+  private open(clientId: string | null): void {
+    // With the client id known, the Worker can route straight to the session object; an empty
+    // one goes through the Worker pipe, which assigns an id and leaves the keepalive to us.
     const url = clientId ? `${this.options.workerUrl}?clientId=${encodeURIComponent(clientId)}` : this.options.workerUrl;
-    const headers: Record<string, string> = { [ADDRESS_HEADER]: this.address };
-    if (this.options.secret) headers[SECRET_HEADER] = this.options.secret;
+    const headers: Record<string, string> = { [GATEWAY_ADDRESS_HEADER]: this.address, [EDGE_KEEPALIVE_HEADER]: "1" };
+    if (this.options.secret) headers[GATEWAY_SECRET_HEADER] = this.options.secret;
     // Frames from the broker are not bounded by the client's packet limit: an outgoing PUBLISH can
     // be larger (an alias expanded, subscription identifiers added). Memory is bounded by --max-buffer.
     const ws = new WebSocket(url, ["mqtt"], { headers, perMessageDeflate: false, maxPayload: 32 * 1024 * 1024, handshakeTimeout: 10_000 });
     this.ws = ws;
     ws.binaryType = "nodebuffer";
     ws.on("open", () => {
-      if (this.state !== "opening") return;
-      this.state = "open";
-      for (const packet of this.early) this.toWorker(packet);
-      this.early = [];
-      this.earlyBytes = 0;
+      if (this.edge.closed) return;
+      this.run(this.edge.upstreamOpened());
       // Resume reading only if flushing the early packets did not back the WebSocket up.
       if (ws.bufferedAmount <= this.options.maxBuffer) this.socket.resume();
     });
-    ws.on("message", (data: Buffer) => this.toClient(data));
+    ws.on("message", (data: Buffer) => this.run(this.edge.fromUpstream(data, Date.now())));
     ws.on("close", (code, reason) => this.close(`broker closed the connection (${code}${reason.length ? ` ${reason.toString()}` : ""})`));
     ws.on("unexpected-response", (_req, res) => this.close(`the Worker refused the WebSocket: HTTP ${res.statusCode}`));
     ws.on("error", (error) => this.close(`Worker connection failed: ${error.message}`));
   }
 
-  private hold(packet: Uint8Array): void {
-    this.early.push(packet);
-    this.earlyBytes += packet.length;
-    if (this.earlyBytes > this.options.maxBuffer) this.socket.pause();
-  }
-
-  /** Client → Worker: one packet per frame; stop reading TCP while the WebSocket is backed up. */
-  private toWorker(packet: Uint8Array): void {
+  /** Client → Worker: the whole packets of one read in one frame; stop reading TCP while the WebSocket is backed up. */
+  private toWorker(bytes: Uint8Array): void {
     const ws = this.ws!;
-    ws.send(packet, { binary: true }, () => {
-      if (this.socket.isPaused() && ws.bufferedAmount < this.options.maxBuffer / 2 && this.state === "open") this.socket.resume();
+    ws.send(bytes, { binary: true }, () => {
+      if (this.socket.isPaused() && ws.bufferedAmount < this.options.maxBuffer / 2 && !this.edge.closed) this.socket.resume();
     });
     if (ws.bufferedAmount > this.options.maxBuffer) this.socket.pause();
   }
 
-  /** Worker → client: stop reading the WebSocket while TCP is backed up; a cap ends a stuck client. */
-  private toClient(data: Buffer): void {
-    if (this.state === "closed") return;
-    const flushed = this.socket.write(data);
+  /** → client: stop reading the WebSocket while TCP is backed up; a cap ends a stuck client. */
+  private toClient(bytes: Uint8Array): void {
+    const flushed = this.socket.write(bytes);
     const held = this.socket.writableLength;
     this.events.buffered(held);
     if (held > 2 * this.options.maxBuffer) {

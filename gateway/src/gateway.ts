@@ -1,6 +1,7 @@
 /**
  * The gateway: TCP and TLS listeners whose clients are bridged to the broker Worker. Startup
- * errors say what to change; shutdown stops accepting and closes every client, so their wills fire.
+ * errors say what to change; at most --max-connections clients are open at once (more are refused,
+ * counted and logged); shutdown stops accepting and closes every client, so their wills fire.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
@@ -10,9 +11,14 @@ import type { GatewayOptions } from "./options.js";
 export interface GatewayStats {
   open: number;
   total: number;
+  /** Clients turned away because --max-connections were open. */
+  refused: number;
   /** Largest number of bytes held for one client towards TCP. */
   maxBuffered: number;
 }
+
+/** A flood of refusals is logged at most this often, with how many it stands for. */
+const REFUSAL_LOG_EVERY_MS = 5000;
 
 export interface Gateway {
   /** Bound ports (useful with port 0). */
@@ -27,8 +33,21 @@ export class GatewayStartError extends Error {}
 export async function startGateway(options: GatewayOptions, log: (line: string) => void = console.log): Promise<Gateway> {
   await waitForWorker(options);
   const bridges = new Set<Bridge>();
-  const stats: GatewayStats = { open: 0, total: 0, maxBuffered: 0 };
+  const stats: GatewayStats = { open: 0, total: 0, refused: 0, maxBuffered: 0 };
+  let refusalLoggedAt = -Infinity;
+  let refusalsUnlogged = 0;
+  const refuse = (socket: Socket) => {
+    stats.refused++;
+    refusalsUnlogged++;
+    socket.destroy();
+    const now = Date.now();
+    if (now - refusalLoggedAt < REFUSAL_LOG_EVERY_MS) return;
+    log(`gateway: refused ${refusalsUnlogged} connection(s): ${bridges.size} open, the limit is --max-connections ${options.maxConnections} (refused in all: ${stats.refused})`);
+    refusalLoggedAt = now;
+    refusalsUnlogged = 0;
+  };
   const accept = (socket: Socket) => {
+    if (bridges.size >= options.maxConnections) return refuse(socket);
     stats.total++;
     const bridge = new Bridge(socket, options, {
       log,

@@ -16,10 +16,12 @@ export interface GatewayOptions {
   /** Bytes the gateway holds for one client in either direction before pausing; twice that closes it. */
   maxBuffer: number;
   connectTimeoutMs: number;
-  /** A client that leaves a packet half sent this long is closed. */
+  /** A client that leaves a packet half sent this long without a new byte is closed. */
   stallTimeoutMs: number;
   /** How long to wait at startup for the Worker to answer. */
   waitForWorkerMs: number;
+  /** Clients open at once, TCP and TLS together; beyond it new ones are refused. */
+  maxConnections: number;
 }
 
 export class GatewayConfigError extends Error {}
@@ -42,8 +44,9 @@ const SETTINGS = {
   maxPacketSize: { flag: "--max-packet-size", env: "GATEWAY_MAX_PACKET_SIZE", help: "largest MQTT packet in bytes", fallback: "1048576" },
   maxBuffer: { flag: "--max-buffer", env: "GATEWAY_MAX_BUFFER", help: "bytes buffered per client before pausing (twice that closes it)", fallback: "4194304" },
   connectTimeout: { flag: "--connect-timeout", env: "GATEWAY_CONNECT_TIMEOUT", help: "seconds a client has to send CONNECT", fallback: "10" },
-  stallTimeout: { flag: "--stall-timeout", env: "GATEWAY_STALL_TIMEOUT", help: "seconds a half-sent packet may wait for the rest", fallback: "30" },
+  stallTimeout: { flag: "--stall-timeout", env: "GATEWAY_STALL_TIMEOUT", help: "seconds a half-sent packet may wait for its next byte", fallback: "30" },
   waitForWorker: { flag: "--wait-for-worker", env: "GATEWAY_WAIT_FOR_WORKER", help: "seconds to wait at startup for the Worker to answer", fallback: "0" },
+  maxConnections: { flag: "--max-connections", env: "GATEWAY_MAX_CONNECTIONS", help: "clients open at once (TCP and TLS); more are refused", fallback: "10000" },
 } satisfies Record<string, Setting>;
 
 type Name = keyof typeof SETTINGS;
@@ -112,6 +115,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     connectTimeoutMs: int("connectTimeout", 1, 3600) * 1000,
     stallTimeoutMs: int("stallTimeout", 1, 3600) * 1000,
     waitForWorkerMs: int("waitForWorker", 0, 3600) * 1000,
+    maxConnections: int("maxConnections", 1, 1_000_000),
   };
 }
 

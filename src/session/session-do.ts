@@ -180,6 +180,7 @@ export class SessionDO extends DurableObject<Env> {
     const result = framer.push(new Uint8Array(data));
     for (const bytes of result.packets) {
       if (!this.sockets.has(a.connId)) return; // an earlier packet of this frame closed it
+      if (bytes[0] === 0xc0) this.counters.count("pingreq_received"); // shows that edges answer PINGREQ themselves
       const conn = this.session.current;
       const version = conn?.connId === a.connId ? conn.version : undefined;
       await this.run(this.session.receive(a.connId, a.route, decodePacket(bytes, version), Date.now()));

@@ -3,9 +3,7 @@
  * the device's address in a header; the Worker believes it only when the gateway also presents
  * the shared GATEWAY_SECRET, so a browser cannot claim another address.
  */
-
-export const GATEWAY_ADDRESS_HEADER = "x-mqtt-client-address";
-export const GATEWAY_SECRET_HEADER = "x-mqtt-gateway-secret";
+import { GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "./gateway-headers.js";
 
 export function clientAddress(headers: Headers, secret: string | undefined): string {
   const claimed = headers.get(GATEWAY_ADDRESS_HEADER);

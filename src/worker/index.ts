@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { ConfigError, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import { clientAddress } from "./client-address.js";
+import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
 import { pipeToSession } from "./pipe.js";
 import { chooseSubprotocol } from "./subprotocol.js";
@@ -36,21 +37,24 @@ app.get("/mqtt", async (c) => {
   }
 
   const address = clientAddress(c.req.raw.headers, c.env.GATEWAY_SECRET);
+  // Our gateway answers PINGREQ and enforces the keepalive itself; nobody behind it may do it again.
+  const edgeInFront = c.req.header(EDGE_KEEPALIVE_HEADER) === "1";
   // A client id hint (our gateway, our page) lets the upgrade go straight to the session object,
   // which checks that the CONNECT carries the same id.
   const hint = c.req.query("clientId");
   if (hint !== undefined && hint !== "") {
     const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(hint));
     return stub.fetch("https://session.internal/connect", {
-      headers: routeHeaders({ clientId: hint, assigned: false, address }, subprotocol),
+      headers: routeHeaders({ clientId: hint, assigned: false, address, ...(edgeInFront ? { edgeKeepalive: true } : {}) }, subprotocol),
     });
   }
 
-  // A stock client: read its CONNECT here, then pipe to the session object.
+  // A stock client (or the gateway's client with an empty id): the edge connection reads its
+  // CONNECT here, then pipes to the session object, answering PINGREQ itself.
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
-  pipeToSession(server, c.env, config, subprotocol, address);
+  pipeToSession(server, c.env, config, subprotocol, address, edgeInFront);
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
 

@@ -15,6 +15,7 @@ export function parseRoute(header: string | null): ConnectRoute | null {
     if (typeof value.clientId !== "string" || typeof value.assigned !== "boolean") return null;
     const route: ConnectRoute = { clientId: value.clientId, assigned: value.assigned };
     if (typeof value.address === "string") route.address = value.address;
+    if (value.edgeKeepalive === true) route.edgeKeepalive = true;
     return route;
   } catch {
     return null;

@@ -1,12 +1,14 @@
 /**
- * The Worker side of a stock client's connection. A client id is only known once the CONNECT
- * packet has been read, so the Worker accepts the socket itself, reads until CONNECT is whole,
- * opens the session object's socket for that id, and from then on pipes bytes both ways.
+ * The Worker side of a stock client's connection: a thin shell around the edge connection
+ * (src/edge/connection.ts). A client id is only known once CONNECT has been read, so the Worker
+ * accepts the socket itself; the machine reads the CONNECT, this shell opens the session object's
+ * socket for that id and then does what the machine says — forward packets, answer PINGREQ, close.
+ * An idle client that only pings never wakes its session object.
  */
 import type { BrokerConfig } from "../config.js";
+import { EdgeConnection, type EdgeAction } from "../edge/connection.js";
+import { DeadlineTimer } from "../edge/deadline-timer.js";
 import type { Env } from "../env.js";
-import { connectClientId } from "../protocol/codec/codec.js";
-import { Framer } from "../protocol/codec/framer.js";
 import type { ConnectRoute } from "../protocol/session/session.js";
 import { assignClientId } from "./client-id.js";
 import { routeHeaders } from "./internal-headers.js";
@@ -14,25 +16,63 @@ import { routeHeaders } from "./internal-headers.js";
 /** Codes a peer may not send in a close frame (RFC 6455 §7.4.1). */
 const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
 
-export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string): void {
+/** A half-received packet with no new byte for this long closes the connection. */
+const STALL_TIMEOUT_MS = 30_000;
+
+/**
+ * Pipes `client` to its session object. `edgeInFront`: our gateway already answers PINGREQ and
+ * enforces the keepalive for this connection (its header said so), so the pipe only relays.
+ */
+export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string, edgeInFront: boolean): void {
   // Sockets created inside workerd deliver Blobs unless told otherwise.
   client.binaryType = "arraybuffer";
-  const framer = new Framer(config.maxPacketSize);
+  const edge = new EdgeConnection(
+    {
+      maxPacketSize: config.maxPacketSize,
+      // The Worker has no backpressure to apply: what arrives before the session opens is bounded here.
+      maxHeldBytes: 2 * config.maxPacketSize,
+      connectTimeoutMs: config.connectTimeoutMs,
+      stallTimeoutMs: STALL_TIMEOUT_MS,
+      enforceKeepalive: !edgeInFront,
+    },
+    Date.now(),
+  );
   let upstream: WebSocket | null = null;
-  let connecting = false;
-  let closed = false;
-  /** Bytes received after the CONNECT, while the session socket is being opened. */
-  const waiting: Uint8Array[] = [];
-  let waitingBytes = 0;
-  // A connection that never completes a CONNECT is closed (§3.1: the server SHOULD).
-  const connectTimer = setTimeout(() => {
-    if (!upstream) closeBoth(1002, "no CONNECT in time");
-  }, config.connectTimeoutMs);
+
+  const run = (actions: EdgeAction[]) => {
+    for (const action of actions) {
+      switch (action.type) {
+        case "open":
+          open(action.clientId).catch((error) => {
+            console.error(`worker: could not reach the session: ${String(error)}`);
+            run(edge.close(1011, "session unavailable"));
+          });
+          break;
+        case "toUpstream":
+          send(upstream, action.bytes);
+          break;
+        case "toClient":
+          send(client, action.bytes);
+          break;
+        case "close":
+          closeBoth(action.code, action.reason);
+          break;
+      }
+    }
+    timer.sync(edge.nextDeadline(), Date.now());
+  };
+  const timer = new DeadlineTimer(() => run(edge.timer(Date.now())));
+
+  const send = (ws: WebSocket | null, bytes: Uint8Array) => {
+    try {
+      ws?.send(bytes);
+    } catch {
+      // The socket closed under us; its close event closes the other side.
+    }
+  };
 
   const closeBoth = (code: number, reason: string) => {
-    if (closed) return;
-    closed = true;
-    clearTimeout(connectTimer);
+    timer.cancel();
     const safe = RESERVED_CLOSE_CODES.has(code) ? 1000 : code;
     for (const ws of [client, upstream]) {
       try {
@@ -43,9 +83,9 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
     }
   };
 
-  const open = async (connect: Uint8Array) => {
-    connecting = true;
-    const route = { ...routeFor(connect), address };
+  const open = async (clientId: string | null) => {
+    // Whoever answers PINGREQ in front of the session (this pipe or the gateway) times the keepalive.
+    const route: ConnectRoute = { ...routeFor(clientId), address, edgeKeepalive: true };
     const id = route.clientId === "" ? env.SESSIONS.newUniqueId() : env.SESSIONS.idFromName(route.clientId);
     const response = await env.SESSIONS.get(id).fetch("https://session.internal/connect", {
       headers: routeHeaders(route, subprotocol),
@@ -54,82 +94,36 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
     if (!ws) throw new Error(`session refused the connection: ${response.status}`);
     ws.binaryType = "arraybuffer";
     ws.accept();
-    if (closed) {
+    if (edge.closed) {
       ws.close(1000, "client left");
       return;
     }
     upstream = ws;
-    clearTimeout(connectTimer);
     ws.addEventListener("message", (event) => {
-      if (!closed) client.send(event.data);
+      // The session object sends binary frames only.
+      if (typeof event.data === "string") run(edge.close(1011, "the session sent a text frame"));
+      else run(edge.fromUpstream(new Uint8Array(event.data as ArrayBuffer), Date.now()));
     });
-    ws.addEventListener("close", (event) => closeBoth(event.code, event.reason));
-    ws.addEventListener("error", () => closeBoth(1011, "session error"));
-    ws.send(connect);
-    for (const bytes of waiting.splice(0)) ws.send(bytes);
+    ws.addEventListener("close", (event) => run(edge.close(event.code, event.reason || "session closed")));
+    ws.addEventListener("error", () => run(edge.close(1011, "session error")));
+    run(edge.upstreamOpened());
   };
 
   client.addEventListener("message", (event) => {
-    if (closed) return;
-    if (typeof event.data === "string") {
-      // [MQTT-6.0.0-1]: the session object sees it too once piping; before that, close here.
-      if (upstream) upstream.send(event.data);
-      else closeBoth(1003, "MQTT requires binary frames");
-      return;
-    }
-    const bytes = new Uint8Array(event.data as ArrayBuffer);
-    if (upstream) {
-      upstream.send(bytes);
-      return;
-    }
-    if (connecting) {
-      waiting.push(bytes);
-      waitingBytes += bytes.length;
-      if (waitingBytes > config.maxPacketSize) closeBoth(1008, "too much data before the session opened");
-      return;
-    }
-    const result = framer.push(bytes);
-    const [first] = result.packets;
-    if (!first) {
-      if (result.error) closeBoth(1002, `invalid first packet: ${result.error}`);
-      return;
-    }
-    // The first packet must be CONNECT [MQTT-3.1.0-1].
-    if (first[0]! >> 4 !== 1) {
-      closeBoth(1002, "first packet was not CONNECT");
-      return;
-    }
-    // Whatever followed the CONNECT goes on unparsed; the session object frames it.
-    const rest = concatRest(result.packets.slice(1), framer.partial);
-    if (rest) waiting.push(rest);
-    open(first).catch((error) => {
-      console.error(`worker: could not reach the session: ${String(error)}`);
-      closeBoth(1011, "session unavailable");
-    });
+    // [MQTT-6.0.0-1]: binary frames only; the machine closes on a text frame.
+    if (typeof event.data === "string") run(edge.clientText());
+    else run(edge.fromClient(new Uint8Array(event.data as ArrayBuffer), Date.now()));
   });
-  client.addEventListener("close", (event) => closeBoth(event.code, event.reason || "client closed"));
-  client.addEventListener("error", () => closeBoth(1011, "client error"));
+  client.addEventListener("close", (event) => run(edge.close(event.code, event.reason || "client closed")));
+  client.addEventListener("error", () => run(edge.close(1011, "client error")));
+  run([]); // arms the CONNECT deadline
 }
 
 /**
  * Routes by the CONNECT's client id. An empty id gets an assigned one; a CONNECT that does not
  * decode goes to a fresh object with no id, whose session core answers it with the right CONNACK.
  */
-function routeFor(connect: Uint8Array): ConnectRoute {
-  const clientId = connectClientId(connect);
+function routeFor(clientId: string | null): ConnectRoute {
   if (clientId === null) return { clientId: "", assigned: false };
   return clientId === "" ? { clientId: assignClientId(), assigned: true } : { clientId, assigned: false };
-}
-
-function concatRest(packets: Uint8Array[], partial: Uint8Array | null): Uint8Array | null {
-  const parts = partial ? [...packets, partial] : packets;
-  const size = parts.reduce((n, p) => n + p.length, 0);
-  if (size === 0) return null;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

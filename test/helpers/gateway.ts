@@ -23,6 +23,7 @@ export async function startTestGateway(broker: Broker, options: Partial<GatewayO
       connectTimeoutMs: 10_000,
       stallTimeoutMs: 30_000,
       waitForWorkerMs: 0,
+      maxConnections: 10_000,
       ...options,
     },
     (line) => logs.push(line),

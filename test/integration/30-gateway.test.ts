@@ -134,6 +134,20 @@ describe("bad input closes that client only", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
+  it("a packet dripped slower in all than the stall timeout, but never pausing that long, is not cut off: the stall timer resets on progress", async () => {
+    const raw = await rawTcp();
+    raw.socket.write(mqttPacket.generate(connectPacket(uniqueId())));
+    await until(() => raw.packets.some((p) => p.cmd === "connack"));
+    const publish = mqttPacket.generate({ cmd: "publish", topic: "gw/drip", payload: Buffer.from("slow"), qos: 1, messageId: 7, retain: false, dup: false });
+    // One byte every 200 ms: over 3 s for the packet, against a 1 s stall timeout.
+    for (const byte of publish) {
+      raw.socket.write(Uint8Array.of(byte));
+      await quiet(200);
+    }
+    await until(() => raw.packets.some((p) => p.cmd === "puback"));
+    raw.socket.destroy();
+  });
+
   it("no CONNECT within the connect timeout", async () => {
     const raw = await rawTcp();
     await raw.closed;
@@ -201,6 +215,30 @@ describe("backpressure", () => {
       raw.socket.destroy();
     } finally {
       await slowGateway.stop();
+    }
+  });
+});
+
+describe("connection cap", () => {
+  it("refuses clients beyond --max-connections with a log line and a counter, and accepts again once one left", async () => {
+    const capped = await startTestGateway(broker, { maxConnections: 2 });
+    try {
+      const a = await rawTcp(capped.port);
+      const b = await rawTcp(capped.port);
+      await until(() => capped.stats().open === 2);
+      const c = await rawTcp(capped.port);
+      await c.closed;
+      expect(capped.stats()).toMatchObject({ open: 2, refused: 1 });
+      expect(capped.logs.some((l) => /refused 1 connection\(s\): 2 open, the limit is --max-connections 2/.test(l))).toBe(true);
+      a.socket.destroy();
+      await until(() => capped.stats().open === 1);
+      const d = await rawTcp(capped.port);
+      d.socket.write(mqttPacket.generate(connectPacket(uniqueId())));
+      await until(() => d.packets.some((p) => p.cmd === "connack"));
+      b.socket.destroy();
+      d.socket.destroy();
+    } finally {
+      await capped.stop();
     }
   });
 });

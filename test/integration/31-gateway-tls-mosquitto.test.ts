@@ -152,4 +152,11 @@ describe("startup errors name what to change", () => {
     expect(() => parseOptions(["--frobnicate"], {})).toThrow("unknown flag --frobnicate");
     expect(parseOptions(["--help"], {})).toBe("help");
   });
+
+  it("--max-connections / GATEWAY_MAX_CONNECTIONS: 10000 unless set, at least 1", () => {
+    expect(parseOptions([], {})).toMatchObject({ maxConnections: 10_000 });
+    expect(parseOptions(["--max-connections", "50"], {})).toMatchObject({ maxConnections: 50 });
+    expect(parseOptions([], { GATEWAY_MAX_CONNECTIONS: "7" })).toMatchObject({ maxConnections: 7 });
+    expect(() => parseOptions(["--max-connections=0"], {})).toThrow("--max-connections / GATEWAY_MAX_CONNECTIONS must be an integer from 1 to 1000000");
+  });
 });

@@ -1,6 +1,6 @@
 import type { Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { decodePacket, encodePacket, isAcceptableProtocol } from "./codec.js";
+import { connectSummary, decodePacket, encodePacket, isAcceptableProtocol } from "./codec.js";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 /** Bytes as a plain array, so a Buffer and a Uint8Array with the same content compare equal. */
@@ -225,5 +225,19 @@ describe("decodePacket with stray bytes (regression)", () => {
     expect(stray).toMatchObject({ ok: false, error: "malformed" });
     const next = decodePacket(Uint8Array.from([0x40, 0x02, 0x00, 0x07]), 4);
     expect(next).toMatchObject({ ok: true, packet: { cmd: "puback", messageId: 7 } });
+  });
+});
+
+describe("connectSummary", () => {
+  it("reads the client id, protocol version and keepalive an edge needs from a CONNECT", () => {
+    const v5 = encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "dev-1", clean: true, keepalive: 42 }, 5);
+    expect(connectSummary(v5)).toEqual({ clientId: "dev-1", version: 5, keepalive: 42 });
+    const empty = encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "", clean: true, keepalive: 0 }, 4);
+    expect(connectSummary(empty)).toEqual({ clientId: "", version: 4, keepalive: 0 });
+  });
+
+  it("is null for bytes that are not a decodable CONNECT", () => {
+    expect(connectSummary(bytes(0xc0, 0x00))).toBeNull();
+    expect(connectSummary(bytes(0x10, 0x02, 0x00, 0x04))).toBeNull();
   });
 });

@@ -64,10 +64,21 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   return { ok: true, packet };
 }
 
-/** The client id of a CONNECT packet ("" when empty); null when the bytes do not decode as one. */
-export function connectClientId(bytes: Uint8Array): string | null {
+/** What an edge in front of the session needs from a CONNECT: where to route it, how to time it. */
+export interface ConnectSummary {
+  /** "" when the client sent an empty one. */
+  clientId: string;
+  version: ProtocolVersion;
+  /** Seconds, as the client asked (MQTT 5's Server Keep Alive may replace it in CONNACK). */
+  keepalive: number;
+}
+
+/** Reads a CONNECT packet; null when the bytes do not decode as one. */
+export function connectSummary(bytes: Uint8Array): ConnectSummary | null {
   const decoded = decodePacket(bytes, undefined);
-  return decoded.ok && decoded.packet.cmd === "connect" ? (decoded.packet.clientId ?? "") : null;
+  if (!decoded.ok || decoded.packet.cmd !== "connect") return null;
+  const p = decoded.packet;
+  return { clientId: p.clientId ?? "", version: (p.protocolVersion ?? 4) as ProtocolVersion, keepalive: p.keepalive ?? 0 };
 }
 
 export function isAcceptableProtocol(name: string, level: number): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Framer, packetSize } from "./framer.js";
+import { EXACT_PARTIAL_LIMIT, Framer, packetSize } from "./framer.js";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const concat = (...parts: Uint8Array[]) => {
@@ -179,5 +179,53 @@ describe("Framer", () => {
     const copy = first!.slice();
     framer.push(bytes(0x00, 0x09));
     expect(first).toEqual(copy);
+  });
+
+  it("completes a packet dripped across many pushes with linear work (no copy of the whole tail per push)", () => {
+    const framer = new Framer(2 * 1024 * 1024);
+    const big = packet(1024 * 1024 - 4, 0x66); // 1 MiB with its header
+    expect(big.length).toBe(1024 * 1024);
+    // 100,000 one-byte chunks, then the rest at once.
+    let early = 0;
+    let seen = 0;
+    for (let i = 0; i < 100_000; i++) {
+      early += framer.push(big.subarray(i, i + 1)).packets.length;
+      seen = framer.partialLength;
+    }
+    expect(early).toBe(0);
+    expect(seen).toBe(100_000);
+    const [whole] = framer.push(big.subarray(100_000)).packets;
+    expect(Buffer.compare(whole!, big)).toBe(0);
+    expect(framer.partial).toBeNull();
+    // Copying the tail on every push would be ~5·10⁹ bytes; linear work stays within a few times the packet.
+    expect(framer.bytesCopied).toBeLessThanOrEqual(3 * big.length);
+  });
+
+  it("copies nothing for packets that arrive whole", () => {
+    const framer = new Framer(4096);
+    for (let i = 0; i < 1000; i++) framer.push(concat(PUBACK, packet(500), PINGREQ));
+    expect(framer.bytesCopied).toBe(0);
+  });
+
+  it("copies only what arrived of a partial packet, not its declared size", () => {
+    const framer = new Framer(2 * 1024 * 1024);
+    framer.push(packet(1024 * 1024).subarray(0, 10));
+    expect(framer.bytesCopied).toBe(10);
+    expect(framer.partialLength).toBe(10);
+  });
+
+  it("hands out a small partial as its own exact buffer, so a structured clone (the hibernation attachment) holds only it", () => {
+    const framer = new Framer(2 * 1024 * 1024);
+    const big = packet(100_000, 0x77);
+    for (let at = 0; at < 20_000; at += 700) {
+      framer.push(big.subarray(at, at + 700));
+      const partial = framer.partial!;
+      expect(partial.length).toBe(at + 700);
+      if (partial.length <= EXACT_PARTIAL_LIMIT) {
+        expect(partial.buffer.byteLength).toBe(partial.length);
+        expect(structuredClone(partial).buffer.byteLength).toBe(partial.length);
+      }
+      expect(Buffer.compare(partial, big.subarray(0, partial.length))).toBe(0);
+    }
   });
 });

@@ -523,6 +523,22 @@ describe("keepalive [MQTT-3.1.2-24]", () => {
     expect(only(session.timer(26_999), "close")).toEqual([]);
   });
 
+  it("is not timed here when the edge in front enforces it (route.edgeKeepalive): PINGREQs no longer reach the session", () => {
+    for (const version of [4, 5] as const) {
+      const { session } = newSession();
+      const edgeRoute = { ...route("c1"), edgeKeepalive: true };
+      const actions = session.receive("conn1", edgeRoute, ok(forVersion(version).connectPacket("c1", { keepalive: 10, will: WILL })), 0);
+      expect(sent(actions)[0]).toMatchObject({ cmd: "connack" });
+      expect(session.current?.keepalive).toBe(10);
+      expect(session.current?.keepaliveCheckAt).toBeUndefined();
+      expect(session.nextDeadline()).toBeNull();
+      expect(session.timer(1_000_000)).toEqual([]);
+      expect(session.current).not.toBeNull();
+      // The edge closes the silent connection; the session sees it lost and publishes the will.
+      expect(only(session.connectionLost("conn1", 1_000_000), "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
+    }
+  });
+
   it("at 1.5 times the keepalive without a packet the connection is closed and the will published", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { keepalive: 10, will: WILL }, 0);

@@ -91,7 +91,10 @@ export interface ConnectionState {
   /** Seconds, after any Server Keep Alive override; 0 turns keepalive off. */
   keepalive: number;
   lastSeen: number;
-  /** When the keepalive is next checked (moves only when checked, so packets cost no alarm writes). */
+  /**
+   * When the keepalive is next checked (moves only when checked, so packets cost no alarm writes);
+   * absent with keepalive 0 or when the edge enforces it (`ConnectRoute.edgeKeepalive`).
+   */
   keepaliveCheckAt?: number;
   /** The client's Receive Maximum: QoS 1/2 messages it accepts in flight [MQTT-3.3.4-9]. */
   receiveMaximum: number;

@@ -21,6 +21,11 @@ export interface ConnectRoute {
   assigned: boolean;
   /** The client's network address, for logs (from the gateway when it is trusted). */
   address?: string;
+  /**
+   * True when an edge in front (the Worker pipe, the TCP gateway) answers PINGREQ and enforces the
+   * keepalive itself: PINGREQs no longer reach this object, so it must not time the client out.
+   */
+  edgeKeepalive?: boolean;
 }
 
 export function handleConnect(s: Session, connId: string, route: ConnectRoute, packet: IConnectPacket, now: number): Action[] {
@@ -100,7 +105,8 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     topicAliasMaximum: v5 ? (props.topicAliasMaximum ?? 0) : 0,
     problemInformation: props.requestProblemInformation !== false,
     connectExpiry: expiry,
-    ...(keepalive > 0 ? { keepaliveCheckAt: now + keepalive * 1500 } : {}),
+    // The keepalive is enforced here unless the edge in front does it [MQTT-3.1.2-24] / [MQTT-3.1.2-22].
+    ...(keepalive > 0 && !route.edgeKeepalive ? { keepaliveCheckAt: now + keepalive * 1500 } : {}),
     ...(props.maximumPacketSize !== undefined ? { maximumPacketSize: props.maximumPacketSize } : {}),
   };
   s.current = conn;
