@@ -212,6 +212,19 @@ describe("TopicShard: forwarding to the wildcard shard", () => {
     expect(state.active).toBe(true);
   });
 
+  it("the wildcard shard's first subscriber starts an epoch and owes an announcement; its last one ends it", () => {
+    const wildcard = new TopicShard(new MemoryKv(), WILDCARD_SHARD, fakePeers().peers);
+    wildcard.forwarded("t/a", []);
+    expect(wildcard.subscribe("w1", [{ filter: "#", qos: 0, retained: false }], 0).becameActive).toBe(true);
+    expect(wildcard.registry.owed()).toEqual({ state: { active: true, epoch: 1 }, tell: ["t/a"] });
+    expect(wildcard.subscribe("w2", [{ filter: "+/b", qos: 0, retained: false }], 0).becameActive).toBe(false);
+    wildcard.unsubscribe("w1", ["#"]);
+    expect(wildcard.forwarded("t/a", [])).toEqual({ active: true, epoch: 1 });
+    wildcard.unsubscribe("w2", ["+/b"]);
+    expect(wildcard.forwarded("t/a", [])).toEqual({ active: false, epoch: 2 });
+    expect(wildcard.registry.owed()).toBeNull();
+  });
+
   it("the wildcard shard never forwards what it accepts", async () => {
     const f = fakePeers();
     const wildcard = new TopicShard(new MemoryKv(), WILDCARD_SHARD, f.peers);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryKv } from "../storage/memory-kv.js";
-import { WildcardLink, WildcardRegistry } from "./wildcard-link.js";
+import { INACTIVE_VALID_MS, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
 
 describe("WildcardLink (topic shard side)", () => {
   it("forwards until told otherwise, and keeps the newest state it heard", () => {
@@ -46,5 +46,32 @@ describe("WildcardRegistry (wildcard shard side)", () => {
     expect(registry.taken("t/a", 1)).toBe(true);
     expect(registry.taken("t/b", 1)).toBe(false);
     expect(registry.taken("t/a", 2)).toBe(false);
+  });
+});
+
+describe("a bounded registry (review F8)", () => {
+  it("a topic shard trusts \"inactive\" for a limited time, then forwards again", () => {
+    let now = 1_000_000;
+    const link = new WildcardLink(new MemoryKv(), () => now);
+    link.heard({ active: false, epoch: 0 });
+    expect(link.active).toBe(false);
+    now += INACTIVE_VALID_MS;
+    expect(link.active).toBe(true);
+    // The forward's reply renews it.
+    link.heard({ active: false, epoch: 0 });
+    expect(link.active).toBe(false);
+  });
+
+  it("announces only to topic shards that forwarded recently, and forgets the others", () => {
+    let now = 1_000_000;
+    const kv = new MemoryKv();
+    const registry = new WildcardRegistry(kv, () => now);
+    for (let i = 0; i < 500; i++) registry.register(`t/device-${i}`);
+    now += INACTIVE_VALID_MS + 60_000;
+    registry.register("t/recent");
+    registry.changed(true);
+    expect(registry.owed()?.tell).toEqual(["t/recent"]);
+    expect(registry.size).toBe(1);
+    expect([...kv.list({ prefix: "forwarder:" })].map(([k]) => k)).toEqual(["forwarder:t/recent"]);
   });
 });
