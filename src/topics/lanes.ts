@@ -194,13 +194,19 @@ export class Lanes {
         }
         attempt = 0;
         lane.maxBatch = Math.min(MAX_BATCH, lane.maxBatch * 2);
-        if (fromQueue && epoch === lane.epoch) this.consume(lane, batch.length);
+        if (fromQueue) {
+          if (epoch === lane.epoch) this.consume(lane, batch.length);
+          // Rewound meanwhile: what this call delivered must not go again.
+          else this.setQueue(lane, lane.queue.slice(lane.head).filter((item) => !batch.includes(item)));
+        }
         if (result.gone) {
           this.drop(lane);
           this.hooks.gone(lane.to);
           return;
         }
         if (epoch === lane.epoch) {
+          // The stall clock starts when the recipient first holds something unreleased.
+          if (lane.sentUpTo === lane.releasedUpTo) lane.progressAt = this.hooks.now();
           for (const item of batch) if (item.seq !== undefined && item.seq > lane.sentUpTo) lane.sentUpTo = item.seq;
         }
         if (result.released !== undefined) this.released(lane, result.released);

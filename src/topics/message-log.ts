@@ -161,11 +161,14 @@ export class MessageLog {
     }
   }
 
-  /** The recipient is gone: it needs nothing any more, and its cursor goes too. */
+  /**
+   * The recipient is gone: it needs nothing any more. Its cursor stays while a segment could
+   * still name it, so a restart does not hand it its old messages again.
+   */
   releaseAll(key: RecipientKey): void {
     this.releaseUpTo(key, Number.MAX_SAFE_INTEGER);
-    this.changed.delete(key);
-    if (this.cursors.delete(key)) this.gone.add(key);
+    this.changed.add(key);
+    this.gone.add(key);
   }
 
   /** Whether `flush` has work: segments to delete or cursors to write. */
@@ -190,8 +193,13 @@ export class MessageLog {
     }
     for (const key of this.changed) this.kv.put(CUR + key, this.cursorOf(key));
     this.changed.clear();
-    for (const key of this.gone) if (!this.cursors.has(key)) this.kv.delete(CUR + key);
-    this.gone.clear();
+    const oldest = this.segments[0]?.first ?? this.nextSeq;
+    for (const key of this.gone) {
+      if (this.hasOpen(key) || (this.cursors.get(key) ?? 0) >= oldest) continue;
+      // Every segment left is newer than anything the gone recipient had: its cursor can go.
+      this.gone.delete(key);
+      if (this.cursors.delete(key)) this.kv.delete(CUR + key);
+    }
   }
 
   /** Highest sequence below every open message of the recipient (it moves only forward). */

@@ -93,11 +93,11 @@ describe("message path: shard → session → client → release", () => {
     expect([...w.sessionKv.list({ prefix: "out:" })]).toHaveLength(1);
   });
 
-  // BUG: see transient.test.ts "after a restart, skipping a stored seq still lets the shard go of
+  // Regression (a defect these tests found, now fixed): see transient.test.ts "after a restart, skipping a stored seq still lets the shard go of
   // it". Here the consequence: the session object restarts holding m1 in memory only and m2
   // stored; the shard redelivers both; the client gets and acknowledges both; yet the shard keeps
   // m2 for ever and redelivers it every REDELIVER_AFTER_MS. Fix: deliver.ts, `see` a taken seq.
-  it.fails("after the session object restarts and the client acknowledged everything, the shard keeps nothing", async () => {
+  it("after the session object restarts and the client acknowledged everything, the shard keeps nothing", async () => {
     const w = world();
     w.shard.accept([msg("m1", 1), msg("m2", 2)]);
     await tick();

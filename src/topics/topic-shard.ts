@@ -109,7 +109,7 @@ export class TopicShard {
   forwarded(from: string, deliveries: Delivery[]): WildcardState {
     this.registry.register(from);
     // A forward retried after a restart or a lost reply is not taken twice.
-    const fresh = deliveries.filter(({ seq }) => seq === undefined || !this.registry.taken(from, seq));
+    const fresh = this.registry.fresh(from, deliveries);
     this.accept(fresh.map((d) => d.message));
     return this.registry.state(this.subs.size > 0);
   }
@@ -186,7 +186,15 @@ export class TopicShard {
         break;
       }
       tried.add(target);
-      const outcome = await this.peers.deliver(target, left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })));
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await this.peers.deliver(target, left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })));
+      } catch (error) {
+        // Nothing placed yet, or even the fallback failed: the lane retries the batch. Otherwise
+        // the part already placed must not be placed again (F10): the failed member declined.
+        if (left === batch || force) throw error;
+        continue;
+      }
       if (outcome.gone) {
         this.subs.remove(target, share);
         continue;

@@ -40,12 +40,14 @@ describe("WildcardRegistry (wildcard shard side)", () => {
     expect(restarted.state(false)).toEqual({ active: false, epoch: 2 });
   });
 
-  it("skips a forward it already took, per forwarder", () => {
-    const registry = new WildcardRegistry(new MemoryKv());
-    expect(registry.taken("t/a", 1)).toBe(false);
-    expect(registry.taken("t/a", 1)).toBe(true);
-    expect(registry.taken("t/b", 1)).toBe(false);
-    expect(registry.taken("t/a", 2)).toBe(false);
+  it("skips a forward it already took, per forwarder, with one write per batch", () => {
+    const kv = new MemoryKv();
+    const registry = new WildcardRegistry(kv);
+    const d = (...seqs: (number | undefined)[]) => seqs.map((seq) => (seq === undefined ? {} : { seq }));
+    expect(registry.fresh("t/a", d(1, 2, undefined, 3))).toEqual(d(1, 2, undefined, 3));
+    expect(kv.get("mark:t/a")).toBe(3);
+    expect(registry.fresh("t/a", d(2, 3, 4, undefined))).toEqual(d(4, undefined));
+    expect(registry.fresh("t/b", d(1))).toEqual(d(1));
   });
 });
 

@@ -104,12 +104,21 @@ export class WildcardRegistry {
     return this.shards.size;
   }
 
-  /** A forwarder's highest durable sequence already taken: a retried forward is skipped. */
-  taken(from: string, seq: number): boolean {
+  /**
+   * The durable forwards of a batch not taken before (a retried forward is skipped); the
+   * forwarder's mark moves past them with one write per batch.
+   */
+  fresh<T extends { seq?: number }>(from: string, deliveries: T[]): T[] {
     const mark = this.kv.get<number>(`mark:${from}`) ?? 0;
-    if (seq <= mark) return true;
-    this.kv.put(`mark:${from}`, seq);
-    return false;
+    let highest = mark;
+    const out = deliveries.filter(({ seq }) => {
+      if (seq === undefined) return true;
+      if (seq <= mark) return false;
+      highest = Math.max(highest, seq);
+      return true;
+    });
+    if (highest > mark) this.kv.put(`mark:${from}`, highest);
+    return out;
   }
 
   private forgetStale(): void {

@@ -36,9 +36,11 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       return;
     }
     if (seq !== undefined) {
-      // A shard retries until released; a retry of something already taken is skipped.
-      if (s.marks.taken(shard, seq)) return;
+      // A shard retries until released; a retry of something already taken is skipped, and
+      // still counts as seen, so the release point moves past it.
+      const taken = s.marks.taken(shard, seq);
       s.marks.see(shard, seq);
+      if (taken) return;
     }
     if (isExpired(message, now)) return;
     const topicShard = shardForTopic(message.topic);

@@ -231,6 +231,13 @@ export class Outbound {
     return out;
   }
 
+  /** Forgets the entries held in memory (the session ends: their shards may let go of them). */
+  dropTransient(): OutboundEntry[] {
+    const held = this.all().filter((e) => e.transient);
+    for (const entry of held) this.remove(entry);
+    return held;
+  }
+
   /**
    * Entries of shared subscriptions to give to another member when the session ends: queued
    * ones and QoS 1 ones in flight (MQTT 5 §4.8.2), never a QoS 2 message whose delivery

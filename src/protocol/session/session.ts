@@ -207,7 +207,7 @@ export class Session {
     if (record.delayedWill) actions.push(...this.publishWill(record.delayedWill.will, now, "session ended"));
     for (const entry of this.outbound.sharedEntries()) actions.push({ type: "reshare", share: entry.share!, message: entry.message });
     // Whatever the shards still keep for this session is no longer needed.
-    for (const entry of this.outbound.spill()) this.marks.unhold(entry.origin!.shard, entry.origin!.seq);
+    for (const entry of this.outbound.dropTransient()) this.marks.unhold(entry.origin!.shard, entry.origin!.seq);
     actions.push(...this.releases());
     const filters = Object.keys(record.subscriptions);
     this.store.clear();
