@@ -12,6 +12,7 @@ const ALIASES = "aliases";
 const OUT = "out:";
 const IN = "in2:";
 const MARK = "mark:";
+const QUEUE_SIZE = "outq";
 
 // Fixed-width numbers keep `list` in numeric order.
 const outKey = (seq: number) => OUT + seq.toString().padStart(16, "0");
@@ -42,6 +43,11 @@ export class KvSessionStore implements SessionStore {
     return [...this.kv.list<OutboundEntry>(options)].map(([, entry]) => entry);
   }
 
+  lastOutboundSeq(): number | undefined {
+    for (const [, entry] of this.kv.list<OutboundEntry>({ prefix: OUT, reverse: true, limit: 1 })) return entry.seq;
+    return undefined;
+  }
+
   putOutbound(entry: OutboundEntry): void {
     this.kv.put(outKey(entry.seq), entry);
   }
@@ -68,6 +74,15 @@ export class KvSessionStore implements SessionStore {
     return n;
   }
 
+  readQueueSize(): { count: number; bytes: number } | undefined {
+    return this.kv.get(QUEUE_SIZE);
+  }
+
+  writeQueueSize(size: { count: number; bytes: number } | undefined): void {
+    if (size) this.kv.put(QUEUE_SIZE, size);
+    else this.kv.delete(QUEUE_SIZE);
+  }
+
   readMarks(): Record<string, ShardMark> {
     return Object.fromEntries([...this.kv.list<ShardMark>({ prefix: MARK })].map(([k, mark]) => [k.slice(MARK.length), mark]));
   }
@@ -92,5 +107,6 @@ export class KvSessionStore implements SessionStore {
     this.kv.delete(SESSION);
     this.kv.delete(WILL);
     this.kv.delete(ALIASES);
+    this.kv.delete(QUEUE_SIZE);
   }
 }

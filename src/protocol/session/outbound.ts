@@ -61,18 +61,52 @@ export class Outbound {
   private inflight = 0;
   private nextSeq = 1;
   private nextPacketId = 1;
+  /** Whether the queue's size is in storage, and whether it changed since. */
+  private sizeStored = false;
+  private sizeDirty = false;
 
   constructor(
     private readonly store: SessionStore,
     private readonly limits: OutboundLimits,
   ) {
     // Read in pages: the in-flight entries and the first page stay, the rest is only counted.
+    // In-flight entries come first (messages are sent in order); when the queue's size was
+    // written (the session is offline), reading stops after the first page of queued ones.
+    const size = store.readQueueSize();
+    this.sizeStored = size !== undefined;
     let after: number | undefined;
     for (;;) {
       const page = store.listOutbound({ ...(after !== undefined ? { after } : {}), limit: PAGE_COUNT });
       if (page.length === 0) break;
       for (const entry of page) this.track(entry);
       after = page[page.length - 1]!.seq;
+      if (size && (this.stored > 0 || this.pageCount >= PAGE_COUNT || this.pageBytes >= PAGE_BYTES)) break;
+    }
+    if (size) {
+      // What was not read is counted from the stored size.
+      const unread = size.count - this.count;
+      if (unread < 0) throw new Error(`queue size ${size.count} in storage is below the ${this.count} entries read`);
+      this.stored += unread;
+      this.count = size.count;
+      this.bytes = size.bytes;
+      // New entries go after every stored one, read or not.
+      this.nextSeq = Math.max(this.nextSeq, (store.lastOutboundSeq() ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Writes the queue's size while the session is offline (see SessionStore.readQueueSize), and
+   * forgets it once a connection is live again.
+   */
+  saveSize(online: boolean): void {
+    if (online) {
+      if (this.sizeStored) this.store.writeQueueSize(undefined);
+      this.sizeStored = false;
+      this.sizeDirty = false;
+    } else if (this.sizeDirty || !this.sizeStored) {
+      this.store.writeQueueSize({ count: this.count, bytes: this.bytes });
+      this.sizeStored = true;
+      this.sizeDirty = false;
     }
   }
 
@@ -101,6 +135,7 @@ export class Outbound {
     const entry: OutboundEntry = { ...fields, seq: this.nextSeq++, state: "queued", bytes, ...(transient ? { transient: { since: now } } : {}) };
     this.count++;
     this.bytes += bytes;
+    this.sizeDirty = true;
     if (transient) {
       this.transientCount++;
       this.transientBytes += bytes;
@@ -297,6 +332,7 @@ export class Outbound {
   private remove(entry: OutboundEntry): void {
     this.count--;
     this.bytes -= entry.bytes;
+    this.sizeDirty = true;
     if (entry.packetId !== undefined && this.byPacketId.get(entry.packetId) === entry) {
       this.byPacketId.delete(entry.packetId);
       this.inflight--;

@@ -179,7 +179,10 @@ export class Session {
     const actions: Action[] = [];
     this.current = null;
     // Messages held in memory for the connection are the session's to keep now.
-    if (this.record && this.record.expiryInterval !== 0) actions.push(...this.spill());
+    if (this.record && this.record.expiryInterval !== 0) {
+      actions.push(...this.spill());
+      this.outbound.saveSize(false);
+    }
     const record = this.record;
     const will = this.store.readWill();
     if (will) this.store.writeWill(undefined);
@@ -277,6 +280,7 @@ export class Session {
   pump(now: number): Action[] {
     const actions = this.outbound.pump(this.current, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why), (e) => this.finished(e));
     this.marks.save();
+    this.outbound.saveSize(this.current !== null);
     return actions;
   }
 

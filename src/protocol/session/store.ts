@@ -12,6 +12,8 @@ export interface SessionStore {
   writeWill(will: Will | undefined): void;
   /** Outbound entries in sequence order, after `after` (a sequence number), at most `limit`. */
   listOutbound(page?: { after?: number; limit?: number }): OutboundEntry[];
+  /** The highest sequence number of a stored outbound entry. */
+  lastOutboundSeq(): number | undefined;
   putOutbound(entry: OutboundEntry): void;
   deleteOutbound(seq: number): void;
   getIncoming(packetId: number): IncomingQoS2 | undefined;
@@ -19,6 +21,12 @@ export interface SessionStore {
   deleteIncoming(packetId: number): void;
   countIncoming(): number;
   /** What the session took from each topic shard (see ShardMark). */
+  /**
+   * How many stored outbound entries there are and their bytes, written while the session is
+   * offline, so a restart need not read the whole queue to know; absent while online.
+   */
+  readQueueSize(): { count: number; bytes: number } | undefined;
+  writeQueueSize(size: { count: number; bytes: number } | undefined): void;
   readMarks(): Record<string, ShardMark>;
   writeMark(shard: string, mark: ShardMark): void;
   readAliases(): TopicAliases | undefined;
