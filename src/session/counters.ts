@@ -4,15 +4,15 @@
  * many it stands for, so a flood of drops cannot flood the log. Counters are kept in memory and
  * written once per event (`save`), not once per count.
  */
+import { LogLimiter, writerFor } from "../objects/rate-limited-log.js";
 import type { SyncKv } from "../storage/memory-kv.js";
 
 const KEY = "stats";
-const LOG_EVERY_MS = 5000;
 
 export class Counters {
   private values: Record<string, number> | undefined;
   private dirty = false;
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly limiter = new LogLimiter();
 
   constructor(private readonly kv: SyncKv) {}
 
@@ -28,18 +28,9 @@ export class Counters {
   }
 
   log(level: "info" | "warn", message: string, counter?: string): void {
-    const write = level === "warn" ? console.warn : console.log;
+    const write = writerFor(level);
     if (!counter) return write(`session: ${message}`);
-    const total = this.count(counter);
-    const now = Date.now();
-    const last = this.lastLogged.get(counter);
-    if (last && now - last.at < LOG_EVERY_MS) {
-      last.suppressed++;
-      return;
-    }
-    const more = last?.suppressed ? ` (and ${last.suppressed} more like it; ${counter}=${total})` : "";
-    this.lastLogged.set(counter, { at: now, suppressed: 0 });
-    write(`session: ${message}${more}`);
+    this.limiter.logCounted(write, `session: ${message}`, counter, this.count(counter));
   }
 
   save(): void {
