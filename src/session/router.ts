@@ -26,6 +26,8 @@ export const MAX_PUBLISH_BATCH_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_QOS0_BACKLOG = 2048;
 export const MAX_QOS0_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** How long a release call waits for a delivery's reply to carry the point instead. */
+export const RELEASE_DELAY_MS = 25;
 
 interface Waiting {
   message: Message;
@@ -48,6 +50,8 @@ export class ShardRouter {
   /** Release points waiting to be sent, and the shards with a release call in flight. */
   private readonly releases = new Map<string, { clientId: string; upTo: number }>();
   private readonly releasing = new Set<string>();
+  /** The highest release point each shard is known to have heard. */
+  private readonly told = new Map<string, number>();
 
   constructor(ns: Env["SHARDS"]) {
     this.stubs = new StubCache((key) => ns.get(ns.idFromName(key)));
@@ -102,26 +106,44 @@ export class ShardRouter {
   }
 
   /**
-   * Tells a shard how far this client released its messages; calls are coalesced per shard.
-   * A failed call is retried with the next release (or by the shard's own redelivery).
+   * Tells a shard how far this client released its messages. Calls wait RELEASE_DELAY_MS and are
+   * coalesced per shard; while messages keep coming, the replies to the shard's deliveries carry
+   * the release point (`released`), and the call is not needed at all. A failed call is retried
+   * with the next release (or the shard redelivers and hears the point in the reply).
    */
   release(shard: string, clientId: string, upTo: number): void {
+    if (upTo <= (this.told.get(shard) ?? 0)) return;
     const waiting = this.releases.get(shard);
     if (waiting && waiting.upTo >= upTo) return;
     this.releases.set(shard, { clientId, upTo });
-    if (!this.releasing.has(shard)) void this.sendReleases(shard);
+    if (!this.releasing.has(shard)) {
+      this.releasing.add(shard);
+      setTimeout(() => void this.sendReleases(shard), RELEASE_DELAY_MS);
+    }
+  }
+
+  /** The shard heard this release point in a delivery's reply. */
+  heard(shard: string, upTo: number): void {
+    if (upTo > (this.told.get(shard) ?? 0)) this.told.set(shard, upTo);
+    const waiting = this.releases.get(shard);
+    if (waiting && waiting.upTo <= upTo) this.releases.delete(shard);
   }
 
   private async sendReleases(shard: string): Promise<void> {
-    this.releasing.add(shard);
     try {
       for (let next = this.releases.get(shard); next; next = this.releases.get(shard)) {
         this.releases.delete(shard);
         const { clientId, upTo } = next;
-        await this.stubs.call(shard, (stub) => stub.release(shard, clientId, upTo)).catch((e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`));
+        if (upTo <= (this.told.get(shard) ?? 0)) continue;
+        await this.stubs.call(shard, (stub) => stub.release(shard, clientId, upTo)).then(
+          () => this.heard(shard, upTo),
+          (e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`),
+        );
       }
     } finally {
       this.releasing.delete(shard);
+      // Nothing waits for this shard: forget it, so the map holds only shards in use (F24).
+      if (!this.releases.has(shard)) this.told.delete(shard);
     }
   }
 

@@ -143,6 +143,7 @@ export class SessionDO extends DurableObject<Env> {
     return this.serial(async () => {
       const { actions, outcome } = this.session.deliver(shard, deliveries, Date.now());
       await this.runSafely(actions);
+      if (!outcome.gone && outcome.released !== undefined) this.router.heard(shard, outcome.released);
       return outcome;
     });
   }
