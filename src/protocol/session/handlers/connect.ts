@@ -84,10 +84,13 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     s.record = newSessionRecord(clientId, expiry);
   }
   s.saveRecord();
-  s.store.writeWill(packet.will ? willOf(packet.will, clientId, now) : undefined);
+  // (Rows are written only when something changes: a connect should cost one commit, one row.)
+  if (packet.will) s.store.writeWill(willOf(packet.will, clientId, now));
+  else if (s.store.readWill()) s.store.writeWill(undefined);
   // Topic aliases live as long as the connection [MQTT-3.3.2-7].
+  const hadAliases = Object.keys(s.aliases.inbound).length > 0 || Object.keys(s.aliases.outbound).length > 0;
   s.aliases = { inbound: {}, outbound: {} };
-  s.saveAliases();
+  if (hadAliases) s.saveAliases();
 
   // Server Keep Alive: the broker may lower an MQTT 5 client's keepalive [MQTT-3.2.2-21].
   let keepalive = packet.keepalive ?? 0;
