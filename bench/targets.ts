@@ -1,4 +1,4 @@
-/** The brokers under test, each started as its own process tree and stopped by PID. */
+/** The reference brokers (Aedes, mosquitto), each started as its own process tree and stopped by PID. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -16,12 +16,26 @@ export interface Target {
   pids: number[];
   /** A PID whose network namespace the clients must join (mosquitto). */
   netnsPid?: number;
+  /** This broker only: where its stats are read (http://host:port) and the bearer token. */
+  stats?: { url: string; token: string };
   stop(): Promise<void>;
 }
 
 export interface TargetSpec {
   name: string;
   start(dist: string): Promise<Target>;
+}
+
+/** A broker that crashed or was stopped: is any of its root processes still there? */
+export function targetAlive(target: Target): boolean {
+  return target.pids.every((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 export async function freePort(): Promise<number> {
@@ -32,14 +46,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function waitReady(child: ChildProcess, what: string): Promise<void> {
+export function waitReady(child: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     child.once("message", () => resolve());
     child.once("exit", (code) => reject(new Error(`${what} exited (${code}) before it was ready`)));
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
@@ -48,7 +62,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitForPort(port: number, netnsPid?: number): Promise<void> {
+export async function waitForPort(port: number, netnsPid?: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       const args = netnsPid ? ["-t", String(netnsPid), "-n", "bash", "-c", `echo > /dev/tcp/127.0.0.1/${port}`] : ["-c", `echo > /dev/tcp/127.0.0.1/${port}`];
@@ -60,38 +74,6 @@ async function waitForPort(port: number, netnsPid?: number): Promise<void> {
   }
   throw new Error(`nothing listens on ${port}`);
 }
-
-async function startOurs(dist: string): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(dist, "bench-ours.mjs"), String(port), join(dist, "index.js")], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  await waitReady(child, "the broker (workerd)");
-  return { child, url: `ws://127.0.0.1:${port}/mqtt` };
-}
-
-export const OURS_WS: TargetSpec = {
-  name: "edge (ws)",
-  async start(dist) {
-    const { child, url } = await startOurs(dist);
-    return { name: this.name, broker: "ours", transport: "ws", url, pids: [child.pid!], stop: () => stopChild(child) };
-  },
-};
-
-export const OURS_GATEWAY: TargetSpec = {
-  name: "edge via gateway (tcp)",
-  async start(dist) {
-    const { child, url } = await startOurs(dist);
-    const port = await freePort();
-    const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(port), "--worker-url", url, "--wait-for-worker", "10"], { stdio: ["ignore", "ignore", "inherit"] });
-    await waitForPort(port);
-    return {
-      name: this.name, broker: "ours", transport: "tcp", url: `mqtt://127.0.0.1:${port}`, pids: [child.pid!, gateway.pid!],
-      stop: async () => {
-        await stopChild(gateway);
-        await stopChild(child);
-      },
-    };
-  },
-};
 
 function aedes(transport: "ws" | "tcp"): TargetSpec {
   return {

@@ -1,4 +1,4 @@
-/** This broker for the benchmark: the bundled Worker in workerd (Miniflare), state on disk as deployed. */
+/** This broker for `--runtime=miniflare`: the deploy bundle in workerd (Miniflare), state on disk as deployed. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,8 +16,8 @@ const mf = new Miniflare({
     SHARDS: { className: "TopicShardDO", useSQLite: true },
   },
   durableObjectsPersist: dir,
-  // Queue limit as mosquitto is configured in this benchmark (max_queued_messages 10000).
-  bindings: { MAX_QUEUED_MESSAGES: "10000", MAX_INFLIGHT: "20" },
+  // The default configuration (as `npm start`), plus the local stats token the benchmark reads.
+  bindings: { STATS_TOKEN: "local-stats" },
   host: "127.0.0.1",
   port,
 });
