@@ -26,6 +26,12 @@ export interface LoadJob {
   window: number;
   /** Messages per second per publisher; 0 = as fast as the window allows. */
   rate: number;
+  /**
+   * Paced by delivery: at most this many messages per publisher published but not yet received
+   * (the subscriber must be in the same process). A window that stalls for a second is released,
+   * so shed messages do not stop the publisher.
+   */
+  endToEnd?: number;
   /** How long, after the window, publishers wait for outstanding acknowledgements. */
   ackWaitMs: number;
   clients: ClientPlan[];
@@ -82,6 +88,10 @@ const latencies: number[] = [];
 const MAX_SAMPLES = 200_000;
 const reply = (m: FromLoadgen) => process.send!(m);
 
+/** Per publisher: distinct messages received here, and who to wake when one arrives. */
+const receivedFrom = new Map<number, number>();
+const wake = new Map<number, () => void>();
+
 /** Per subscriber and publisher: how often each sequence number arrived (saturating at 255). */
 const counts = new Map<string, Map<number, { seen: Uint8Array; last: number; outOfOrder: number }>>();
 
@@ -100,6 +110,8 @@ function record(clientId: string, pub: number, seq: number): void {
   }
   if (r.seen[seq] === 0) {
     unique++;
+    receivedFrom.set(pub, (receivedFrom.get(pub) ?? 0) + 1);
+    wake.get(pub)?.();
     if (seq < r.last) r.outOfOrder++;
     r.last = Math.max(r.last, seq);
   }
@@ -138,6 +150,20 @@ function runPublisher(plan: ClientPlan, client: MqttClient, startedAt: number): 
   const rec: PublisherRecord = { pub: plan.pub!, sent: 0, acked: new Uint8Array(0), errors: 0 };
   let acked = new Uint8Array(4096);
   let inflight = 0;
+  // Paced by delivery: the window of messages not yet received, released if it stalls for 1 s.
+  let released = 0;
+  let movedAt = now();
+  const e2eOpen = () => {
+    if (!job.endToEnd) return true;
+    const outstanding = rec.sent - (receivedFrom.get(plan.pub!) ?? 0) - released;
+    if (outstanding < job.endToEnd) return true;
+    if (now() - movedAt > 1000) {
+      released += outstanding;
+      movedAt = now();
+      return true;
+    }
+    return false;
+  };
   return new Promise((resolve) => {
     let finished = false;
     const finish = () => {
@@ -189,11 +215,14 @@ function runPublisher(plan: ClientPlan, client: MqttClient, startedAt: number): 
         return;
       }
       // Bounded bursts, so acknowledgements and timers get their turn.
-      for (let burst = 0; burst < 64 && inflight < job.window; burst++) send();
-      if (inflight < job.window) schedule();
+      let burst = 0;
+      for (; burst < 64 && inflight < job.window && e2eOpen(); burst++) send();
+      if (burst > 0) movedAt = now();
+      if (inflight < job.window && e2eOpen()) schedule();
     };
+    if (job.endToEnd) wake.set(plan.pub!, () => schedule());
     const tick = setInterval(() => {
-      if (job.rate > 0 || now() >= stopAt) pump();
+      if (job.rate > 0 || now() >= stopAt || (job.endToEnd && e2eOpen())) pump();
     }, 1);
     pump();
     // After the window, outstanding acknowledgements get `ackWaitMs`; later ones do not count.

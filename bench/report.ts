@@ -3,8 +3,6 @@ import { perMessage, PRICE, type CostRow } from "./cost.js";
 import type { Connections, Latency, Throughput } from "./workloads.js";
 
 export type ThroughputRow = Throughput & {
-  /** Paced runs: the total rate offered by the publishers. */
-  offered?: number;
   /** This broker: increases of its counters during the run (drops and the like). */
   counters?: Record<string, number>;
 };
@@ -105,7 +103,7 @@ export function markdown(r: Results): string {
       ? "This broker runs as `npm start` serves it (wrangler dev and the TCP gateway, default configuration, a fresh state directory), Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory."
       : "This broker runs as the deploy bundle in Miniflare (`--runtime=miniflare`, default configuration), Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory.",
   );
-  out.push(`mqtt.js, MQTT 3.1.1, ${s.payload} B payloads, ${(s.windowMs! / 1000).toFixed(0)} s windows, ${(s.drainMs! / 1000).toFixed(0)} s drain. "Lost" = acknowledged to the publisher (QoS 1) but not delivered within the drain time.`);
+  out.push(`mqtt.js, MQTT 3.1.1, ${s.payload} B payloads, ${(s.windowMs! / 1000).toFixed(0)} s windows. After a window, publishers wait up to ${(s.ackWaitMs! / 1000).toFixed(0)} s for outstanding PUBACKs, then deliveries are awaited up to ${(s.drainMs! / 1000).toFixed(0)} s (less once all arrived, or when nothing arrived for 1 s at QoS 0, 3 s at QoS 1). "Lost" = acknowledged to the publisher (QoS 1) or written to its socket (QoS 0) but not delivered by the end of that drain.`);
   for (const sk of r.skipped) out.push(`Skipped: ${sk}`);
   for (const [row, byTarget] of Object.entries(r.failures)) {
     for (const [target, why] of Object.entries(byTarget)) out.push(`Failed: ${target}, ${row}: ${why}`);
@@ -161,7 +159,7 @@ export function markdown(r: Results): string {
     for (const [target, t] of Object.entries(row)) {
       const v = t.verdict;
       const counters = Object.entries(t.counters ?? {}).map(([k, n]) => `${k} +${n}`).join(", ");
-      out.push(`| ${workload}${t.offered ? ` (offered ${fmt(t.offered)}/s)` : ""} | ${target} | ${fmt(t.published)} | ${fmt(t.acked)} | ${fmt(v.unique)} | ${fmt(v.lost)} | ${fmt(v.duplicates)} | ${fmt(v.outOfOrder)} | ${fmt(v.unackedDelivered)} | ${fmt(t.p50, 1)} / ${fmt(t.p99, 1)} | ${counters || "–"} |`);
+      out.push(`| ${workload} | ${target} | ${fmt(t.published)} | ${fmt(t.acked)} | ${fmt(v.unique)} | ${fmt(v.lost)} | ${fmt(v.duplicates)} | ${fmt(v.outOfOrder)} | ${fmt(v.unackedDelivered)} | ${fmt(t.p50, 1)} / ${fmt(t.p99, 1)} | ${counters || "–"} |`);
     }
   }
   out.push("");
@@ -170,14 +168,14 @@ export function markdown(r: Results): string {
   const unpaced = find("unpaced");
   if (paced && unpaced) {
     out.push("## QoS 0 flood: unpaced fan-in against paced", "");
-    out.push("Paced: the publishers together offer the rate this broker delivered in the QoS 1 fan-in. Unpaced: each publisher writes as fast as its socket takes the writes (the next publish waits only while the socket pushes back). Not delivered = written to the socket but never received (QoS 0 may be shed).", "");
-    out.push("| target | paced: offered → delivered /s | unpaced: published → delivered /s | unpaced / paced | not delivered (unpaced) | shed, by the broker's counters |", "|---|---:|---:|---:|---:|---|");
+    out.push(`Paced: each publisher keeps at most ${s.pacedEndToEnd} messages published but not yet delivered (what the broker delivers without being overrun; one generator process holds all clients). Unpaced: each publisher writes as fast as its socket takes the writes (the next publish waits only while the socket pushes back). Not delivered = written to the socket but never received (QoS 0 may be shed).`, "");
+    out.push("| target | paced: delivered /s | unpaced: published → delivered /s | unpaced / paced | not delivered (unpaced) | shed, by the broker's counters |", "|---|---:|---:|---:|---:|---|");
     for (const t of r.targets) {
       const a = r.throughput[paced]?.[t.name];
       const b = r.throughput[unpaced]?.[t.name];
       if (!a && !b) continue;
       const shed = Object.entries(b?.counters ?? {}).map(([k, n]) => `${k} +${n}`).join(", ");
-      out.push(`| ${t.name} | ${a ? `${fmt(a.offered)} → ${fmt(a.delivered)}` : failed(r, paced, t.name)} | ${b ? `${fmt(b.published)} → ${fmt(b.delivered)}` : failed(r, unpaced, t.name)} | ${fmtRatio(ratio(b?.delivered, a?.delivered))} | ${b ? fmt(b.verdict.lost) : "–"} | ${t.broker === "ours" ? shed || "none counted" : "(no counters)"} |`);
+      out.push(`| ${t.name} | ${a ? fmt(a.delivered) : failed(r, paced, t.name)} | ${b ? `${fmt(b.published)} → ${fmt(b.delivered)}` : failed(r, unpaced, t.name)} | ${fmtRatio(ratio(b?.delivered, a?.delivered))} | ${b ? fmt(b.verdict.lost) : "–"} | ${t.broker === "ours" ? shed || "none counted" : "(no counters)"} |`);
     }
     out.push("");
   }

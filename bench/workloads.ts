@@ -153,10 +153,15 @@ export interface RunSpec {
   qos: 0 | 1;
   payloadSize: number;
   durationMs: number;
+  /** How long publishers wait for outstanding acknowledgements after the window. */
+  ackWaitMs: number;
+  /** The longest drain: deliveries later than this after publishing stopped count as lost. */
   drainMs: number;
   window: number;
   /** Messages per second per publisher, 0 = unpaced. */
   rate: number;
+  /** Paced by delivery (see LoadJob.endToEnd); all clients then share one generator process. */
+  endToEnd?: number;
   run?: string;
   around?: Around;
 }
@@ -165,24 +170,25 @@ export interface RunSpec {
 export async function runLoad(dist: string, target: Target, spec: RunSpec): Promise<Throughput & { latencies: number[] }> {
   const run = spec.run ?? runId();
   const { clients, perMessage } = plan(spec.pattern, run, spec.n);
-  const gens = spread(clients, Math.min(LOADGEN_PROCESSES, clients.length)).map((part) => ({ gen: Loadgen.start(dist, target), part }));
+  const gens = spread(clients, spec.endToEnd ? 1 : Math.min(LOADGEN_PROCESSES, clients.length)).map((part) => ({ gen: Loadgen.start(dist, target), part }));
   try {
-    const base: Omit<LoadJob, "clients"> = { url: target.url, qos: spec.qos, payloadSize: spec.payloadSize, durationMs: spec.durationMs, window: spec.window, rate: spec.rate, ackWaitMs: spec.drainMs };
+    const base: Omit<LoadJob, "clients"> = { url: target.url, qos: spec.qos, payloadSize: spec.payloadSize, durationMs: spec.durationMs, window: spec.window, rate: spec.rate, ackWaitMs: spec.ackWaitMs, ...(spec.endToEnd ? { endToEnd: spec.endToEnd } : {}) };
     for (const { gen, part } of gens) gen.send({ type: "setup", job: { ...base, clients: part } });
     for (const { gen } of gens) await gen.next("ready", 60_000);
     const after = spec.around ? await spec.around() : undefined;
     for (const { gen } of gens) gen.send({ type: "go" });
     const t0 = Date.now();
     const timing = (what: string) => process.env.BENCH_TIMING && console.log(`      ${what} at ${Date.now() - t0} ms`);
-    const published = await Promise.all(gens.map(({ gen }) => gen.next("published", spec.durationMs + spec.drainMs + 30_000)));
+    const published = await Promise.all(gens.map(({ gen }) => gen.next("published", spec.durationMs + spec.ackWaitMs + 30_000)));
     timing("published");
     const records = published.flatMap((p) => p.publishers);
     const acked: Record<number, Uint8Array> = Object.fromEntries(records.map((r) => [r.pub, r.acked]));
     const sent = records.reduce((n, r) => n + r.sent, 0);
     const ackedCount = records.reduce((n, r) => n + r.acked.reduce((a, b) => a + b, 0), 0);
-    // Drain: until every publish made has arrived, the drain time is over, or (QoS 0, where
-    // shed messages never come) nothing arrived for a second.
+    // Drain: until every publish made has arrived, the drain time is over, or nothing arrived for
+    // a while (1 s at QoS 0, where shed messages never come; 3 s at QoS 1).
     const drainUntil = Date.now() + spec.drainMs;
+    const idleMs = spec.qos === 0 ? 1000 : 3000;
     let last = -1;
     let lastChange = Date.now();
     for (;;) {
@@ -190,7 +196,7 @@ export async function runLoad(dist: string, target: Target, spec: RunSpec): Prom
       const progress = await Promise.all(gens.map(({ gen }) => gen.next("progress")));
       const got = progress.reduce((n, p) => n + p.unique, 0);
       if (got !== last) [last, lastChange] = [got, Date.now()];
-      if (got >= sent * perMessage || Date.now() > drainUntil || (spec.qos === 0 && Date.now() - lastChange > 1000)) break;
+      if (got >= sent * perMessage || Date.now() > drainUntil || Date.now() - lastChange > idleMs) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     // Counting stops here: what arrives later (while the stats are read, say) is not delivered.
@@ -231,8 +237,8 @@ export async function runLoad(dist: string, target: Target, spec: RunSpec): Prom
 }
 
 /** One publisher at a fixed rate to one subscriber: publish → deliver latency. */
-export async function latency(dist: string, target: Target, qos: 0 | 1, rate: number, durationMs: number, drainMs: number, around?: Around, run?: string): Promise<Latency & { run: Throughput }> {
-  const r = await runLoad(dist, target, { pattern: "one", n: 1, qos, payloadSize: 64, durationMs, drainMs, window: 10_000, rate, ...(around ? { around } : {}), ...(run ? { run } : {}) });
+export async function latency(dist: string, target: Target, qos: 0 | 1, rate: number, times: { durationMs: number; ackWaitMs: number; drainMs: number }, around?: Around, run?: string): Promise<Latency & { run: Throughput }> {
+  const r = await runLoad(dist, target, { pattern: "one", n: 1, qos, payloadSize: 64, ...times, window: 10_000, rate, ...(around ? { around } : {}), ...(run ? { run } : {}) });
   const l = r.latencies;
   const { latencies: _, ...rest } = r;
   return { p50: pct(l, 50), p90: pct(l, 90), p99: pct(l, 99), max: l[l.length - 1] ?? NaN, samples: l.length, lost: r.verdict.lost, duplicates: r.verdict.duplicates, run: rest };
