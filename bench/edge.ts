@@ -21,12 +21,12 @@ function statsToken(root: string): string {
 }
 
 /** Waits until the Worker answers HTTP (any status wrangler's proxy does not use while starting). */
-async function waitForWorker(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForWorker(url: string, token: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error("npm start exited before it was ready");
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
       if (res.status !== 502 && res.status !== 503) return;
     } catch {
@@ -43,7 +43,7 @@ const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").sp
  * `node scripts/start.mjs` in its own process group (wrangler spawns workerd children), output to
  * `logFile`; resolves once the Worker answers and the gateway accepts connections.
  */
-async function startAsNpmStart(root: string, logFile: string): Promise<{ port: number; gatewayPort: number; stop(): Promise<void>; pid: number }> {
+async function startAsNpmStart(root: string, logFile: string, token: string): Promise<{ port: number; gatewayPort: number; stop(): Promise<void>; pid: number }> {
   const port = await freePort();
   let gatewayPort = await freePort();
   while (gatewayPort === port) gatewayPort = await freePort();
@@ -61,7 +61,7 @@ async function startAsNpmStart(root: string, logFile: string): Promise<{ port: n
     if (left.pids.length || left.ports.length) console.warn(`bench: after stopping npm start, still running: pids ${left.pids.join(", ") || "none"}; listening: ${left.ports.join(", ") || "none"}`);
   };
   try {
-    await waitForWorker(`http://127.0.0.1:${port}/stats/sessions/bench-ready`, child, 90_000);
+    await waitForWorker(`http://127.0.0.1:${port}/stats/sessions/bench-ready`, token, child, 90_000);
     await waitForPort(gatewayPort);
   } catch (error) {
     await stop();
@@ -106,7 +106,7 @@ export function edgeTargets(root: string, runtime: Runtime, logDir: string, stam
       }
       mkdirSync(logDir, { recursive: true });
       const logFile = join(logDir, `${stamp}-edge-${transport}.log`);
-      const b = await startAsNpmStart(root, logFile);
+      const b = await startAsNpmStart(root, logFile, token);
       const url = transport === "ws" ? `ws://127.0.0.1:${b.port}/mqtt` : `mqtt://127.0.0.1:${b.gatewayPort}`;
       return { name, broker: "ours", transport, url, pids: [b.pid], stats: { url: `http://127.0.0.1:${b.port}`, token }, stop: b.stop } satisfies Target;
     },

@@ -1,7 +1,7 @@
 /** The reference brokers (Aedes, mosquitto), each started as its own process tree and stopped by PID. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,6 +125,7 @@ function mosquitto(transport: "ws" | "tcp"): TargetSpec {
           process.kill(pid, "SIGTERM");
           await new Promise((r) => setTimeout(r, 200));
           await stopChild(child);
+          rmSync(dir, { recursive: true, force: true });
         },
       };
     },
