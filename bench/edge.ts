@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stopGroup } from "./process-tree.js";
-import { freePort, stopChild, waitForPort, waitReady, type Target, type TargetSpec } from "./targets.js";
+import { freePorts, stopChild, waitForPort, waitReady, type Target, type TargetSpec } from "./targets.js";
 
 export type Runtime = "wrangler" | "miniflare";
 
@@ -44,9 +44,7 @@ const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").sp
  * `logFile`; resolves once the Worker answers and the gateway accepts connections.
  */
 async function startAsNpmStart(root: string, logFile: string, token: string): Promise<{ port: number; gatewayPort: number; stop(): Promise<void>; pid: number }> {
-  const port = await freePort();
-  let gatewayPort = await freePort();
-  while (gatewayPort === port) gatewayPort = await freePort();
+  const [port, gatewayPort] = (await freePorts(2)) as [number, number];
   const stateDir = mkdtempSync(join(tmpdir(), "bench-state-"));
   const log = openSync(logFile, "a");
   // Only the listeners and the state directory differ from a plain `npm start`; gateway settings
@@ -72,11 +70,10 @@ async function startAsNpmStart(root: string, logFile: string, token: string): Pr
 
 /** The deploy bundle in Miniflare (dist/bench-ours.mjs), plus the gateway when asked. */
 async function startMiniflare(dist: string, withGateway: boolean): Promise<{ port: number; gatewayPort?: number; pids: number[]; stop(): Promise<void> }> {
-  const port = await freePort();
+  const [port, gatewayPort] = (await freePorts(2)) as [number, number];
   const child = spawn(process.execPath, [join(dist, "bench-ours.mjs"), String(port), join(dist, "index.js")], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
   await waitReady(child, "the broker (Miniflare)");
   if (!withGateway) return { port, pids: [child.pid!], stop: () => stopChild(child) };
-  const gatewayPort = await freePort();
   const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(gatewayPort), "--worker-url", `ws://127.0.0.1:${port}/mqtt`, "--wait-for-worker", "10"], { stdio: ["ignore", "ignore", "inherit"] });
   await waitForPort(gatewayPort);
   return {

@@ -1,6 +1,9 @@
 /** The benchmark's outputs: Markdown tables with ratios, goals and cost, and an SVG chart. */
 import { perMessage, PRICE, type CostRow } from "./cost.js";
-import type { Connections, Latency, Throughput } from "./workloads.js";
+import type { Connections, Latency as LatencyResult, Throughput } from "./workloads.js";
+
+/** A latency run, with the full accounting of the run behind it. */
+export type Latency = LatencyResult & { run: Throughput };
 
 export type ThroughputRow = Throughput & {
   /** This broker: increases of its counters during the run (drops and the like). */
@@ -103,7 +106,7 @@ export function markdown(r: Results): string {
       ? "This broker runs as `npm start` serves it (wrangler dev and the TCP gateway, default configuration, a fresh state directory), Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory."
       : "This broker runs as the deploy bundle in Miniflare (`--runtime=miniflare`, default configuration), Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory.",
   );
-  out.push(`mqtt.js, MQTT 3.1.1, ${s.payload} B payloads, ${(s.windowMs! / 1000).toFixed(0)} s windows. After a window, publishers wait up to ${(s.ackWaitMs! / 1000).toFixed(0)} s for outstanding PUBACKs, then deliveries are awaited up to ${(s.drainMs! / 1000).toFixed(0)} s (less once all arrived, or when nothing arrived for 1 s at QoS 0, 3 s at QoS 1). "Lost" = acknowledged to the publisher (QoS 1) or written to its socket (QoS 0) but not delivered by the end of that drain.`);
+  out.push(`mqtt.js, MQTT 3.1.1, ${s.payload} B payloads, ${(s.windowMs! / 1000).toFixed(0)} s windows. After a window, publishers wait up to ${(s.ackWaitMs! / 1000).toFixed(0)} s for outstanding PUBACKs, then deliveries are awaited up to ${(s.drainMs! / 1000).toFixed(0)} s (less once all arrived, or at QoS 0 when nothing arrived for 1 s). "Lost" = acknowledged to the publisher (QoS 1) or written to its socket (QoS 0) but not delivered by the end of that drain.`);
   for (const sk of r.skipped) out.push(`Skipped: ${sk}`);
   for (const [row, byTarget] of Object.entries(r.failures)) {
     for (const [target, why] of Object.entries(byTarget)) out.push(`Failed: ${target}, ${row}: ${why}`);
@@ -155,7 +158,11 @@ export function markdown(r: Results): string {
   out.push("## Delivery accounting (every run)", "");
   out.push("Sent = publish calls; acked = PUBACK received (QoS 1) or written to the socket (QoS 0); lost = acked but never delivered; unacked delivered = delivered although its PUBACK had not come back when publishing stopped.", "");
   out.push("| workload | target | sent/s | acked | delivered | lost | duplicates | out of order | unacked delivered | p50 / p99 ms | broker counters |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-  for (const [workload, row] of Object.entries(r.throughput)) {
+  const runs: [string, Record<string, ThroughputRow>][] = [
+    ...Object.entries(r.latency).map(([name, row]): [string, Record<string, ThroughputRow>] => [name, Object.fromEntries(Object.entries(row).map(([t, l]) => [t, { ...l.run, ...(l.counters ? { counters: l.counters } : {}) }]))]),
+    ...Object.entries(r.throughput),
+  ];
+  for (const [workload, row] of runs) {
     for (const [target, t] of Object.entries(row)) {
       const v = t.verdict;
       const counters = Object.entries(t.counters ?? {}).map(([k, n]) => `${k} +${n}`).join(", ");

@@ -38,12 +38,31 @@ export function targetAlive(target: Target): boolean {
   });
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
+/**
+ * `n` distinct free loopback ports: all are held open until every one is chosen, so two calls
+ * cannot hand out the same port (another program may still take one before the broker binds it;
+ * `startTarget` retries then).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))));
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  return ports;
+}
+
+/** Starts a target, retrying twice (a port taken in between, a slow start); undefined if it never came up. */
+export async function startTarget(spec: TargetSpec, dist: string): Promise<Target | { error: string }> {
+  let error = "";
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await spec.start(dist);
+    } catch (e) {
+      error = String(e).split("\n")[0]!;
+      console.log(`bench: ${spec.name} did not start (attempt ${attempt}): ${error}`);
+    }
+  }
+  return { error };
 }
 
 export function waitReady(child: ChildProcess, what: string): Promise<void> {
@@ -79,7 +98,7 @@ function aedes(transport: "ws" | "tcp"): TargetSpec {
   return {
     name: `aedes (${transport})`,
     async start(dist) {
-      const [tcpPort, wsPort] = [await freePort(), await freePort()];
+      const [tcpPort, wsPort] = await freePorts(2);
       const child = spawn(process.execPath, [join(dist, "bench-aedes.mjs"), String(tcpPort), String(wsPort)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
       await waitReady(child, "aedes");
       const url = transport === "ws" ? `ws://127.0.0.1:${wsPort}` : `mqtt://127.0.0.1:${tcpPort}`;
