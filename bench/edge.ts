@@ -71,16 +71,27 @@ async function startAsNpmStart(root: string, logFile: string, token: string): Pr
 /** The deploy bundle in Miniflare (dist/bench-ours.mjs), plus the gateway when asked. */
 async function startMiniflare(dist: string, withGateway: boolean): Promise<{ port: number; gatewayPort?: number; pids: number[]; stop(): Promise<void> }> {
   const [port, gatewayPort] = (await freePorts(2)) as [number, number];
-  const child = spawn(process.execPath, [join(dist, "bench-ours.mjs"), String(port), join(dist, "index.js")], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  await waitReady(child, "the broker (Miniflare)");
-  if (!withGateway) return { port, pids: [child.pid!], stop: () => stopChild(child) };
+  const stateDir = mkdtempSync(join(tmpdir(), "bench-state-"));
+  const child = spawn(process.execPath, [join(dist, "bench-ours.mjs"), String(port), join(dist, "index.js"), stateDir], { detached: true, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  // Its own process group, so Miniflare's workerd child goes with it.
+  const stopBroker = async () => {
+    await stopGroup(child, [port]);
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(child, "the broker (Miniflare)");
+  } catch (error) {
+    await stopBroker();
+    throw error;
+  }
+  if (!withGateway) return { port, pids: [child.pid!], stop: stopBroker };
   const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(gatewayPort), "--worker-url", `ws://127.0.0.1:${port}/mqtt`, "--wait-for-worker", "10"], { stdio: ["ignore", "ignore", "inherit"] });
   await waitForPort(gatewayPort);
   return {
     port, gatewayPort, pids: [child.pid!, gateway.pid!],
     stop: async () => {
       await stopChild(gateway);
-      await stopChild(child);
+      await stopBroker();
     },
   };
 }

@@ -1,11 +1,8 @@
 /** This broker for `--runtime=miniflare`: the deploy bundle in workerd (Miniflare), state on disk as deployed. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Miniflare } from "miniflare";
 
-const [port, script] = [Number(process.argv[2]), process.argv[3]!];
-const dir = mkdtempSync(join(tmpdir(), "bench-broker-"));
+// The state directory is the caller's: it removes it after this process is gone (even if killed).
+const [port, script, dir] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];
 const mf = new Miniflare({
   modules: true,
   scriptPath: script,
@@ -25,7 +22,6 @@ await mf.ready;
 process.send?.({ type: "ready" });
 const stop = async () => {
   await mf.dispose();
-  rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop());
