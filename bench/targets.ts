@@ -1,7 +1,7 @@
-/** The brokers under test, each started as its own process tree and stopped by PID. */
+/** The reference brokers (Aedes, mosquitto), each started as its own process tree and stopped by PID. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,8 @@ export interface Target {
   pids: number[];
   /** A PID whose network namespace the clients must join (mosquitto). */
   netnsPid?: number;
+  /** This broker only: where its stats are read (http://host:port) and the bearer token. */
+  stats?: { url: string; token: string };
   stop(): Promise<void>;
 }
 
@@ -24,22 +26,53 @@ export interface TargetSpec {
   start(dist: string): Promise<Target>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
+/** A broker that crashed or was stopped: is any of its root processes still there? */
+export function targetAlive(target: Target): boolean {
+  return target.pids.every((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
-function waitReady(child: ChildProcess, what: string): Promise<void> {
+/**
+ * `n` distinct free loopback ports: all are held open until every one is chosen, so two calls
+ * cannot hand out the same port (another program may still take one before the broker binds it;
+ * `startTarget` retries then).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))));
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  return ports;
+}
+
+/** Starts a target, retrying twice (a port taken in between, a slow start); undefined if it never came up. */
+export async function startTarget(spec: TargetSpec, dist: string): Promise<Target | { error: string }> {
+  let error = "";
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await spec.start(dist);
+    } catch (e) {
+      error = String(e).split("\n")[0]!;
+      console.log(`bench: ${spec.name} did not start (attempt ${attempt}): ${error}`);
+    }
+  }
+  return { error };
+}
+
+export function waitReady(child: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     child.once("message", () => resolve());
     child.once("exit", (code) => reject(new Error(`${what} exited (${code}) before it was ready`)));
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
@@ -48,7 +81,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitForPort(port: number, netnsPid?: number): Promise<void> {
+export async function waitForPort(port: number, netnsPid?: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       const args = netnsPid ? ["-t", String(netnsPid), "-n", "bash", "-c", `echo > /dev/tcp/127.0.0.1/${port}`] : ["-c", `echo > /dev/tcp/127.0.0.1/${port}`];
@@ -61,43 +94,11 @@ async function waitForPort(port: number, netnsPid?: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-async function startOurs(dist: string): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(dist, "bench-ours.mjs"), String(port), join(dist, "index.js")], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  await waitReady(child, "the broker (workerd)");
-  return { child, url: `ws://127.0.0.1:${port}/mqtt` };
-}
-
-export const OURS_WS: TargetSpec = {
-  name: "edge (ws)",
-  async start(dist) {
-    const { child, url } = await startOurs(dist);
-    return { name: this.name, broker: "ours", transport: "ws", url, pids: [child.pid!], stop: () => stopChild(child) };
-  },
-};
-
-export const OURS_GATEWAY: TargetSpec = {
-  name: "edge via gateway (tcp)",
-  async start(dist) {
-    const { child, url } = await startOurs(dist);
-    const port = await freePort();
-    const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(port), "--worker-url", url, "--wait-for-worker", "10"], { stdio: ["ignore", "ignore", "inherit"] });
-    await waitForPort(port);
-    return {
-      name: this.name, broker: "ours", transport: "tcp", url: `mqtt://127.0.0.1:${port}`, pids: [child.pid!, gateway.pid!],
-      stop: async () => {
-        await stopChild(gateway);
-        await stopChild(child);
-      },
-    };
-  },
-};
-
 function aedes(transport: "ws" | "tcp"): TargetSpec {
   return {
     name: `aedes (${transport})`,
     async start(dist) {
-      const [tcpPort, wsPort] = [await freePort(), await freePort()];
+      const [tcpPort, wsPort] = await freePorts(2);
       const child = spawn(process.execPath, [join(dist, "bench-aedes.mjs"), String(tcpPort), String(wsPort)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
       await waitReady(child, "aedes");
       const url = transport === "ws" ? `ws://127.0.0.1:${wsPort}` : `mqtt://127.0.0.1:${tcpPort}`;
@@ -143,6 +144,7 @@ function mosquitto(transport: "ws" | "tcp"): TargetSpec {
           process.kill(pid, "SIGTERM");
           await new Promise((r) => setTimeout(r, 200));
           await stopChild(child);
+          rmSync(dir, { recursive: true, force: true });
         },
       };
     },

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // Runs the broker locally: the Worker in workerd (wrangler dev, offline: no telemetry, no update
 // checks, no login) at ws://127.0.0.1:8787/mqtt, and the TCP gateway at mqtt://127.0.0.1:1883.
-// Durable Object state is kept in .state/ so a restart keeps sessions and retained messages.
+// Durable Object state is kept in .state/ (or STATE_DIR) so a restart keeps sessions and retained
+// messages. PORT and GATEWAY_PORT move the two listeners (the benchmark runs it on free ports).
 // SIGINT/SIGTERM stop both children; if one exits, the other is stopped too.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { buildGateway } from "./build-gateway.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const host = process.env.HOST ?? "127.0.0.1";
 const port = process.env.PORT ?? "8787";
+const stateDir = process.env.STATE_DIR ? resolve(process.env.STATE_DIR) : join(root, ".state");
 const env = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
@@ -34,7 +36,7 @@ const run = (name, args, extraEnv = {}) => {
 run("wrangler", [
   join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
   "dev", "--local", "--ip", host, "--port", port,
-  "--persist-to", join(root, ".state"),
+  "--persist-to", stateDir,
   "--show-interactive-dev-session=false",
 ]);
 run("gateway", [gatewayFile, "--wait-for-worker", "60"], {
@@ -42,7 +44,7 @@ run("gateway", [gatewayFile, "--wait-for-worker", "60"], {
   // Matches .dev.vars, so the local Worker believes the gateway's client addresses.
   GATEWAY_SECRET: process.env.GATEWAY_SECRET ?? "local-gateway-secret",
 });
-console.log(`start: broker ws://${host}:${port}/mqtt, gateway mqtt://127.0.0.1:${process.env.GATEWAY_PORT ?? 1883} (state in .state/)`);
+console.log(`start: broker ws://${host}:${port}/mqtt, gateway mqtt://127.0.0.1:${process.env.GATEWAY_PORT ?? 1883} (state in ${stateDir})`);
 
 let stopping = false;
 function stopAll(signal) {

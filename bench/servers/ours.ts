@@ -1,11 +1,8 @@
-/** This broker for the benchmark: the bundled Worker in workerd (Miniflare), state on disk as deployed. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+/** This broker for `--runtime=miniflare`: the deploy bundle in workerd (Miniflare), state on disk as deployed. */
 import { Miniflare } from "miniflare";
 
-const [port, script] = [Number(process.argv[2]), process.argv[3]!];
-const dir = mkdtempSync(join(tmpdir(), "bench-broker-"));
+// The state directory is the caller's: it removes it after this process is gone (even if killed).
+const [port, script, dir] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];
 const mf = new Miniflare({
   modules: true,
   scriptPath: script,
@@ -16,8 +13,8 @@ const mf = new Miniflare({
     SHARDS: { className: "TopicShardDO", useSQLite: true },
   },
   durableObjectsPersist: dir,
-  // Queue limit as mosquitto is configured in this benchmark (max_queued_messages 10000).
-  bindings: { MAX_QUEUED_MESSAGES: "10000", MAX_INFLIGHT: "20" },
+  // The default configuration (as `npm start`), plus the local stats token the benchmark reads.
+  bindings: { STATS_TOKEN: "local-stats" },
   host: "127.0.0.1",
   port,
 });
@@ -25,7 +22,6 @@ await mf.ready;
 process.send?.({ type: "ready" });
 const stop = async () => {
   await mf.dispose();
-  rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop());
