@@ -382,7 +382,8 @@ export class SessionDO extends DurableObject<Env> {
   /** Arms the timer that stores held messages whose PUBACK is late (see `spillTimer`). */
   private syncSpill(): void {
     const at = this.session.nextSpill();
-    if (at === this.spillTimer?.at) return;
+    // Moved only to an earlier time: firing early spills nothing that is not due (no churn per PUBACK).
+    if (this.spillTimer && (at === null || at >= this.spillTimer.at)) return;
     if (this.spillTimer) clearTimeout(this.spillTimer.timer);
     this.spillTimer = null;
     if (at === null) return;
