@@ -8,6 +8,7 @@
 import type { BrokerConfig } from "../config.js";
 import { EdgeConnection, type EdgeAction } from "../edge/connection.js";
 import { DeadlineTimer } from "../edge/deadline-timer.js";
+import { joinPackets } from "../edge/join.js";
 import type { Env } from "../env.js";
 import type { ConnectRoute } from "../protocol/session/session.js";
 import { assignClientId } from "./client-id.js";
@@ -49,12 +50,13 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
           });
           break;
         case "toUpstream":
-          send(upstream, action.bytes);
+          sendUpstreamSoon(action.bytes);
           break;
         case "toClient":
           send(client, action.bytes);
           break;
         case "close":
+          flushUpstream();
           closeBoth(action.code, action.reason);
           break;
       }
@@ -69,6 +71,23 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
     } catch {
       // The socket closed under us; its close event closes the other side.
     }
+  };
+
+  /**
+   * Packets for the session wait for the end of this turn and go as one frame: a client that
+   * sends each packet over several frames (mqtt.js does) or many small packets would otherwise
+   * cost its session object one event per packet. (Several packets per frame: [MQTT-6.0.0-2].)
+   */
+  let pendingUp: Uint8Array[] = [];
+  const sendUpstreamSoon = (bytes: Uint8Array) => {
+    if (pendingUp.length === 0) setTimeout(flushUpstream, 0);
+    pendingUp.push(bytes);
+  };
+  const flushUpstream = () => {
+    if (pendingUp.length === 0) return;
+    const parts = pendingUp;
+    pendingUp = [];
+    send(upstream, joinPackets(parts));
   };
 
   const closeBoth = (code: number, reason: string) => {
