@@ -80,13 +80,18 @@ export class SessionDO extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    // A client that never completes CONNECT is closed (§3.1: the server SHOULD).
-    const attachment: Attachment = { connId: crypto.randomUUID(), route, connectBy: Date.now() + this.config.connectTimeoutMs };
+    // A client that never completes CONNECT is closed (§3.1: the server SHOULD). An edge in
+    // front (the pipe, the gateway) enforces that itself and opens this socket only once it has
+    // the CONNECT; a direct client gets a deadline here: a timer while the object is awake, the
+    // alarm if it hibernates first.
+    const direct = !route.edgeKeepalive;
+    const attachment: Attachment = { connId: crypto.randomUUID(), route, ...(direct ? { connectBy: Date.now() + this.config.connectTimeoutMs } : {}) };
     this.attachments.init(server, attachment);
     this.sockets.set(attachment.connId, server);
-    // The CONNECT deadline: a timer while the object is awake, the alarm if it hibernates first.
-    void this.serial(async () => undefined);
-    setTimeout(() => void this.serial(async () => this.closeSilent(Date.now())), this.config.connectTimeoutMs + 10);
+    if (direct) {
+      void this.serial(async () => undefined);
+      setTimeout(() => void this.serial(async () => this.closeSilent(Date.now())), this.config.connectTimeoutMs + 10);
+    }
     const protocol = request.headers.get(SUBPROTOCOL_HEADER) ?? "mqtt";
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
   }
@@ -401,6 +406,8 @@ export class SessionDO extends DurableObject<Env> {
       const by = this.awaitingConnect(ws);
       if (by !== undefined && (at === null || by < at)) at = by;
     }
+    // After waking the alarm is unknown: read it (a read commits nothing) rather than clear it blindly.
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (at === this.alarmAt) return;
     this.alarmAt = at;
     if (at === null) await this.ctx.storage.deleteAlarm();
