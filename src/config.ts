@@ -69,7 +69,7 @@ export function loadConfig(vars: ConfigVars): BrokerConfig {
     // The queue lives in storage (a Durable Object has 10 GB), read a page at a time.
     maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 100_000, 1, 10_000_000),
     maxQueuedBytes: integer(vars, "MAX_QUEUED_BYTES", 64 * 1024 * 1024, 1024, 4 * 1024 ** 3),
-    maxInflight: integer(vars, "MAX_INFLIGHT", 20, 1, 65535),
+    maxInflight: integer(vars, "MAX_INFLIGHT", 64, 1, 65535),
     receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),
     topicAliasMaximum: integer(vars, "TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),
     serverTopicAliases: integer(vars, "SERVER_TOPIC_ALIASES", 16, 0, 65535),

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryKv } from "../../storage/memory-kv.js";
 import type { Action } from "../actions.js";
 import type { QoS } from "../message.js";
+import { INFLIGHT_BYTES } from "./outbound.js";
 import type { Session } from "./session.js";
 import { deliverNow, forVersion, message, newSession, ok, only, publishes, route, sent, text } from "./test-support.js";
 
@@ -239,5 +240,17 @@ describe("resuming a persistent session [MQTT-4.4.0-1]", () => {
     expect(publishes(actions)).toEqual([]);
     expect(session.outbound.size).toBe(0);
     expect(outKeys(kv)).toEqual([]);
+  });
+});
+
+describe("the in-flight window is bounded in bytes too", () => {
+  it(`sends no more than INFLIGHT_BYTES (${INFLIGHT_BYTES}) of messages before acknowledgements, at least one`, () => {
+    const { session } = subscribed([["a/b", 2]], { config: { maxInflight: 64, maxQueuedBytes: 64 * 1024 * 1024 } });
+    const big = "x".repeat(2 * 1024 * 1024);
+    const sentNow = publishes(deliverNow(session, "t/a", [1, 2, 3, 4, 5, 6].map((seq) => ({ seq, message: message("a/b", big, 2) }))).actions);
+    expect(sentNow).toHaveLength(4); // 4 × 2 MiB reach 8 MiB
+    const huge = "y".repeat(9 * 1024 * 1024);
+    const { session: alone } = subscribed([["a/b", 2]], { config: { maxInflight: 64, maxQueuedBytes: 64 * 1024 * 1024 } });
+    expect(publishes(deliverNow(alone, "t/a", [{ seq: 1, message: message("a/b", huge, 2) }]).actions)).toHaveLength(1);
   });
 });

@@ -25,6 +25,8 @@ export interface OutboundLimits {
 /** Queued entries kept in memory at most (count and bytes); the rest wait in storage. */
 export const PAGE_COUNT = 256;
 export const PAGE_BYTES = 1024 * 1024;
+/** Bytes of messages in flight to the client at most (they stay in memory until acknowledged). */
+export const INFLIGHT_BYTES = 8 * 1024 * 1024;
 /** Transient entries held at most; beyond them QoS 1 messages are stored like the rest. */
 export const TRANSIENT_COUNT = 1000;
 export const TRANSIENT_BYTES = 4 * 1024 * 1024;
@@ -59,6 +61,7 @@ export class Outbound {
   private count = 0;
   private bytes = 0;
   private inflight = 0;
+  private inflightBytes = 0;
   private nextSeq = 1;
   private nextPacketId = 1;
   /** Whether the queue's size is in storage, and whether it changed since. */
@@ -158,7 +161,8 @@ export class Outbound {
   pump(conn: ConnectionState | null, send: PublishSender, dropped: DropHandler, finished: Finished): Action[] {
     const actions: Action[] = [];
     const window = conn ? Math.min(this.limits.maxInflight, conn.receiveMaximum) : 0;
-    while (conn && this.inflight < window) {
+    // The window is bounded in bytes too (at least one message): in-flight payloads stay in memory.
+    while (conn && this.inflight < window && (this.inflight === 0 || this.inflightBytes < INFLIGHT_BYTES)) {
       if (this.head >= this.queue.length && !this.loadPage()) break;
       const entry = this.queue[this.head++]!;
       this.leavePage(entry);
@@ -174,6 +178,7 @@ export class Outbound {
       entry.state = "sent";
       this.byPacketId.set(packetId, entry);
       this.inflight++;
+      this.inflightBytes += entry.bytes;
       if (!entry.transient) this.write(entry);
       actions.push(...sent);
     }
@@ -336,6 +341,7 @@ export class Outbound {
     if (entry.packetId !== undefined && this.byPacketId.get(entry.packetId) === entry) {
       this.byPacketId.delete(entry.packetId);
       this.inflight--;
+      this.inflightBytes -= entry.bytes;
     }
     if (entry.transient) {
       this.transientCount--;
@@ -354,6 +360,7 @@ export class Outbound {
     if (entry.state !== "queued" && entry.packetId !== undefined) {
       this.byPacketId.set(entry.packetId, entry);
       this.inflight++;
+      this.inflightBytes += entry.bytes;
     } else if (this.stored === 0 && this.pageCount < PAGE_COUNT && this.pageBytes + entry.bytes <= PAGE_BYTES) {
       this.push(entry);
     } else {
