@@ -28,7 +28,7 @@ export const PAGE_BYTES = 1024 * 1024;
 /** Bytes of messages in flight to the client at most (they stay in memory until acknowledged). */
 export const INFLIGHT_BYTES = 8 * 1024 * 1024;
 /** Transient entries held at most; beyond them QoS 1 messages are stored like the rest. */
-export const TRANSIENT_COUNT = 1000;
+export const TRANSIENT_COUNT = 10_000;
 export const TRANSIENT_BYTES = 4 * 1024 * 1024;
 
 /** Why a message was not sent to the client. */
