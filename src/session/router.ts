@@ -27,7 +27,7 @@ export const MAX_PUBLISH_BATCH_BYTES = 4 * 1024 * 1024;
 export const MAX_QOS0_BACKLOG = 2048;
 export const MAX_QOS0_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** How long a release call waits for a delivery's reply to carry the point instead. */
-export const RELEASE_DELAY_MS = 25;
+export const RELEASE_DELAY_MS = 200;
 
 interface Waiting {
   message: Message;

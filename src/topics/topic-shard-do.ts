@@ -19,7 +19,7 @@ import type { WildcardState } from "./wildcard-link.js";
 /** How often a shard with undelivered messages wakes itself to make sure they move. */
 const RETRY_ALARM_MS = 30_000;
 /** Releases are written (rows deleted, cursors moved) at most this often: one commit for many. */
-const FLUSH_MS = 100;
+const FLUSH_MS = 1000;
 
 export interface ShardStats extends CoreStats {
   counters: Record<string, number>;
