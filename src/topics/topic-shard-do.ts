@@ -185,7 +185,8 @@ export class TopicShardDO extends DurableObject<Env> {
     const core = this.core;
     if (!core) return;
     if (core.log.dirty && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
-    if (core.log.stats.messages > 0 || core.lanes.unreleased) void this.armRetry();
+    // (`unreleased` looks at every lane: only asked while no alarm is armed.)
+    if (!this.retryArmed && (core.log.stats.messages > 0 || core.lanes.unreleased)) void this.armRetry();
   }
 
   private flush(): void {

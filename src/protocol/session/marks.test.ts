@@ -77,4 +77,20 @@ describe("Marks", () => {
     marks.save();
     expect(kv.get("mark:t/a")).toEqual({ upTo: 3, above: [] });
   });
+
+  it("holds thousands of messages and keeps the release point right as they finish in any order", () => {
+    const { marks } = fresh();
+    for (let seq = 1; seq <= 5000; seq++) marks.hold("t/a", seq);
+    expect(marks.releasePoint("t/a")).toBe(0);
+    marks.unhold("t/a", 3);
+    marks.unhold("t/a", 1);
+    expect(marks.releasePoint("t/a")).toBe(1);
+    for (let seq = 2; seq <= 4000; seq++) marks.unhold("t/a", seq);
+    expect(marks.releasePoint("t/a")).toBe(4000);
+    for (let seq = 5000; seq > 4000; seq--) marks.unhold("t/a", seq);
+    expect(marks.releasePoint("t/a")).toBe(5000);
+    // Held and stored ones are taken; a new one is not.
+    expect(marks.taken("t/a", 4500)).toBe(true);
+    expect(marks.taken("t/a", 5001)).toBe(false);
+  });
 });

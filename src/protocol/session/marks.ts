@@ -15,9 +15,11 @@ import type { SessionStore } from "./store.js";
 interface ShardProgress {
   /** Highest sequence seen from the shard (taken, stored, or not wanted). */
   seen: number;
-  /** Sequences held in memory for the client, ascending. */
-  held: number[];
+  /** Sequences held in memory for the client (each check and change O(1): thousands may be held). */
+  held: HeldSet;
   stored: ShardMark;
+  /** `stored.above` as a set, for lookups. */
+  above: Set<number>;
   /** The release point last reported to the shard. */
   reported: number;
 }
@@ -28,7 +30,7 @@ export class Marks {
 
   constructor(private readonly store: SessionStore) {
     for (const [shard, mark] of Object.entries(store.readMarks())) {
-      this.shards.set(shard, { seen: mark.upTo, held: [], stored: mark, reported: mark.upTo });
+      this.shards.set(shard, { seen: mark.upTo, held: new HeldSet(), stored: mark, above: new Set(mark.above), reported: mark.upTo });
     }
   }
 
@@ -36,7 +38,8 @@ export class Marks {
   taken(shard: string, seq: number): boolean {
     const p = this.shards.get(shard);
     if (!p) return false;
-    return seq <= p.seen || p.stored.above.includes(seq) || p.held.includes(seq);
+    // Held sequences are all at or below `seen`.
+    return seq <= p.seen || p.above.has(seq);
   }
 
   /** The delivery was looked at: stored, held, or not wanted. */
@@ -48,23 +51,22 @@ export class Marks {
   /** The delivery is held in memory until the client acknowledges it. */
   hold(shard: string, seq: number): void {
     this.see(shard, seq);
-    const p = this.progress(shard);
-    p.held.push(seq);
+    this.progress(shard).held.add(seq);
   }
 
   /** A held delivery is finished: acknowledged, dropped, or stored after all. */
   unhold(shard: string, seq: number): void {
-    const p = this.shards.get(shard);
-    if (!p) return;
-    const i = p.held.indexOf(seq);
-    if (i !== -1) p.held.splice(i, 1);
+    this.shards.get(shard)?.held.delete(seq);
   }
 
   /** The delivery was stored: the mark must say so in the same commit (`save`). */
   stored(shard: string, seq: number): void {
     this.see(shard, seq);
     const p = this.progress(shard);
-    if (seq > p.stored.upTo && !p.stored.above.includes(seq)) p.stored.above.push(seq);
+    if (seq > p.stored.upTo && !p.above.has(seq)) {
+      p.above.add(seq);
+      p.stored.above.push(seq);
+    }
     this.dirty.add(shard);
   }
 
@@ -72,7 +74,8 @@ export class Marks {
   releasePoint(shard: string): number | undefined {
     const p = this.shards.get(shard);
     if (!p) return undefined;
-    return p.held.length > 0 ? p.held[0]! - 1 : p.seen;
+    const lowest = p.held.lowest();
+    return lowest !== undefined ? lowest - 1 : p.seen;
   }
 
   /** Shards whose release point moved past what they were told, with the new point. */
@@ -101,6 +104,7 @@ export class Marks {
       if (!p) continue;
       const upTo = Math.max(p.stored.upTo, this.releasePoint(shard)!);
       p.stored = { upTo, above: p.stored.above.filter((seq) => seq > upTo) };
+      p.above = new Set(p.stored.above);
       this.store.writeMark(shard, p.stored);
     }
     this.dirty.clear();
@@ -108,7 +112,39 @@ export class Marks {
 
   private progress(shard: string): ShardProgress {
     let p = this.shards.get(shard);
-    if (!p) this.shards.set(shard, (p = { seen: 0, held: [], stored: { upTo: 0, above: [] }, reported: 0 }));
+    if (!p) this.shards.set(shard, (p = { seen: 0, held: new HeldSet(), stored: { upTo: 0, above: [] }, above: new Set(), reported: 0 }));
     return p;
+  }
+}
+
+/**
+ * Sequences added in ascending order and removed in any order (acknowledgements come almost in
+ * order), with the lowest one at hand: amortized O(1) for each.
+ */
+class HeldSet {
+  private readonly members = new Set<number>();
+  private order: number[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  add(seq: number): void {
+    this.members.add(seq);
+    this.order.push(seq);
+  }
+
+  delete(seq: number): void {
+    this.members.delete(seq);
+  }
+
+  lowest(): number | undefined {
+    while (this.head < this.order.length && !this.members.has(this.order[this.head]!)) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+    return this.head < this.order.length ? this.order[this.head] : undefined;
   }
 }

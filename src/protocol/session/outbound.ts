@@ -56,7 +56,8 @@ export class Outbound {
   private pageBytes = 0;
   /** Entries enqueued but not yet written: `pump` writes each once, in its final state. */
   private readonly unwritten = new Set<OutboundEntry>();
-  private transientCount = 0;
+  /** Transient entries by sequence number: insertion order is sequence order, and so age order. */
+  private readonly transients = new Map<number, OutboundEntry>();
   private transientBytes = 0;
   private count = 0;
   private bytes = 0;
@@ -124,7 +125,7 @@ export class Outbound {
 
   /** Whether a transient entry of `bytes` fits now: the queue must not have stored entries waiting. */
   canHoldTransient(bytes: number): boolean {
-    return this.stored === 0 && this.transientCount < TRANSIENT_COUNT && this.transientBytes + bytes <= TRANSIENT_BYTES;
+    return this.stored === 0 && this.transients.size < TRANSIENT_COUNT && this.transientBytes + bytes <= TRANSIENT_BYTES;
   }
 
   /**
@@ -140,7 +141,7 @@ export class Outbound {
     this.bytes += bytes;
     this.sizeDirty = true;
     if (transient) {
-      this.transientCount++;
+      this.transients.set(entry.seq, entry);
       this.transientBytes += bytes;
       this.push(entry);
     } else if (this.stored > 0 || this.pageCount >= PAGE_COUNT || this.pageBytes + bytes > PAGE_BYTES) {
@@ -237,15 +238,10 @@ export class Outbound {
     return { result: "release", entry };
   }
 
-  /** When the oldest transient entry is due to be spilled (SPILL after it was taken). */
+  /** When the oldest transient entry was taken (it is the first one: they are taken in order). */
   oldestTransient(): number | undefined {
-    let oldest: number | undefined;
-    const visit = (e: OutboundEntry) => {
-      if (e.transient && (oldest === undefined || e.transient.since < oldest)) oldest = e.transient.since;
-    };
-    for (let i = this.head; i < this.queue.length; i++) visit(this.queue[i]!);
-    for (const e of this.byPacketId.values()) visit(e);
-    return oldest;
+    for (const entry of this.transients.values()) return entry.transient!.since;
+    return undefined;
   }
 
   /**
@@ -254,10 +250,10 @@ export class Outbound {
    */
   spill(takenBy?: number): OutboundEntry[] {
     const out: OutboundEntry[] = [];
-    const visit = (entry: OutboundEntry) => {
-      if (!entry.transient || (takenBy !== undefined && entry.transient.since > takenBy)) return;
+    for (const entry of this.transients.values()) {
+      if (takenBy !== undefined && entry.transient!.since > takenBy) break;
       delete entry.transient;
-      this.transientCount--;
+      this.transients.delete(entry.seq);
       this.transientBytes -= entry.bytes;
       if (entry.state === "queued") {
         this.pageCount++;
@@ -265,15 +261,13 @@ export class Outbound {
       }
       this.store.putOutbound(entry);
       out.push(entry);
-    };
-    for (let i = this.head; i < this.queue.length; i++) visit(this.queue[i]!);
-    for (const entry of this.byPacketId.values()) visit(entry);
+    }
     return out;
   }
 
   /** Forgets the entries held in memory (the session ends: their shards may let go of them). */
   dropTransient(): OutboundEntry[] {
-    const held = this.all().filter((e) => e.transient);
+    const held = [...this.transients.values()];
     for (const entry of held) this.remove(entry);
     return held;
   }
@@ -344,7 +338,7 @@ export class Outbound {
       this.inflightBytes -= entry.bytes;
     }
     if (entry.transient) {
-      this.transientCount--;
+      this.transients.delete(entry.seq);
       this.transientBytes -= entry.bytes;
       return; // never written
     }
