@@ -12,6 +12,12 @@ import { DeadlineTimer } from "../../src/edge/deadline-timer.js";
 import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
 import type { GatewayOptions } from "./options.js";
 
+
+/**
+ * Bytes a client may have on their way to its session before the session has taken them (see
+ * `EdgeOptions.flowWindowBytes`): a device that writes faster is slowed down by TCP.
+ */
+export const FLOW_WINDOW_BYTES = 256 * 1024;
 export interface BridgeEvents {
   log(line: string): void;
   closed(bridge: Bridge, reason: string): void;
@@ -41,6 +47,7 @@ export class Bridge {
         connectTimeoutMs: options.connectTimeoutMs,
         stallTimeoutMs: options.stallTimeoutMs,
         enforceKeepalive: true,
+        flowWindowBytes: FLOW_WINDOW_BYTES,
       },
       Date.now(),
     );
@@ -48,7 +55,7 @@ export class Bridge {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
       this.run(this.edge.fromClient(chunk, Date.now()));
-      if (this.edge.heldBytes > this.options.maxBuffer) socket.pause();
+      if (this.edge.heldBytes > this.options.maxBuffer || this.edge.paused) socket.pause();
     });
     socket.on("drain", () => this.ws?.resume());
     socket.on("end", () => this.close("client closed the connection"));
@@ -121,7 +128,11 @@ export class Bridge {
       // Resume reading only if flushing the early packets did not back the WebSocket up.
       if (ws.bufferedAmount <= this.options.maxBuffer) this.socket.resume();
     });
-    ws.on("message", (data: Buffer) => this.run(this.edge.fromUpstream(data, Date.now())));
+    ws.on("message", (data: Buffer) => {
+      this.run(this.edge.fromUpstream(data, Date.now()));
+      // The session answered the flow-control probe: read the client again.
+      if (this.socket.isPaused() && !this.edge.paused && ws.bufferedAmount < this.options.maxBuffer / 2 && !this.edge.closed) this.socket.resume();
+    });
     ws.on("close", (code, reason) => this.close(`broker closed the connection (${code}${reason.length ? ` ${reason.toString()}` : ""})`));
     ws.on("unexpected-response", (_req, res) => this.close(`the Worker refused the WebSocket: HTTP ${res.statusCode}`));
     ws.on("error", (error) => this.close(`Worker connection failed: ${error.message}`));
@@ -131,7 +142,7 @@ export class Bridge {
   private toWorker(bytes: Uint8Array): void {
     const ws = this.ws!;
     ws.send(bytes, { binary: true }, () => {
-      if (this.socket.isPaused() && ws.bufferedAmount < this.options.maxBuffer / 2 && !this.edge.closed) this.socket.resume();
+      if (this.socket.isPaused() && ws.bufferedAmount < this.options.maxBuffer / 2 && !this.edge.closed && !this.edge.paused) this.socket.resume();
     });
     if (ws.bufferedAmount > this.options.maxBuffer) this.socket.pause();
   }

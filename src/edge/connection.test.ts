@@ -3,7 +3,7 @@ import mqttPacket, { type Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { EdgeConnection, type EdgeAction, type EdgeOptions } from "./connection.js";
 
-const OPTIONS: EdgeOptions = { maxPacketSize: 4096, maxHeldBytes: 8192, connectTimeoutMs: 10_000, stallTimeoutMs: 30_000, enforceKeepalive: true };
+const OPTIONS: EdgeOptions = { maxPacketSize: 4096, maxHeldBytes: 8192, connectTimeoutMs: 10_000, stallTimeoutMs: 30_000, enforceKeepalive: true, flowWindowBytes: null };
 
 const bytes = (packet: Packet, version: 4 | 5 = 4) => new Uint8Array(mqttPacket.generate(packet, { protocolVersion: version }));
 const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
@@ -268,5 +268,37 @@ describe("closing", () => {
     expect(edge.clientText()).toEqual([]);
     expect(edge.timer(1_000_000)).toEqual([]);
     expect(edge.nextDeadline()).toBeNull();
+  });
+});
+
+describe("flow control towards the session (a device that writes faster than its session takes)", () => {
+  const big = (n: number) => bytes({ cmd: "publish", topic: "t", payload: Buffer.alloc(n), qos: 0, retain: false, dup: false });
+
+  it("sends a probe after a window of bytes and asks the shell to stop reading until it is answered", () => {
+    const edge = accepted(4, 60, 0, { flowWindowBytes: 1000 });
+    // Under the window: relayed as is, nothing paused.
+    expect(toUpstream(edge.fromClient(big(400), 1))).toEqual([list(big(400))]);
+    expect(edge.paused).toBe(false);
+    // The window is reached: a PINGREQ of our own follows the packet.
+    expect(toUpstream(edge.fromClient(big(700), 2))).toEqual([[...list(big(700)), 0xc0, 0x00]]);
+    expect(edge.paused).toBe(false);
+    // Another window before the answer: the shell must stop reading the client.
+    edge.fromClient(big(1100), 3);
+    expect(edge.paused).toBe(true);
+    // The session's PINGRESP answers the probe; it is not the client's, so it is not relayed; a
+    // full window already waited, so the next probe goes at once.
+    const answer = edge.fromUpstream(Uint8Array.of(0xd0, 0x00), 4);
+    expect(toClient(answer)).toEqual([]);
+    expect(toUpstream(answer)).toEqual([[0xc0, 0x00]]);
+    expect(edge.paused).toBe(false);
+    expect(toClient(edge.fromUpstream(Uint8Array.of(0xd0, 0x00), 5))).toEqual([]);
+    // With no probe outstanding, a PINGRESP from upstream is relayed as any packet.
+    expect(toClient(edge.fromUpstream(Uint8Array.of(0xd0, 0x00), 6))).toEqual([[0xd0, 0x00]]);
+  });
+
+  it("is off for the Worker pipe (a Worker cannot stop reading a WebSocket)", () => {
+    const edge = accepted(4, 60, 0, { flowWindowBytes: null });
+    for (let i = 0; i < 3; i++) expect(toUpstream(edge.fromClient(big(3000), i))).toEqual([list(big(3000))]);
+    expect(edge.paused).toBe(false);
   });
 });

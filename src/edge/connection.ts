@@ -27,6 +27,15 @@ export interface EdgeOptions {
    * answers PINGREQ and enforces the keepalive: PINGREQ is then forwarded like any packet.
    */
   enforceKeepalive: boolean;
+  /**
+   * Flow control towards the session (null: none): at most this many bytes go upstream before
+   * the session has answered a probe (a PINGREQ of our own; it handles packets in order, so its
+   * PINGRESP means it has taken everything before). Past a window the shell stops reading the
+   * client (`paused`), so a client that writes faster than its session takes is slowed down by
+   * TCP instead of filling the runtime's memory. Only an edge that answers the client's own
+   * PINGREQs can tell the PINGRESPs apart.
+   */
+  flowWindowBytes: number | null;
 }
 
 /** What the shell must do, in order. Close codes are WebSocket ones (RFC 6455 §7.4.1). */
@@ -43,6 +52,8 @@ type Phase = "awaiting-connect" | "opening" | "awaiting-connack" | "accepted" | 
 
 /** [MQTT-3.12.4-1]: the answer to PINGREQ. */
 const PINGRESP = Uint8Array.of(0xd0, 0x00);
+/** The probe of the flow control (see `EdgeOptions.flowWindowBytes`). */
+const PINGREQ = Uint8Array.of(0xc0, 0x00);
 /** The first packet the session sends is CONNACK, a few bytes even with MQTT 5 properties. */
 const MAX_CONNACK = 64 * 1024;
 
@@ -52,6 +63,9 @@ export class EdgeConnection {
   /** Reads the upstream's first packet (the CONNACK); dropped once it has. */
   private downstream: Framer | null = null;
   private readonly connectBy: number;
+  /** Bytes sent upstream since the last probe, and whether a probe awaits its answer. */
+  private unconfirmed = 0;
+  private probing = false;
   private held: Uint8Array[] = [];
   private heldSize = 0;
   private version: ProtocolVersion = 4;
@@ -113,7 +127,7 @@ export class EdgeConnection {
         upstream.push(packet);
       }
     }
-    if (upstream.length > 0) actions.push({ type: "toUpstream", bytes: joinPackets(upstream) });
+    if (upstream.length > 0) actions.push(this.toUpstream(joinPackets(upstream)));
     if (this.heldSize > this.options.maxHeldBytes) {
       return [...actions, ...this.close(1008, `more than ${this.options.maxHeldBytes} bytes sent before the session opened`)];
     }
@@ -144,9 +158,36 @@ export class EdgeConnection {
     return [{ type: "toUpstream", bytes }];
   }
 
+  /** Whether the shell should stop reading the client until the session answered a probe. */
+  get paused(): boolean {
+    return this.probing && this.unconfirmed >= (this.options.flowWindowBytes ?? Infinity);
+  }
+
+  /** Packets for the session, with a probe after them when a window of bytes went unconfirmed. */
+  private toUpstream(bytes: Uint8Array): EdgeAction {
+    const window = this.options.flowWindowBytes;
+    if (window === null || !this.options.enforceKeepalive || this.phase !== "accepted") return { type: "toUpstream", bytes };
+    this.unconfirmed += bytes.length;
+    if (this.probing || this.unconfirmed < window) return { type: "toUpstream", bytes };
+    this.probing = true;
+    this.unconfirmed = 0;
+    return { type: "toUpstream", bytes: joinPackets([bytes, PINGREQ]) };
+  }
+
   /** Bytes from the session object: relayed at once; the first packet (CONNACK) is read on the way. */
   fromUpstream(bytes: Uint8Array, now: number): EdgeAction[] {
     if (this.phase === "closed") return [];
+    // The answer to our probe (the session sends one packet per frame): not the client's.
+    if (this.probing && bytes.length === 2 && bytes[0] === 0xd0 && bytes[1] === 0x00) {
+      this.probing = false;
+      // A full window already waits: probe again at once.
+      if (this.unconfirmed >= (this.options.flowWindowBytes ?? Infinity)) {
+        this.probing = true;
+        this.unconfirmed = 0;
+        return [{ type: "toUpstream", bytes: PINGREQ }];
+      }
+      return [];
+    }
     if (this.downstream) {
       const result = this.downstream.push(bytes);
       const [first] = result.packets;

@@ -35,6 +35,8 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
       connectTimeoutMs: config.connectTimeoutMs,
       stallTimeoutMs: STALL_TIMEOUT_MS,
       enforceKeepalive: !edgeInFront,
+      // A Worker cannot stop reading a WebSocket: no flow control to apply here.
+      flowWindowBytes: null,
     },
     Date.now(),
   );
