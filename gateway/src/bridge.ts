@@ -17,7 +17,7 @@ import type { GatewayOptions } from "./options.js";
  * Bytes a client may have on their way to its session before the session has taken them (see
  * `EdgeOptions.flowWindowBytes`): a device that writes faster is slowed down by TCP.
  */
-export const FLOW_WINDOW_BYTES = 256 * 1024;
+export const FLOW_WINDOW_BYTES = 64 * 1024;
 export interface BridgeEvents {
   log(line: string): void;
   closed(bridge: Bridge, reason: string): void;

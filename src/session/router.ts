@@ -47,6 +47,7 @@ type Shard = DurableObjectStub<TopicShardDO>;
 export class ShardRouter {
   private readonly stubs: StubCache<Shard>;
   private readonly queues = new Map<string, ShardQueue>();
+  private idleWaiters: (() => void)[] = [];
   /** Release points waiting to be sent, and the shards with a release call in flight. */
   private readonly releases = new Map<string, { clientId: string; upTo: number }>();
   private readonly releasing = new Set<string>();
@@ -67,6 +68,17 @@ export class ShardRouter {
       queue.bytes += bytes;
       if (!queue.busy) this.flush(key, queue);
     });
+  }
+
+  /** Whether no publish is waiting for or on its way to a shard. */
+  get idle(): boolean {
+    return this.queues.size === 0;
+  }
+
+  /** Resolves once no publish is waiting for or on its way to a shard. */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Whether a QoS 0 publish to this topic would exceed the backlog the session holds for its shard. */
@@ -157,6 +169,7 @@ export class ShardRouter {
     if (queue.waiting.length === 0) {
       // Nothing more for this shard: forget it, so the map holds only shards in use (F24).
       this.queues.delete(key);
+      if (this.idle) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       return;
     }
     let count = 0;

@@ -325,6 +325,13 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   private send(action: SendAction): void {
+    // A PINGRESP waits until the publishes read before its PINGREQ have reached their shards:
+    // the gateway's flow-control probe then holds the device back until the broker has really
+    // taken what it sent, instead of letting it send what would only be shed.
+    if (action.packet.cmd === "pingresp" && !this.router.idle) {
+      void this.router.whenIdle().then(() => this.send(action));
+      return;
+    }
     const ws = this.sockets.get(action.connId);
     if (!ws) return;
     try {
