@@ -31,6 +31,7 @@ export class TopicShardDO extends DurableObject<Env> {
   private core: TopicShard | undefined;
   private readonly logs = new RateLimitedLog("shard");
   private readonly sessions: StubCache<DurableObjectStub<SessionDO>>;
+  private readonly shards: StubCache<DurableObjectStub<TopicShardDO>>;
   private retryArmed = false;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private announcing: Promise<void> | null = null;
@@ -41,6 +42,7 @@ export class TopicShardDO extends DurableObject<Env> {
     super(ctx, env);
     this.kv = new CountingKv(ctx.storage.kv);
     this.sessions = new StubCache((id) => env.SESSIONS.get(env.SESSIONS.idFromName(id)));
+    this.shards = new StubCache((key) => env.SHARDS.get(env.SHARDS.idFromName(key)));
     // A shard learns its name from the first call; one that has one resumes its deliveries now.
     const name = this.kv.get<string>("name");
     if (name !== undefined) this.start(name);
@@ -157,8 +159,7 @@ export class TopicShardDO extends DurableObject<Env> {
   }
 
   private async forwardToWildcard(deliveries: Delivery[]): Promise<WildcardState> {
-    const wildcard = this.env.SHARDS.get(this.env.SHARDS.idFromName(WILDCARD_SHARD));
-    return wildcard.forward(this.core?.name ?? "", deliveries);
+    return this.shards.call(WILDCARD_SHARD, (wildcard) => wildcard.forward(this.core?.name ?? "", deliveries));
   }
 
   /**
@@ -170,7 +171,7 @@ export class TopicShardDO extends DurableObject<Env> {
     if (this.announcing) return this.announcing;
     const owed = this.core?.registry.owed();
     if (!owed) return Promise.resolve();
-    this.announcing = Promise.all(owed.tell.map((key) => this.env.SHARDS.get(this.env.SHARDS.idFromName(key)).wildcardActive(owed.state)))
+    this.announcing = Promise.all(owed.tell.map((key) => this.shards.call(key, (shard) => shard.wildcardActive(owed.state))))
       .then(() => this.core?.registry.announced(owed.state.epoch))
       .catch(async (error) => {
         await this.armRetry(true);
