@@ -52,7 +52,7 @@ export class MessageLog {
   private readonly openCount = new Map<RecipientKey, number>();
   private readonly changed = new Set<RecipientKey>();
   private readonly gone = new Set<RecipientKey>();
-  private readonly cache = new Map<string, LogItem[]>();
+  private readonly cache = new Map<string, { items: LogItem[]; bytes: number }>();
   private cacheBytes = 0;
   private bytes = 0;
   private messages = 0;
@@ -96,14 +96,16 @@ export class MessageLog {
   append(entries: { message: Message; to: RecipientKey[] }[]): LogItem[] {
     const out: LogItem[] = [];
     let chunk: LogItem[] = [];
+    let sizes: number[] = [];
     let chunkBytes = 0;
     const write = () => {
       if (chunk.length === 0) return;
       const key = SEG + pad(chunk[0]!.seq);
       this.kv.put(key, { items: chunk });
-      this.index(key, chunk, () => true);
+      this.index(key, chunk, () => true, sizes);
       this.remember(key, chunk, chunkBytes);
       chunk = [];
+      sizes = [];
       chunkBytes = 0;
     };
     for (const { message, to } of entries) {
@@ -111,6 +113,7 @@ export class MessageLog {
       if (chunk.length > 0 && chunkBytes + bytes > SEGMENT_BYTES) write();
       const item: LogItem = { seq: this.nextSeq++, message, to };
       chunk.push(item);
+      sizes.push(bytes);
       chunkBytes += bytes;
       out.push(item);
     }
@@ -224,11 +227,12 @@ export class MessageLog {
     return this.cursors.get(key) ?? 0;
   }
 
-  private index(key: string, items: LogItem[], isOpen: (item: LogItem, r: RecipientKey) => boolean): void {
+  /** Indexes a segment's items; `sizes` are their messageBytes when the caller has them. */
+  private index(key: string, items: LogItem[], isOpen: (item: LogItem, r: RecipientKey) => boolean, sizes?: number[]): void {
     const segment: Segment = { key, first: items[0]!.seq, last: items[items.length - 1]!.seq, items: [], open: 0 };
-    for (const item of items) {
+    for (const [n, item] of items.entries()) {
       const open = new Set(item.to.filter((r) => isOpen(item, r)));
-      const bytes = messageBytes(item.message);
+      const bytes = sizes?.[n] ?? messageBytes(item.message);
       segment.items.push({ seq: item.seq, bytes, open });
       segment.open += open.size;
       for (const r of open) this.openCount.set(r, (this.openCount.get(r) ?? 0) + 1);
@@ -268,28 +272,28 @@ export class MessageLog {
 
   private load(segment: Segment): LogItem[] {
     const cached = this.cache.get(segment.key);
-    if (cached) return cached;
+    if (cached) return cached.items;
     const items = this.kv.get<{ items: LogItem[] }>(segment.key)?.items ?? [];
-    this.remember(segment.key, items, items.reduce((n, it) => n + messageBytes(it.message), 0));
+    this.remember(segment.key, items, segment.items.reduce((n, it) => n + it.bytes, 0));
     return items;
   }
 
   /** Keeps a segment's messages in memory within CACHE_BYTES, dropping the oldest first. */
   private remember(key: string, items: LogItem[], bytes: number): void {
     if (bytes > CACHE_BYTES) return;
-    this.cache.set(key, items);
+    this.cache.set(key, { items, bytes });
     this.cacheBytes += bytes;
-    for (const [old, oldItems] of this.cache) {
+    for (const [old, entry] of this.cache) {
       if (this.cacheBytes <= CACHE_BYTES) break;
       this.cache.delete(old);
-      this.cacheBytes -= oldItems.reduce((n, it) => n + messageBytes(it.message), 0);
+      this.cacheBytes -= entry.bytes;
     }
   }
 
   private forget(key: string): void {
-    const items = this.cache.get(key);
-    if (!items) return;
+    const entry = this.cache.get(key);
+    if (!entry) return;
     this.cache.delete(key);
-    this.cacheBytes -= items.reduce((n, it) => n + messageBytes(it.message), 0);
+    this.cacheBytes -= entry.bytes;
   }
 }
