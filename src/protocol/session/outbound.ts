@@ -123,19 +123,17 @@ export class Outbound {
     return this.bytes;
   }
 
-  /** Whether a transient entry of `bytes` fits now: the queue must not have stored entries waiting. */
-  canHoldTransient(bytes: number): boolean {
-    return this.stored === 0 && this.transients.size < TRANSIENT_COUNT && this.transientBytes + bytes <= TRANSIENT_BYTES;
-  }
-
   /**
-   * Adds a message for the client; false when the queue is full (by count or bytes). A stored
-   * entry is written by the `pump` that must follow in the same step (once, as sent or as
-   * queued), so the usual case costs one write, before anything is sent or acknowledged.
+   * Adds a message for the client; false when the queue is full (by count or bytes). With
+   * `mayHold` it is held in memory ("held") when it fits the transient bounds and no stored
+   * entry waits before it; otherwise it is stored ("stored"): written by the `pump` that must
+   * follow in the same step (once, as sent or as queued), so the usual case costs one write,
+   * before anything is sent or acknowledged.
    */
-  enqueue(fields: NewEntry, now: number, transient: boolean): boolean {
+  enqueue(fields: NewEntry, now: number, mayHold: boolean): "held" | "stored" | false {
     const bytes = messageBytes(fields.message);
     if (this.count >= this.limits.maxQueuedMessages || this.bytes + bytes > this.limits.maxQueuedBytes) return false;
+    const transient = mayHold && this.stored === 0 && this.transients.size < TRANSIENT_COUNT && this.transientBytes + bytes <= TRANSIENT_BYTES;
     const entry: OutboundEntry = { ...fields, seq: this.nextSeq++, state: "queued", bytes, ...(transient ? { transient: { since: now } } : {}) };
     this.count++;
     this.bytes += bytes;
@@ -152,7 +150,7 @@ export class Outbound {
       this.unwritten.add(entry);
       this.push(entry);
     }
-    return true;
+    return transient ? "held" : "stored";
   }
 
   /**

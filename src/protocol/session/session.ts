@@ -9,7 +9,7 @@ import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
 import type { DecodeResult } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
-import { isExpired, messageBytes, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
+import { isExpired, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
 import { getOwn } from "./own-keys.js";
 import { handleAuth } from "./handlers/auth.js";
 import { handleConnect, type ConnectRoute } from "./handlers/connect.js";
@@ -22,7 +22,7 @@ import { deliver } from "./deliver.js";
 import { Marks } from "./marks.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
-import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type TopicAliases, type Will } from "./state.js";
+import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
 import type { SessionStore } from "./store.js";
 import { serverDisconnect } from "./wire.js";
 
@@ -244,8 +244,9 @@ export class Session {
       const sent = this.sendPublish(conn, { message, qos: 0, retain, dup: false, ...extra }, now);
       return Array.isArray(sent) ? sent : this.dropped(message, sent);
     }
-    const transient = origin !== undefined && qos === 1 && conn !== null && extra.share === undefined && this.outbound.canHoldTransient(messageBytes(message));
-    if (!this.outbound.enqueue({ message, qos, retain, ...extra, ...(origin ? { origin } : {}) }, now, transient)) {
+    const mayHold = origin !== undefined && qos === 1 && conn !== null && extra.share === undefined;
+    const taken = this.outbound.enqueue({ message, qos, retain, ...extra, ...(origin ? { origin } : {}) }, now, mayHold);
+    if (!taken) {
       return [{
         type: "log",
         level: "warn",
@@ -254,7 +255,7 @@ export class Session {
       }];
     }
     if (origin) {
-      if (transient) this.marks.hold(origin.shard, origin.seq);
+      if (taken === "held") this.marks.hold(origin.shard, origin.seq);
       else this.marks.stored(origin.shard, origin.seq);
     }
     return [];
@@ -267,13 +268,17 @@ export class Session {
    */
   retainedPage(filter: string, messages: Message[], now: number): Action[] {
     const sub = this.record ? getOwn(this.record.subscriptions, filter) : undefined;
-    if (!sub) return [];
+    return sub ? this.enqueueRetained(sub, messages, now).concat(this.pump(now)) : [];
+  }
+
+  /** Retained messages for a subscription: the retain flag set, at most the granted QoS, its identifier. */
+  enqueueRetained(sub: Subscription, messages: Message[], now: number): Action[] {
     const actions: Action[] = [];
     const extra = sub.id !== undefined ? { subscriptionIds: [sub.id] } : {};
     for (const message of messages) {
       if (!isExpired(message, now)) actions.push(...this.enqueue(message, minQoS(sub.qos, message.qos), true, now, extra));
     }
-    return actions.concat(this.pump(now));
+    return actions;
   }
 
   /** Drains the outbound queue into the client's window. */

@@ -2,7 +2,7 @@
 import type { ISubscribePacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";
-import { isExpired, minQoS, type Message, type QoS } from "../../message.js";
+import { minQoS, type Message, type QoS } from "../../message.js";
 import { isShared, parseShared } from "../../topic/shared.js";
 import { hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
 import { hasOwn, setOwn } from "../own-keys.js";
@@ -109,13 +109,7 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
       for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
       s.saveRecord();
       const actions: Action[] = [suback];
-      accepted.forEach(({ sub }, i) => {
-        for (const message of retained[i] ?? []) {
-          if (isExpired(message, now)) continue;
-          const extra = sub.id !== undefined ? { subscriptionIds: [sub.id] } : {};
-          actions.push(...s.enqueue(message, minQoS(sub.qos, message.qos), true, now, extra));
-        }
-      });
+      accepted.forEach(({ sub }, i) => actions.push(...s.enqueueRetained(sub, retained[i] ?? [], now)));
       return actions.concat(s.pump(now));
     },
   }];
