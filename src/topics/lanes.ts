@@ -92,11 +92,11 @@ export class Lanes {
 
   /**
    * Queues a message for a recipient. A durable one is never lost (the log has it); false when a
-   * QoS 0 one was dropped because the recipient is too far behind.
+   * QoS 0 one was dropped because the recipient is too far behind. `bytes`: its messageBytes, when
+   * the caller pushes it to many recipients.
    */
-  push(to: Recipient, seq: number | undefined, message: Message): boolean {
+  push(to: Recipient, seq: number | undefined, message: Message, bytes = messageBytes(message)): boolean {
     const lane = this.lane(to);
-    const bytes = messageBytes(message);
     const full = lane.catchUp || lane.bytes + bytes > LANE_BYTES || this.bytes + bytes > SHARD_LANE_BYTES;
     if (full) {
       if (seq === undefined) return false;

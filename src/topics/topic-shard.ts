@@ -9,7 +9,7 @@
  * which releases them once its client acknowledged them (or it stored them itself). The log is
  * the only durable copy while an online subscriber's client has the message in flight.
  */
-import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
+import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../protocol/message.js";
 import type { SyncKv } from "../storage/memory-kv.js";
 import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
@@ -98,9 +98,10 @@ export class TopicShard {
     const items = this.log.append(durable.map((p) => ({ message: p.message, to: p.durable.map(recipientKey) })));
     durable.forEach((p, i) => (p.seq = items[i]!.seq));
     for (const plan of plans) {
-      for (const to of plan.durable) this.lanes.push(to, plan.seq, plan.message);
+      const bytes = messageBytes(plan.message);
+      for (const to of plan.durable) this.lanes.push(to, plan.seq, plan.message, bytes);
       for (const to of plan.volatile) {
-        if (!this.lanes.push(to, undefined, plan.message)) this.dropSlow(to, plan.message);
+        if (!this.lanes.push(to, undefined, plan.message, bytes)) this.dropSlow(to, plan.message);
       }
     }
   }
