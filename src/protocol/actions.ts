@@ -65,6 +65,13 @@ export interface ReleaseAction {
   upTo: number;
 }
 
+/** Tell a topic shard that this client is connected again (see MutedShards). */
+export interface OnlineAction {
+  type: "online";
+  shard: string;
+  clientId: string;
+}
+
 export interface LogAction {
   type: "log";
   level: "info" | "warn";
@@ -81,4 +88,5 @@ export type Action =
   | UnsubscribeAction
   | ReshareAction
   | ReleaseAction
+  | OnlineAction
   | LogAction;

@@ -39,8 +39,10 @@ export interface Delivery {
  * deliveries; `released`: the highest durable sequence from this shard the session no longer
  * needs the shard to keep (stored by the session, acknowledged by the client, or not wanted).
  * Messages the session holds in memory for its client are released later, by `release` calls.
+ * `offline`: the client is not connected, so the shard sends it no QoS 0 messages (which the
+ * session would drop) until the session says it is back (review finding F28).
  */
-export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[]; released?: number };
+export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[]; released?: number; offline?: true };
 
 export const minQoS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
 export const maxQoS = (a: QoS, b: QoS): QoS => (a > b ? a : b);

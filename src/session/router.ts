@@ -134,6 +134,14 @@ export class ShardRouter {
     }
   }
 
+  /**
+   * Tells a shard that held back QoS 0 messages for this offline client that it is back. Not
+   * awaited: a failure costs QoS 0 messages until the shard's own probe (see MutedShards).
+   */
+  online(shard: string, clientId: string): void {
+    void this.stubs.call(shard, (stub) => stub.online(shard, clientId)).catch((e) => console.warn(`session ${clientId}: telling ${shard} the client is back failed: ${String(e)}`));
+  }
+
   /** The shard heard this release point in a delivery's reply. */
   heard(shard: string, upTo: number): void {
     if (upTo > (this.told.get(shard) ?? 0)) this.told.set(shard, upTo);

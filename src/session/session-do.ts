@@ -274,6 +274,9 @@ export class SessionDO extends DurableObject<Env> {
         case "release":
           this.router.release(action.shard, action.clientId, action.upTo);
           break;
+        case "online":
+          this.router.online(action.shard, action.clientId);
+          break;
         case "log":
           this.counters.log(action.level, action.message, action.counter);
           break;

@@ -13,6 +13,7 @@ const OUT = "out:";
 const IN = "in2:";
 const MARK = "mark:";
 const QUEUE_SIZE = "outq";
+const MUTED = "muted";
 
 // Fixed-width numbers keep `list` in numeric order.
 const outKey = (seq: number) => OUT + seq.toString().padStart(16, "0");
@@ -89,6 +90,15 @@ export class KvSessionStore implements SessionStore {
 
   writeMark(shard: string, mark: ShardMark): void {
     this.kv.put(MARK + shard, mark);
+  }
+
+  readMuted(): string[] {
+    return this.kv.get<string[]>(MUTED) ?? [];
+  }
+
+  writeMuted(shards: string[]): void {
+    if (shards.length > 0) this.kv.put(MUTED, shards);
+    else this.kv.delete(MUTED);
   }
 
   readAliases(): TopicAliases | undefined {

@@ -48,6 +48,7 @@ function world() {
     },
     forward: async () => ({ active: false, epoch: 0 }),
     log: () => {},
+    count: () => {},
     now: () => clock.now,
     sleep: async () => {},
   });

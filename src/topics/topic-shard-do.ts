@@ -104,6 +104,11 @@ export class TopicShardDO extends DurableObject<Env> {
     this.afterChange();
   }
 
+  /** A client that was offline is connected again: QoS 0 messages go to it again. */
+  async online(shard: string, clientId: string): Promise<void> {
+    this.enter(shard).online(clientId);
+  }
+
   /** Topic shard: the wildcard shard has subscribers now. */
   async wildcardActive(state: WildcardState): Promise<void> {
     this.kv.cost.requests++;
@@ -145,6 +150,7 @@ export class TopicShardDO extends DurableObject<Env> {
       deliver: (clientId, deliveries) => this.deliver(clientId, deliveries),
       forward: (deliveries) => this.forwardToWildcard(deliveries),
       log: (level, message, counter) => this.logs.log(level, message, counter),
+      count: (counter) => void this.logs.count(counter),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     });

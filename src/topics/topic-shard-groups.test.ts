@@ -31,6 +31,7 @@ function group(members = ["m1", "m2", "m3"]) {
     },
     forward: async () => ({ active: false, epoch: 0 }),
     log: (_level, _message, counter) => void (counter && counters.push(counter)),
+    count: (counter) => void counters.push(counter),
     now: () => 0,
     sleep: async () => {},
   });
@@ -141,7 +142,7 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
   it("a stored group message not yet placed goes out again after a restart", async () => {
     const { kv } = group(["m1"]);
     // Another instance on the same storage, whose member never answers: the message stays in the log.
-    const stuck = new TopicShard(kv, "t/a", { deliver: () => new Promise(() => {}), forward: async () => ({ active: false, epoch: 0 }), log: () => {}, now: () => 0, sleep: async () => {} });
+    const stuck = new TopicShard(kv, "t/a", { deliver: () => new Promise(() => {}), forward: async () => ({ active: false, epoch: 0 }), log: () => {}, count: () => {}, now: () => 0, sleep: async () => {} });
     stuck.accept([msg("x1")]);
     await settle();
     const got: string[] = [];
@@ -149,6 +150,7 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
       deliver: async (to, batch) => (got.push(`${to}:${batch.map((d) => new TextDecoder().decode(d.message.payload)).join()}`), online()),
       forward: async () => ({ active: false, epoch: 0 }),
       log: () => {},
+    count: () => {},
       now: () => 0,
       sleep: async () => {},
     });

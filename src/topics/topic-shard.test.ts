@@ -8,7 +8,7 @@ import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/messag
 import { CountingKv } from "../storage/counting-kv.js";
 import { MemoryKv, type SyncKv } from "../storage/memory-kv.js";
 import { WILDCARD_SHARD } from "./shard-key.js";
-import { type ShardPeers, TopicShard } from "./topic-shard.js";
+import { OFFLINE_PROBE_MS, type ShardPeers, TopicShard } from "./topic-shard.js";
 import type { WildcardState } from "./wildcard-link.js";
 
 // ---- helpers ----
@@ -39,6 +39,7 @@ function fakePeers(forward: (batch: Delivery[]) => Promise<WildcardState> = asyn
       return forward(batch);
     },
     log: (level, _message, counter) => void logs.push({ level, ...(counter ? { counter } : {}) }),
+    count: (counter) => void logs.push({ level: "count", counter }),
     now: () => 0,
     sleep: async () => {},
   };
@@ -233,6 +234,56 @@ describe("TopicShard: forwarding to the wildcard shard", () => {
     await settle();
     expect(f.forwards).toEqual([]);
     expect(f.got("w1")).toEqual(["m", "n"]);
+  });
+});
+
+describe("TopicShard: offline subscribers get no QoS 0 (F28)", () => {
+  function offlineSubscriber() {
+    const f = fakePeers();
+    let now = 0;
+    f.peers.now = () => now;
+    const shard = new TopicShard(new MemoryKv(), "t/a", f.peers);
+    shard.wildcard.heard(idle);
+    shard.subscribe("c1", [{ filter: "a/b", qos: 1, retained: false }], 0);
+    f.answers.set("c1", () => ({ gone: false, declined: [], offline: true }));
+    return { f, shard, at: (t: number) => (now = t) };
+  }
+
+  it("holds back QoS 0 after the session said offline, counted, while QoS 1 still goes", async () => {
+    const { f, shard } = offlineSubscriber();
+    shard.accept([msg("a/b", "first", 0)]);
+    await settle();
+    for (let i = 0; i < 100; i++) shard.accept([msg("a/b", `q${i}`, 0)]);
+    shard.accept([msg("a/b", "durable", 1)]);
+    await settle();
+    expect(f.got("c1")).toEqual(["first", "durable"]);
+    expect(f.logs.filter((l) => l.counter === "qos0_not_sent_offline")).toHaveLength(100);
+  });
+
+  it("sends QoS 0 again once the session says its client is back", async () => {
+    const { f, shard } = offlineSubscriber();
+    shard.accept([msg("a/b", "first", 0)]);
+    await settle();
+    f.answers.delete("c1");
+    shard.online("c1");
+    shard.accept([msg("a/b", "back", 0)]);
+    await settle();
+    expect(f.got("c1")).toEqual(["first", "back"]);
+  });
+
+  it("probes with one QoS 0 message after OFFLINE_PROBE_MS, in case the online call was lost", async () => {
+    const { f, shard, at } = offlineSubscriber();
+    shard.accept([msg("a/b", "first", 0)]);
+    await settle();
+    f.answers.delete("c1");
+    at(OFFLINE_PROBE_MS - 1);
+    shard.accept([msg("a/b", "held back", 0)]);
+    at(OFFLINE_PROBE_MS);
+    shard.accept([msg("a/b", "probe", 0)]);
+    await settle();
+    shard.accept([msg("a/b", "after", 0)]);
+    await settle();
+    expect(f.got("c1")).toEqual(["first", "probe", "after"]);
   });
 });
 

@@ -24,6 +24,8 @@ export interface ShardPeers {
   deliver(clientId: string, deliveries: Delivery[]): Promise<DeliveryOutcome>;
   forward(deliveries: Delivery[]): Promise<WildcardState>;
   log(level: "info" | "warn", message: string, counter?: string): void;
+  /** Counts an ordinary event (no log line). */
+  count(counter: string): void;
   now(): number;
   sleep(ms: number): Promise<void>;
 }
@@ -39,8 +41,18 @@ export interface ShardStats {
   lanes: number;
 }
 
+/**
+ * A client whose session said it is offline gets no QoS 0 messages (it would drop them) until
+ * it says it is back, or until this long passed: then one QoS 0 message goes as a probe.
+ */
+export const OFFLINE_PROBE_MS = 60_000;
+/** At most this many offline clients are remembered (memory stays bounded); others get probes. */
+export const MAX_OFFLINE_REMEMBERED = 100_000;
+
 export class TopicShard {
   readonly subs: ShardSubscriptions;
+  /** Offline clients and when to probe them again (review finding F28). */
+  private readonly offline = new Map<string, number>();
   readonly retained: RetainedStore;
   readonly log: MessageLog;
   readonly lanes: Lanes;
@@ -88,6 +100,7 @@ export class TopicShard {
   }
 
   unsubscribe(clientId: string, filters: string[]): void {
+    this.offline.delete(clientId);
     this.removing(() => filters.forEach((filter) => this.subs.remove(clientId, filter)));
   }
 
@@ -101,7 +114,8 @@ export class TopicShard {
       const bytes = messageBytes(plan.message);
       for (const to of plan.durable) this.lanes.push(to, plan.seq, plan.message, bytes);
       for (const to of plan.volatile) {
-        if (!this.lanes.push(to, undefined, plan.message, bytes)) this.dropSlow(to, plan.message);
+        if (to.kind === "client" && this.isOffline(to.clientId)) this.peers.count("qos0_not_sent_offline");
+        else if (!this.lanes.push(to, undefined, plan.message, bytes)) this.dropSlow(to, plan.message);
       }
     }
   }
@@ -113,6 +127,11 @@ export class TopicShard {
     const fresh = this.registry.fresh(from, deliveries);
     this.accept(fresh.map((d) => d.message));
     return this.registry.state(this.subs.size > 0);
+  }
+
+  /** A client's session that said it was offline has its client connected again. */
+  online(clientId: string): void {
+    this.offline.delete(clientId);
   }
 
   /** A client released durable messages up to `upTo` (its client acknowledged them). */
@@ -160,6 +179,8 @@ export class TopicShard {
     switch (to.kind) {
       case "client": {
         const outcome = await this.peers.deliver(to.clientId, batch);
+        if (!outcome.gone && outcome.offline) this.markOffline(to.clientId);
+        else this.offline.delete(to.clientId);
         return outcome.gone ? { gone: true } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
       }
       case "wildcard":
@@ -210,8 +231,22 @@ export class TopicShard {
   private gone(to: Recipient): void {
     this.log.releaseAll(recipientKey(to));
     if (to.kind !== "client") return;
+    this.offline.delete(to.clientId);
     this.removing(() => this.subs.removeClient(to.clientId));
     this.peers.log("info", `shard ${this.name}: session ${to.clientId} is gone; its subscriptions here are removed`, "sessions_gone");
+  }
+
+  private markOffline(clientId: string): void {
+    if (this.offline.size < MAX_OFFLINE_REMEMBERED || this.offline.has(clientId)) this.offline.set(clientId, this.peers.now() + OFFLINE_PROBE_MS);
+  }
+
+  /** Whether to hold back QoS 0 messages for this client; past its probe time, one goes. */
+  private isOffline(clientId: string): boolean {
+    const probeAt = this.offline.get(clientId);
+    if (probeAt === undefined) return false;
+    if (this.peers.now() < probeAt) return true;
+    this.offline.delete(clientId);
+    return false;
   }
 
   /** Removes subscriptions; the wildcard shard losing its last one starts a new epoch. */

@@ -157,3 +157,33 @@ describe("cost of the QoS 1 path", () => {
     pub.end(true);
   }, 60_000);
 });
+
+describe("QoS 0 and offline persistent subscribers (F28)", () => {
+  it("a stream of QoS 0 does not wake an offline subscriber's session for every message; it gets them again once back", async () => {
+    const topic = `quiet-${uniqueId()}`;
+    const subId = uniqueId("sub");
+    const sub = await connect(broker.mqttUrl, { clientId: subId, clean: false });
+    await sub.subscribeAsync(topic, { qos: 1 });
+    await sub.endAsync();
+    const pub = await connect(broker.mqttUrl, { clientId: uniqueId("pub") });
+    const requests = async () => ((await broker.stats("sessions", subId)).cost as { requests: number }).requests;
+    const before = await requests();
+    for (let i = 0; i < 100; i++) await pub.publishAsync(topic, `q${i}`, { qos: 0 });
+    // A QoS 1 publish after them: published in order, so when it is in the session's queue every QoS 0 one was decided.
+    await pub.publishAsync(topic, "durable", { qos: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    // The first QoS 0 delivery (which learns that the client is away), the QoS 1 one, the stats calls.
+    expect((await requests()) - before).toBeLessThanOrEqual(4);
+    const shard = await broker.stats("shards", `t/${topic}`);
+    expect(counter(shard, "qos0_not_sent_offline")).toBeGreaterThanOrEqual(95);
+    // Back online: the queued QoS 1 message, then live QoS 0 ones again.
+    const { client: back, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: subId, clean: false });
+    await inbox.count(1);
+    await new Promise((r) => setTimeout(r, 300));
+    await pub.publishAsync(topic, "live", { qos: 0 });
+    await inbox.count(2);
+    expect(inbox.messages.map((m) => m.payload)).toEqual(["durable", "live"]);
+    back.end(true);
+    pub.end(true);
+  }, 30_000);
+});

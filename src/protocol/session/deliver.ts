@@ -7,7 +7,8 @@
  * - a message can arrive from two shards (its topic's and the wildcard shard); exactly one of
  *   them is designated to deliver it, so overlapping subscriptions never produce two copies;
  * - a shared-subscription delivery is declined while the client is offline, so the shard can
- *   give it to another member of the group.
+ *   give it to another member of the group;
+ * - the reply says when the client is offline, so the shard holds back QoS 0 messages.
  */
 import type { Action } from "../actions.js";
 import { isExpired, maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from "../message.js";
@@ -64,5 +65,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
   // The reply tells the shard how far it may let go; later progress goes in `release` actions.
   const released = s.marks.releasePoint(shard);
   if (released !== undefined) s.marks.reported(shard, released);
-  return { actions, outcome: { gone: false, declined, ...(released !== undefined ? { released } : {}) } };
+  // An offline client gets no QoS 0 messages: the shard stops sending them until told (F28).
+  if (!s.current) s.muted.note(shard);
+  return { actions, outcome: { gone: false, declined, ...(released !== undefined ? { released } : {}), ...(s.current ? {} : { offline: true as const }) } };
 }

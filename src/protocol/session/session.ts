@@ -20,6 +20,7 @@ import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
 import { Marks } from "./marks.js";
+import { MutedShards } from "./muted.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
 import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
@@ -45,6 +46,7 @@ export class Session {
   current: ConnectionState | null = null;
   outbound: Outbound;
   marks: Marks;
+  readonly muted: MutedShards;
   aliases: TopicAliases;
   /** QoS 2 packet ids from the client whose route is still under way (memory only). */
   qos2InFlight = new Set<number>();
@@ -56,6 +58,7 @@ export class Session {
     this.record = store.readSession();
     this.outbound = new Outbound(store, config);
     this.marks = new Marks(store);
+    this.muted = new MutedShards(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
   }
 
@@ -217,6 +220,7 @@ export class Session {
     this.record = undefined;
     this.outbound = new Outbound(this.store, this.config);
     this.marks = new Marks(this.store);
+    this.muted.forget();
     this.aliases = { inbound: {}, outbound: {} };
     this.qos2InFlight = new Set();
     if (filters.length > 0) actions.push({ type: "unsubscribe", clientId: record.clientId, filters });

@@ -29,6 +29,9 @@ export interface SessionStore {
   writeQueueSize(size: { count: number; bytes: number } | undefined): void;
   readMarks(): Record<string, ShardMark>;
   writeMark(shard: string, mark: ShardMark): void;
+  /** Topic shards told that the client is offline, to be told when it is back (F28). */
+  readMuted(): string[];
+  writeMuted(shards: string[]): void;
   readAliases(): TopicAliases | undefined;
   writeAliases(aliases: TopicAliases | undefined): void;
   /** Forget the whole session (clean start, or the session ended). */

@@ -113,6 +113,8 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     ...(props.maximumPacketSize !== undefined ? { maximumPacketSize: props.maximumPacketSize } : {}),
   };
   s.current = conn;
+  // Shards that held back QoS 0 messages while the client was away send them again.
+  for (const shard of s.muted.takeAll()) actions.push({ type: "online", shard, clientId });
 
   // Acknowledge: CONNACK first [MQTT-3.2.0-1]; session present per [MQTT-3.2.2-2] / [MQTT-3.2.2-3].
   const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true) : undefined;
