@@ -7,6 +7,8 @@ export interface BrokerConfig {
   maxQueuedMessages: number;
   /** Bytes of QoS 1/2 messages a session keeps for its client before refusing more. */
   maxQueuedBytes: number;
+  /** Bytes of QoS 0 messages per second one connection may be sent (twice that in a burst); beyond, dropped and counted. */
+  maxQos0BytesPerSecond: number;
   /** Unacknowledged QoS 1/2 messages in flight to one client (also capped by its Receive Maximum). */
   maxInflight: number;
   /** Unacknowledged QoS 2 messages a client may have towards the broker (CONNACK Receive Maximum). */
@@ -34,6 +36,7 @@ export interface ConfigVars {
   MAX_PACKET_SIZE?: string;
   MAX_QUEUED_MESSAGES?: string;
   MAX_QUEUED_BYTES?: string;
+  MAX_QOS0_BYTES_PER_SECOND?: string;
   MAX_INFLIGHT?: string;
   RECEIVE_MAXIMUM?: string;
   TOPIC_ALIAS_MAXIMUM?: string;
@@ -69,6 +72,8 @@ export function loadConfig(vars: ConfigVars): BrokerConfig {
     // The queue lives in storage (a Durable Object has 10 GB), read a page at a time.
     maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 100_000, 1, 10_000_000),
     maxQueuedBytes: integer(vars, "MAX_QUEUED_BYTES", 64 * 1024 * 1024, 1024, 4 * 1024 ** 3),
+    // A client that stops reading must not pile QoS 0 up in the runtime's send buffer (F7).
+    maxQos0BytesPerSecond: integer(vars, "MAX_QOS0_BYTES_PER_SECOND", 4 * 1024 * 1024, 1024, 1024 ** 3),
     maxInflight: integer(vars, "MAX_INFLIGHT", 64, 1, 65535),
     receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),
     topicAliasMaximum: integer(vars, "TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),

@@ -257,6 +257,8 @@ export class SessionDO extends DurableObject<Env> {
           for (const [i, first] of pages.entries()) {
             const filter = action.subscriptions[i]!.filter;
             for (let next = first.next; next !== undefined; ) {
+              const wait = this.session.retainedPageDelay(Date.now());
+              if (wait > 0) await new Promise((r) => setTimeout(r, wait));
               const page = await this.router.retainedPage(filter, next);
               await this.run(this.session.retainedPage(filter, page.messages, Date.now()));
               next = page.next;

@@ -187,3 +187,31 @@ describe("QoS 0 and offline persistent subscribers (F28)", () => {
     pub.end(true);
   }, 30_000);
 });
+
+describe("a client that does not read (F7)", () => {
+  it("is sent at most MAX_QOS0_BYTES_PER_SECOND of QoS 0 (2× in a burst); the rest is dropped and counted, others unaffected", async () => {
+    const topic = `flood-${uniqueId()}`;
+    const stuckId = uniqueId("stuck");
+    const stuck = await RawClient.open(broker.mqttUrl);
+    stuck.send(connectPacket(stuckId));
+    await stuck.expect("connack");
+    stuck.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: `${topic}/#`, qos: 0 }] });
+    await stuck.expect("suback");
+    // It stops reading: its socket is paused, as a hung client's would be.
+    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const { client: reader, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: uniqueId("reader") });
+    await reader.subscribeAsync(`${topic}/ok`, { qos: 1 });
+    const pub = await connect(broker.mqttUrl, { clientId: uniqueId("pub") });
+    // 24 MiB of QoS 0 in 256 KiB messages, as fast as the publisher can: three times the 8 MiB burst.
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    for (let i = 0; i < 96; i++) await pub.publishAsync(`${topic}/big`, chunk, { qos: 0 });
+    await pub.publishAsync(`${topic}/ok`, "still here", { qos: 1 });
+    expect((await inbox.next(10_000)).payload).toBe("still here");
+    const stats = await broker.stats("sessions", stuckId);
+    expect(counter(stats, "qos0_dropped_client_rate")).toBeGreaterThan(0);
+    expect(stats.connected).toBe(true);
+    stuck.ws.terminate();
+    reader.end(true);
+    pub.end(true);
+  }, 60_000);
+});

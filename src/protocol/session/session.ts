@@ -9,7 +9,7 @@ import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
 import type { DecodeResult } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
-import { isExpired, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
+import { isExpired, messageBytes, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
 import { getOwn } from "./own-keys.js";
 import { handleAuth } from "./handlers/auth.js";
 import { handleConnect, type ConnectRoute } from "./handlers/connect.js";
@@ -19,6 +19,7 @@ import { handlePublish, handlePubrel } from "./handlers/publish.js";
 import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
+import { ByteBudget } from "./byte-budget.js";
 import { Marks } from "./marks.js";
 import { MutedShards } from "./muted.js";
 import { type DropReason, Outbound } from "./outbound.js";
@@ -48,6 +49,8 @@ export class Session {
   marks: Marks;
   readonly muted: MutedShards;
   aliases: TopicAliases;
+  /** What the live connection may still be sent of QoS 0 messages (memory only; see ByteBudget). */
+  private qos0Budget: { connId: string; budget: ByteBudget } | undefined;
   /** QoS 2 packet ids from the client whose route is still under way (memory only). */
   qos2InFlight = new Set<number>();
 
@@ -240,11 +243,18 @@ export class Session {
    * message from a shard for a live client that keeps up is held in memory only (the shard keeps
    * it until the client acknowledges); anything else is stored.
    */
-  enqueue(message: Message, qos: QoS, retain: boolean, now: number, extra: { subscriptionIds?: number[]; share?: string } = {}, origin?: Origin): Action[] {
+  enqueue(message: Message, qos: QoS, retain: boolean, now: number, options: { subscriptionIds?: number[]; share?: string; retained?: true } = {}, origin?: Origin): Action[] {
     const conn = this.current;
+    const { retained, ...extra } = options;
     if (qos === 0) {
       // QoS 0 is not queued for an offline client (the spec allows it; this broker does not).
       if (!conn) return [];
+      const budget = this.qos0BudgetOf(conn, now);
+      // Retained messages for a new subscription must be sent [MQTT-3.3.1-6]: charged, never dropped.
+      if (retained) budget.charge(messageBytes(message), now);
+      else if (!budget.take(messageBytes(message), now)) {
+        return [{ type: "log", level: "warn", message: `${conn.clientId} is sent QoS 0 messages faster than ${this.config.maxQos0BytesPerSecond} bytes/s (MAX_QOS0_BYTES_PER_SECOND): dropped one on ${message.topic}`, counter: "qos0_dropped_client_rate" }];
+      }
       const sent = this.sendPublish(conn, { message, qos: 0, retain, dup: false, ...extra }, now);
       return Array.isArray(sent) ? sent : this.dropped(message, sent);
     }
@@ -266,6 +276,20 @@ export class Session {
   }
 
   /**
+   * How long to wait before fetching the next page of retained messages: a page of QoS 0 ones
+   * may put the connection's QoS 0 budget in debt, and a client that does not read must not be
+   * sent page after page.
+   */
+  retainedPageDelay(now: number): number {
+    return this.current && this.qos0Budget?.connId === this.current.connId ? this.qos0Budget.budget.debtMs(now) : 0;
+  }
+
+  private qos0BudgetOf(conn: ConnectionState, now: number): ByteBudget {
+    if (this.qos0Budget?.connId !== conn.connId) this.qos0Budget = { connId: conn.connId, budget: new ByteBudget(this.config.maxQos0BytesPerSecond, now) };
+    return this.qos0Budget.budget;
+  }
+
+  /**
    * A further page of the retained messages a subscription asked for: sent like the first page,
    * with the retain flag [MQTT-3.3.1-8] and at most the granted QoS [MQTT-3.8.4-6], while the
    * subscription is still there.
@@ -278,7 +302,7 @@ export class Session {
   /** Retained messages for a subscription: the retain flag set, at most the granted QoS, its identifier. */
   enqueueRetained(sub: Subscription, messages: Message[], now: number): Action[] {
     const actions: Action[] = [];
-    const extra = sub.id !== undefined ? { subscriptionIds: [sub.id] } : {};
+    const extra = { retained: true as const, ...(sub.id !== undefined ? { subscriptionIds: [sub.id] } : {}) };
     for (const message of messages) {
       if (!isExpired(message, now)) actions.push(...this.enqueue(message, minQoS(sub.qos, message.qos), true, now, extra));
     }
