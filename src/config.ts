@@ -78,7 +78,8 @@ export function loadConfig(vars: ConfigVars): BrokerConfig {
     receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),
     topicAliasMaximum: integer(vars, "TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),
     serverTopicAliases: integer(vars, "SERVER_TOPIC_ALIASES", 16, 0, 65535),
-    maxKeepalive: integer(vars, "MAX_KEEPALIVE", 0, 0, 65535),
+    // Cloudflare cuts WebSockets idle for about 100 s: clients must ping more often than that.
+    maxKeepalive: integer(vars, "MAX_KEEPALIVE", 60, 0, 65535),
     maximumQoS: integer(vars, "MAXIMUM_QOS", 2, 0, 2) as 0 | 1 | 2,
     retainAvailable: flag(vars, "RETAIN_AVAILABLE", true),
     wildcardSubscriptions: flag(vars, "WILDCARD_SUBSCRIPTIONS", true),

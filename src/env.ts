@@ -8,6 +8,8 @@ export interface Env extends ConfigVars {
   SHARDS: DurableObjectNamespace<TopicShardDO>;
   /** Shared with the TCP gateway: only with it is the gateway's client-address header believed. */
   GATEWAY_SECRET?: string;
+  /** Web pages (origins) allowed to open MQTT WebSockets besides the broker's own; `*` for any. */
+  ALLOWED_ORIGINS?: string;
   /** Bearer token for GET /stats/*; the endpoints are off without it. */
   STATS_TOKEN?: string;
 }

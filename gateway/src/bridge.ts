@@ -115,8 +115,9 @@ export class Bridge {
     // With the client id known, the Worker can route straight to the session object; an empty
     // one goes through the Worker pipe, which assigns an id and leaves the keepalive to us.
     const url = clientId ? `${this.options.workerUrl}?clientId=${encodeURIComponent(clientId)}` : this.options.workerUrl;
-    const headers: Record<string, string> = { [GATEWAY_ADDRESS_HEADER]: this.address, [EDGE_KEEPALIVE_HEADER]: "1" };
-    if (this.options.secret) headers[GATEWAY_SECRET_HEADER] = this.options.secret;
+    const headers: Record<string, string> = { [EDGE_KEEPALIVE_HEADER]: "1" };
+    // The device's address goes only with the secret: the Worker refuses one without (401).
+    if (this.options.secret) Object.assign(headers, { [GATEWAY_ADDRESS_HEADER]: this.address, [GATEWAY_SECRET_HEADER]: this.options.secret });
     // Frames from the broker are not bounded by the client's packet limit: an outgoing PUBLISH can
     // be larger (an alias expanded, subscription identifiers added). Memory is bounded by --max-buffer.
     const ws = new WebSocket(url, ["mqtt"], { headers, perMessageDeflate: false, maxPayload: 32 * 1024 * 1024, handshakeTimeout: 10_000 });

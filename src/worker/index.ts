@@ -9,6 +9,7 @@ import { clientAddress } from "./client-address.js";
 import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
 import { pipeToSession } from "./pipe.js";
+import { checkOrigin, parseAllowedOrigins } from "./origin.js";
 import { chooseSubprotocol } from "./subprotocol.js";
 
 export { SessionDO } from "../session/session-do.js";
@@ -36,7 +37,19 @@ app.get("/mqtt", async (c) => {
     return c.text('offer the WebSocket subprotocol "mqtt" (or "mqttv3.1") in Sec-WebSocket-Protocol.\n', 400);
   }
 
-  const address = clientAddress(c.req.raw.headers, c.env.GATEWAY_SECRET);
+  const origins = parseAllowedOrigins(c.env.ALLOWED_ORIGINS);
+  if ("error" in origins) throw new ConfigError(origins.error);
+  const origin = checkOrigin(c.req.header("Origin") ?? null, origins, c.req.url);
+  if (!origin.ok) {
+    console.warn(`worker: refused a WebSocket upgrade: ${origin.reason}`);
+    return c.text(`forbidden: ${origin.reason}\n`, 403);
+  }
+  const from = clientAddress(c.req.raw.headers, c.env.GATEWAY_SECRET);
+  if (!from.ok) {
+    console.warn(`worker: refused a gateway connection: ${from.reason}`);
+    return c.text(`unauthorized: ${from.reason}\n`, 401);
+  }
+  const address = from.address;
   // Our gateway answers PINGREQ and enforces the keepalive itself; nobody behind it may do it again.
   const edgeInFront = c.req.header(EDGE_KEEPALIVE_HEADER) === "1";
   // A client id hint (our gateway, our page) lets the upgrade go straight to the session object,

@@ -21,7 +21,8 @@ export const route = (clientId: string, assigned = false) => ({ clientId, assign
 
 export function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryKv()) {
   // Defaults from loadConfig, so settings added later need no change here.
-  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, ...config });
+  // No Server Keep Alive unless a test asks: most tests connect with keepalive 0 and no timers.
+  const session = new Session(new KvSessionStore(kv), { ...loadConfig({}), maxQueuedMessages: 100, maxInflight: 10, maxKeepalive: 0, ...config });
   return { session, kv };
 }
 
