@@ -30,6 +30,18 @@ export interface BrokerConfig {
   responseInformation: string;
   /** Milliseconds a new connection has to complete its CONNECT. */
   connectTimeoutMs: number;
+  /** Longest client id, in UTF-8 bytes (control characters are always refused). */
+  maxClientIdBytes: number;
+  /** Longest topic name or filter, in UTF-8 bytes, and most levels in one. */
+  maxTopicBytes: number;
+  maxTopicLevels: number;
+  /** Longest a session outlives its connection, seconds (MQTT 5 clients are told in CONNACK; 3.1.1 CleanSession=0 too). */
+  maxSessionExpiry: number;
+  /** What one connection may publish per second (twice that in a burst): messages and bytes. */
+  maxPublishRate: number;
+  maxPublishBytesPerSecond: number;
+  /** Takeovers of one client id within a minute beyond which further ones are refused. */
+  maxTakeoversPerMinute: number;
 }
 
 export interface ConfigVars {
@@ -50,6 +62,13 @@ export interface ConfigVars {
   MAX_SUBSCRIPTIONS?: string;
   RESPONSE_INFORMATION?: string;
   CONNECT_TIMEOUT?: string;
+  MAX_CLIENT_ID_LENGTH?: string;
+  MAX_TOPIC_LENGTH?: string;
+  MAX_TOPIC_LEVELS?: string;
+  MAX_SESSION_EXPIRY?: string;
+  MAX_PUBLISH_RATE?: string;
+  MAX_PUBLISH_BYTES_PER_SECOND?: string;
+  MAX_TAKEOVERS_PER_MINUTE?: string;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +86,15 @@ export class ConfigError extends Error {
 export const MAX_STORABLE_PACKET = 2_000_000 - 64 * 1024;
 
 export function loadConfig(vars: ConfigVars): BrokerConfig {
+  const config = readConfig(vars);
+  // A packet the broker accepts must fit what a connection may publish in a burst (two seconds' worth).
+  if (config.maxPublishBytesPerSecond * 2 < config.maxPacketSize) {
+    throw new ConfigError(`MAX_PUBLISH_BYTES_PER_SECOND (${config.maxPublishBytesPerSecond}) must be at least half of MAX_PACKET_SIZE (${config.maxPacketSize})`);
+  }
+  return config;
+}
+
+function readConfig(vars: ConfigVars): BrokerConfig {
   return {
     maxPacketSize: integer(vars, "MAX_PACKET_SIZE", 1024 * 1024, 64, MAX_STORABLE_PACKET),
     // The queue lives in storage (a Durable Object has 10 GB), read a page at a time.
@@ -88,6 +116,16 @@ export function loadConfig(vars: ConfigVars): BrokerConfig {
     maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
     responseInformation: vars.RESPONSE_INFORMATION ?? "response/",
     connectTimeoutMs: integer(vars, "CONNECT_TIMEOUT", 10, 1, 3600) * 1000,
+    // Client ids and topics become storage keys (at most 2 KiB each): these maxima keep every
+    // key (`sub:<filter>\0<client id>` is the longest) within it.
+    maxClientIdBytes: integer(vars, "MAX_CLIENT_ID_LENGTH", 256, 23, 1000),
+    maxTopicBytes: integer(vars, "MAX_TOPIC_LENGTH", 1024, 16, 1024),
+    maxTopicLevels: integer(vars, "MAX_TOPIC_LEVELS", 128, 1, 1024),
+    // Unauthenticated or not, a session must not hold storage for ever (review finding F16).
+    maxSessionExpiry: integer(vars, "MAX_SESSION_EXPIRY", 7 * 24 * 3600, 0, 0xffffffff),
+    maxPublishRate: integer(vars, "MAX_PUBLISH_RATE", 10_000, 1, 1_000_000),
+    maxPublishBytesPerSecond: integer(vars, "MAX_PUBLISH_BYTES_PER_SECOND", 16 * 1024 * 1024, 1024, 1024 ** 3),
+    maxTakeoversPerMinute: integer(vars, "MAX_TAKEOVERS_PER_MINUTE", 10, 1, 10_000),
   };
 }
 

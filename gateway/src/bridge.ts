@@ -11,6 +11,7 @@ import { EdgeConnection, type EdgeAction } from "../../src/edge/connection.js";
 import { DeadlineTimer } from "../../src/edge/deadline-timer.js";
 import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
 import type { GatewayOptions } from "./options.js";
+import { closeReason } from "../../src/edge/close-reason.js";
 
 
 /**
@@ -105,7 +106,7 @@ export class Bridge {
     setTimeout(() => this.socket.destroy(), 1000).unref();
     const ws = this.ws;
     if (ws) {
-      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, closeReason(reason));
       else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
     }
     this.events.closed(this, reason);

@@ -18,6 +18,7 @@ import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal
 import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attachment.js";
 import { Counters } from "./counters.js";
 import { ShardRouter } from "./router.js";
+import { closeReason } from "../edge/close-reason.js";
 
 export interface SessionStats {
   clientId: string | undefined;
@@ -359,7 +360,7 @@ export class SessionDO extends DurableObject<Env> {
       console.warn(`session ${who} (${rest.route.address ?? "unknown"}): closing connection: ${action.reason}`);
     }
     // 1002 = protocol error (RFC 6455 §7.4.1); close reasons are limited to 123 bytes.
-    ws.close(action.error ? 1002 : 1000, action.reason.slice(0, 120));
+    ws.close(action.error ? 1002 : 1000, closeReason(action.reason));
   }
 
   private forget(connId: string): void {

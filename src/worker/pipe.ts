@@ -13,6 +13,7 @@ import type { Env } from "../env.js";
 import type { ConnectRoute } from "../protocol/session/session.js";
 import { assignClientId } from "./client-id.js";
 import { routeHeaders } from "./internal-headers.js";
+import { closeReason } from "../edge/close-reason.js";
 
 /** Codes a peer may not send in a close frame (RFC 6455 §7.4.1). */
 const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
@@ -97,7 +98,7 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
     const safe = RESERVED_CLOSE_CODES.has(code) ? 1000 : code;
     for (const ws of [client, upstream]) {
       try {
-        ws?.close(safe, reason.slice(0, 120));
+        ws?.close(safe, closeReason(reason));
       } catch {
         // Already closing.
       }

@@ -269,8 +269,18 @@ describe("Session Expiry Interval", () => {
     expect(session.record?.subscriptions).toEqual({});
   });
 
-  it("0xFFFFFFFF: the session never expires", () => {
-    const { session } = newSession();
+  it("MAX_SESSION_EXPIRY caps what the client asks, and CONNACK says so (§3.2.2.3.2) (review F16)", () => {
+    const { session } = newSession({ maxSessionExpiry: 3600 });
+    const connack = packets(connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 0xffffffff } }), "connack")[0]!;
+    expect(connack.properties?.sessionExpiryInterval).toBe(3600);
+    session.connectionLost("k1", 0);
+    expect(session.record?.expiresAt).toBe(3600 * 1000);
+    const { session: within } = newSession({ maxSessionExpiry: 3600 });
+    expect(packets(connect(within, "k1", "c1", { properties: { sessionExpiryInterval: 60 } }), "connack")[0]!.properties?.sessionExpiryInterval).toBeUndefined();
+  });
+
+  it("0xFFFFFFFF: the session never expires, when MAX_SESSION_EXPIRY allows it", () => {
+    const { session } = newSession({ maxSessionExpiry: 0xffffffff });
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 0xffffffff } });
     settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     expect(session.connectionLost("k1", 0)).toEqual([]);

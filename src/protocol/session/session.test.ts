@@ -422,7 +422,7 @@ describe("UNSUBSCRIBE", () => {
 
 describe("end of a connection", () => {
   it("DISCONNECT closes without publishing the will [MQTT-3.14.4-3], [MQTT-3.1.2-10]", () => {
-    const { session, kv } = newSession();
+    const { session, kv } = newSession({ maxSessionExpiry: 0xffffffff });
     connect(session, "conn1", "c1", { clean: false, will: WILL });
     const actions = session.receive("conn1", route("c1"), ok({ cmd: "disconnect" }), 0);
     expect(only(actions, "route")).toEqual([]);

@@ -19,9 +19,10 @@ import { handlePublish, handlePubrel } from "./handlers/publish.js";
 import { handleSubscribe } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
-import { ByteBudget } from "./byte-budget.js";
+import { RateBudget } from "./rate-budget.js";
 import { Marks } from "./marks.js";
 import { MutedShards } from "./muted.js";
+import { Takeovers } from "./takeovers.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
 import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
@@ -48,9 +49,12 @@ export class Session {
   outbound: Outbound;
   marks: Marks;
   readonly muted: MutedShards;
+  readonly takeovers = new Takeovers();
   aliases: TopicAliases;
-  /** What the live connection may still be sent of QoS 0 messages (memory only; see ByteBudget). */
-  private qos0Budget: { connId: string; budget: ByteBudget } | undefined;
+  /** What the live connection may still be sent of QoS 0 messages (memory only; see RateBudget). */
+  private qos0Budget: { connId: string; budget: RateBudget } | undefined;
+  /** What the live connection may still publish, in messages and bytes (memory only). */
+  private publishBudget: { connId: string; messages: RateBudget; bytes: RateBudget } | undefined;
   /** QoS 2 packet ids from the client whose route is still under way (memory only). */
   qos2InFlight = new Set<number>();
 
@@ -284,8 +288,18 @@ export class Session {
     return this.current && this.qos0Budget?.connId === this.current.connId ? this.qos0Budget.budget.debtMs(now) : 0;
   }
 
-  private qos0BudgetOf(conn: ConnectionState, now: number): ByteBudget {
-    if (this.qos0Budget?.connId !== conn.connId) this.qos0Budget = { connId: conn.connId, budget: new ByteBudget(this.config.maxQos0BytesPerSecond, now) };
+  /** Counts a PUBLISH from the client against MAX_PUBLISH_RATE and MAX_PUBLISH_BYTES_PER_SECOND. */
+  chargePublish(conn: ConnectionState, bytes: number, now: number): void {
+    if (this.publishBudget?.connId !== conn.connId) {
+      this.publishBudget = { connId: conn.connId, messages: new RateBudget(this.config.maxPublishRate, now), bytes: new RateBudget(this.config.maxPublishBytesPerSecond, now) };
+    }
+    const { messages, bytes: budget } = this.publishBudget;
+    if (!messages.take(1, now)) throw new ProtocolError(Reason.MessageRateTooHigh, `more than ${this.config.maxPublishRate} PUBLISH per second (MAX_PUBLISH_RATE)`);
+    if (!budget.take(bytes, now)) throw new ProtocolError(Reason.MessageRateTooHigh, `more than ${this.config.maxPublishBytesPerSecond} bytes of PUBLISH per second (MAX_PUBLISH_BYTES_PER_SECOND)`);
+  }
+
+  private qos0BudgetOf(conn: ConnectionState, now: number): RateBudget {
+    if (this.qos0Budget?.connId !== conn.connId) this.qos0Budget = { connId: conn.connId, budget: new RateBudget(this.config.maxQos0BytesPerSecond, now) };
     return this.qos0Budget.budget;
   }
 

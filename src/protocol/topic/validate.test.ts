@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasWildcard, isValidTopicFilter, isValidTopicName } from "./validate.js";
+import { beyondTopicLimits, hasControlCharacter, hasWildcard, isValidTopicFilter, isValidTopicName, utf8Length } from "./validate.js";
 
 describe("isValidTopicName", () => {
   it.each(["sport/tennis/player1", "sport", "/", "/finance", "finance/", "a//b", "$SYS/broker/load", "caf\u00e9/\u4e2d", " "])(
@@ -81,5 +81,29 @@ describe("hasWildcard", () => {
     expect(hasWildcard("a/b")).toBe(false);
     expect(hasWildcard("$SYS/x")).toBe(false);
     expect(hasWildcard("/")).toBe(false);
+  });
+});
+
+describe("the broker's topic limits", () => {
+  const limits = { maxTopicBytes: 10, maxTopicLevels: 3 };
+  it("counts UTF-8 bytes and levels", () => {
+    expect(beyondTopicLimits("a/b/c", limits)).toBeNull();
+    expect(beyondTopicLimits("a/b/c/d", limits)).toBe("more than 3 levels (MAX_TOPIC_LEVELS)");
+    expect(beyondTopicLimits("abcdefghij", limits)).toBeNull();
+    expect(beyondTopicLimits("abcdefghijk", limits)).toBe("longer than 10 bytes (MAX_TOPIC_LENGTH)");
+    expect(beyondTopicLimits("ééééé", limits)).toBeNull();
+    expect(beyondTopicLimits("éééééé", limits)).toBe("longer than 10 bytes (MAX_TOPIC_LENGTH)");
+  });
+
+  it("utf8Length agrees with TextEncoder", () => {
+    for (const s of ["", "abc", "é€", "😀x", "a\u0000b"]) expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
+  });
+
+  it("finds control characters", () => {
+    expect(hasControlCharacter("sensor-1")).toBe(false);
+    expect(hasControlCharacter("\u0001wildcard")).toBe(true);
+    expect(hasControlCharacter("a\u007fb")).toBe(true);
+    expect(hasControlCharacter("a\u0085b")).toBe(true);
+    expect(hasControlCharacter("émile")).toBe(false);
   });
 });

@@ -4,14 +4,12 @@ import type { Action } from "../../actions.js";
 import type { ProtocolVersion } from "../../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../../errors.js";
 import type { QoS } from "../../message.js";
-import { isValidTopicName } from "../../topic/validate.js";
+import { beyondTopicLimits, hasControlCharacter, isValidTopicName, utf8Length } from "../../topic/validate.js";
 import { messageProperties } from "./properties.js";
 import { close, send, type Session } from "../session.js";
 import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, type Will } from "../state.js";
 import { connack } from "../wire.js";
 
-/** Longest client id accepted: it rides in the socket attachment (16 KiB in all) twice. */
-export const MAX_CLIENT_ID_BYTES = 1024;
 
 /** What the Worker told the session object about the connection it routed here. */
 export interface ConnectRoute {
@@ -43,9 +41,12 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     if (!v5 && !cleanStart) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id with CleanSession=0");
     if (!route.assigned) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id was not routed for assignment");
     clientId = route.clientId;
-  } else if (new TextEncoder().encode(clientId).length > MAX_CLIENT_ID_BYTES) {
-    // The server may refuse ids it does not like (§3.1.3.1); this one must fit a socket attachment.
-    return reject(connId, version, Reason.ClientIdentifierNotValid, `client id longer than ${MAX_CLIENT_ID_BYTES} bytes`);
+  } else if (utf8Length(clientId) > config.maxClientIdBytes) {
+    // The server may refuse ids it does not like (§3.1.3.1): an id becomes storage keys.
+    return reject(connId, version, Reason.ClientIdentifierNotValid, `client id longer than ${config.maxClientIdBytes} bytes (MAX_CLIENT_ID_LENGTH)`);
+  } else if (hasControlCharacter(clientId)) {
+    // Control characters have no place in an id, and must never look like an internal key (review F1).
+    return reject(connId, version, Reason.ClientIdentifierNotValid, "client id contains control characters");
   } else if (clientId !== route.clientId) {
     // The connection was routed to this object for another id (a wrong ?clientId= hint).
     return reject(connId, version, Reason.ClientIdentifierNotValid, `client id ${clientId} does not match the route`);
@@ -56,6 +57,8 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   }
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) throw new ProtocolError(Reason.TopicNameInvalid, `invalid will topic ${JSON.stringify(packet.will.topic)}`);
+    const beyond = beyondTopicLimits(packet.will.topic, config);
+    if (beyond !== null) return reject(connId, version, Reason.TopicNameInvalid, `will topic ${beyond}`);
     if (v5 && (packet.will.qos ?? 0) > config.maximumQoS) return reject(connId, version, Reason.QosNotSupported, `will QoS ${packet.will.qos} above the maximum ${config.maximumQoS}`);
     if (v5 && packet.will.retain && !config.retainAvailable) return reject(connId, version, Reason.RetainNotSupported, "retained wills are not available");
   }
@@ -64,14 +67,26 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   if (v5 && props.maximumPacketSize === 0) throw new ProtocolError(Reason.ProtocolError, "Maximum Packet Size of 0");
 
   const actions: Action[] = [];
-  // Take over: the existing connection of this client id is closed [MQTT-3.1.4-2] with 0x8E.
-  if (s.current) actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
+  if (s.current) {
+    // Two tabs or devices with one client id take the session from each other for ever: past
+    // MAX_TAKEOVERS_PER_MINUTE the newcomer is refused, and the live connection keeps it.
+    if (!s.takeovers.allow(now, config.maxTakeoversPerMinute)) {
+      return [
+        { type: "log", level: "warn", message: `client id ${clientId} was taken over more than ${config.maxTakeoversPerMinute} times in a minute (MAX_TAKEOVERS_PER_MINUTE): refusing further takeovers for now; each device or tab needs its own client id`, counter: "takeovers_refused" },
+        ...reject(connId, version, Reason.ConnectionRateExceeded, `client id taken over more than ${config.maxTakeoversPerMinute} times in a minute; retry later or use another client id`),
+      ];
+    }
+    // Take over: the existing connection of this client id is closed [MQTT-3.1.4-2] with 0x8E.
+    actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
+  }
 
   // A session whose expiry passed while nobody was looking is gone, queued messages included.
   if (sessionExpired(s.record, now)) actions.push(...s.discard(now));
 
   // Apply: Clean Start discards any session [MQTT-3.1.2-4]; otherwise it is resumed [MQTT-3.1.2-5].
-  const expiry = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
+  const requested = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
+  // MAX_SESSION_EXPIRY caps it (review F16); an MQTT 5 client is told in CONNACK (§3.2.2.3.2).
+  const expiry = Math.min(requested, config.maxSessionExpiry);
   let sessionPresent = false;
   if (cleanStart && s.record) actions.push(...s.discard(now));
   if (s.record) {
@@ -117,7 +132,7 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   for (const shard of s.muted.takeAll()) actions.push({ type: "online", shard, clientId });
 
   // Acknowledge: CONNACK first [MQTT-3.2.0-1]; session present per [MQTT-3.2.2-2] / [MQTT-3.2.2-3].
-  const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true) : undefined;
+  const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined) : undefined;
   actions.push(send(conn, connack(version, Reason.Success, sessionPresent, properties)));
   actions.push(...s.resume(conn, now));
   return actions;
@@ -128,7 +143,7 @@ handleConnect.unacceptable = (connId: string, detail: string): Action[] =>
   reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
 
 /** What the broker offers, as configured (MQTT 5 §3.2.2.3). */
-function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean): IConnackPacket["properties"] {
+function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean, cappedExpiry: number | undefined): IConnackPacket["properties"] {
   const c = s.config;
   const p: NonNullable<IConnackPacket["properties"]> = {
     receiveMaximum: c.receiveMaximum,
@@ -143,6 +158,7 @@ function connackProperties(s: Session, clientId: string, assigned: boolean, serv
   // The assigned id is told to the client [MQTT-3.2.2-16].
   if (assigned) p.assignedClientIdentifier = clientId;
   if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
+  if (cappedExpiry !== undefined) p.sessionExpiryInterval = cappedExpiry;
   if (wantsResponseInfo && c.responseInformation !== "") p.responseInformation = `${c.responseInformation}${clientId}`;
   return p;
 }

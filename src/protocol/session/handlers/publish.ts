@@ -1,9 +1,9 @@
 /** PUBLISH and PUBREL from the client (MQTT §3.3, §3.6, §4.3): route, then acknowledge. */
 import type { IPublishPacket, IPubrelPacket } from "mqtt-packet";
 import type { Action } from "../../actions.js";
-import { ProtocolError, Reason } from "../../errors.js";
+import { ProtocolError, Reason, type ReasonCode } from "../../errors.js";
 import type { Message } from "../../message.js";
-import { hasWildcard, isValidTopicName } from "../../topic/validate.js";
+import { beyondTopicLimits, hasWildcard, isValidTopicName } from "../../topic/validate.js";
 import { messageProperties } from "./properties.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState } from "../state.js";
@@ -14,8 +14,13 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
   if (packet.qos > s.config.maximumQoS) throw new ProtocolError(Reason.QosNotSupported, `QoS ${packet.qos} above the maximum ${s.config.maximumQoS}`);
   if (packet.retain && !s.config.retainAvailable) throw new ProtocolError(Reason.RetainNotSupported, "retained messages are not available");
 
+  // What one connection may publish per second (MQTT 5: 0x96 Message rate too high).
+  s.chargePublish(conn, packet.payload.length, now);
+
   // Validate.
   const topic = resolveTopic(s, conn, packet);
+  const beyond = beyondTopicLimits(topic, s.config);
+  if (beyond !== null) return refusePublish(s, conn, packet, Reason.TopicNameInvalid, `topic ${beyond}`, "publish_refused_topic_limit");
   const props = packet.properties ?? {};
   // A client never sends a Subscription Identifier [MQTT-3.3.4-6].
   if (props.subscriptionIdentifier !== undefined) throw new ProtocolError(Reason.ProtocolError, "Subscription Identifier in a client PUBLISH");
@@ -42,6 +47,27 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
       return [{ type: "route", message, after: () => [send(conn, ack("puback", packet.messageId!, conn.version))] }];
     case 2:
       return publishQoS2(s, conn, packet.messageId!, message);
+  }
+}
+
+/**
+ * A PUBLISH the broker will not route (a limit, or no right to publish there): MQTT 5 says why in
+ * the PUBACK / PUBREC reason code; 3.1.1 has no way to, so it is acknowledged and dropped, as
+ * mosquitto does. Either way it is counted and logged. A refused QoS 2 message is remembered as
+ * done, so its PUBREL gets PUBCOMP.
+ */
+export function refusePublish(s: Session, conn: ConnectionState, packet: IPublishPacket, reason: ReasonCode, why: string, counter: string): Action[] {
+  const log: Action = { type: "log", level: "warn", message: `${conn.clientId}: PUBLISH to ${packet.topic} refused: ${why}`, counter };
+  const code = conn.version === 5 ? reason : 0;
+  switch (packet.qos) {
+    case 0:
+      return [log];
+    case 1:
+      return [log, send(conn, ack("puback", packet.messageId!, conn.version, code))];
+    case 2:
+      // A reason code of 0x80 or more ends the QoS 2 flow in MQTT 5 (§4.3.3); 3.1.1 expects PUBREL.
+      if (conn.version !== 5) s.store.putIncoming({ packetId: packet.messageId!, routed: true });
+      return [log, send(conn, ack("pubrec", packet.messageId!, conn.version, code))];
   }
 }
 

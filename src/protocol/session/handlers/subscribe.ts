@@ -4,7 +4,7 @@ import type { Action } from "../../actions.js";
 import { ProtocolError, Reason } from "../../errors.js";
 import { minQoS, type Message, type QoS } from "../../message.js";
 import { isShared, parseShared } from "../../topic/shared.js";
-import { hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
+import { beyondTopicLimits, hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
 import { hasOwn, setOwn } from "../own-keys.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState, Subscription } from "../state.js";
@@ -12,13 +12,6 @@ import type { ConnectionState, Subscription } from "../state.js";
 /** SUBACK return code for a refused filter in MQTT 3.1.1 (§3.9.3). */
 export const SUBACK_FAILURE = 0x80;
 
-/**
- * Longest filter accepted. MQTT allows 65 535 bytes, but a session's filters live in one storage
- * value (at most 2 MB on Durable Objects): 1 000 filters of 1 KiB fit, 1 000 of 64 KiB would not.
- */
-export const MAX_FILTER_BYTES = 1024;
-
-const byteLength = (s: string) => new TextEncoder().encode(s).length;
 
 interface Accepted {
   filter: string;
@@ -53,8 +46,9 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
     }
     const shared = isShared(filter);
     const inner = shared ? parseShared(filter)?.filter : filter;
-    // Each filter is granted or refused on its own [MQTT-3.9.3-1]: invalid filters 0x8F.
-    if (inner === undefined || !isValidTopicFilter(inner) || byteLength(filter) > MAX_FILTER_BYTES) {
+    // Each filter is granted or refused on its own [MQTT-3.9.3-1]: invalid filters, and ones beyond
+    // MAX_TOPIC_LENGTH / MAX_TOPIC_LEVELS (a session's filters share one storage value), 0x8F.
+    if (inner === undefined || !isValidTopicFilter(inner) || beyondTopicLimits(filter, s.config) !== null) {
       refuse(Reason.TopicFilterInvalid);
       continue;
     }
