@@ -111,4 +111,5 @@ const password = options.password ?? (await readPassword());
 if (password.length === 0) fail("empty password");
 const salt = randomBytes(SALT_BYTES);
 const hash = pbkdf2Sync(password, salt, options.iterations, HASH_BYTES, "sha512");
-process.stdout.write(`${options.username}:$7$${options.iterations}$${salt.toString("base64")}$${hash.toString("base64")}\n`);
+const encoded = `$7$${options.iterations}$${salt.toString("base64")}$${hash.toString("base64")}`;
+process.stdout.write(`${options.username}:${encoded}\n`);

@@ -88,7 +88,9 @@ function jwtSettings(value: (name: string) => string | undefined, errors: string
   const audience = value("JWT_AUDIENCE");
   const hasKey = secret !== undefined || jwksText !== undefined || jwksUrl !== undefined;
   for (const [name, given] of [["JWT_ISSUER", issuer], ["JWT_AUDIENCE", audience]] as const) {
-    if (given !== undefined && !hasKey) errors.push(`${name} is set but no JWT key is: set JWT_SECRET, JWT_JWKS or JWT_JWKS_URL`);
+    if (given !== undefined && !hasKey) {
+      errors.push(`${name} is set but no JWT key is: set JWT_SECRET, JWT_JWKS or JWT_JWKS_URL`);
+    }
   }
   if (issuer !== undefined) settings.issuer = issuer;
   if (audience !== undefined) {

@@ -63,11 +63,17 @@ export const NOTHING_CONFIGURED_LOG =
   "JWT_SECRET, JWT_JWKS or JWT_JWKS_URL to accept JWTs as passwords";
 
 /** `now` (ms since the epoch) is for tests of JWT expiry. */
-export async function authenticate(settings: AuthSettings, credentials: ConnectCredentials, now?: number): Promise<AuthResult> {
+export async function authenticate(
+  settings: AuthSettings,
+  credentials: ConnectCredentials,
+  now?: number,
+): Promise<AuthResult> {
   const { clientId, username, password } = credentials;
   const who = describeClient(clientId, username);
   const hasMethod = settings.passwordFile !== undefined || settings.jwt !== undefined;
-  if (!hasMethod && !settings.allowAnonymous) return refuse("not-authorized", `${who} refused: ${NOTHING_CONFIGURED_LOG}`);
+  if (!hasMethod && !settings.allowAnonymous) {
+    return refuse("not-authorized", `${who} refused: ${NOTHING_CONFIGURED_LOG}`);
+  }
 
   if (username === undefined && password === undefined) {
     if (settings.allowAnonymous) return accept(settings, { clientId }, "anonymous");
@@ -81,7 +87,9 @@ export async function authenticate(settings: AuthSettings, credentials: ConnectC
   const token = utf8OrUndefined(password);
   if (settings.jwt && token !== undefined && looksLikeJwt(token)) {
     const result = await settings.jwt.verify(token, username, now);
-    if (result.ok) return accept(settings, { clientId, username: result.username }, "jwt", result.rights, result.expiresAt);
+    if (result.ok) {
+      return accept(settings, { clientId, username: result.username }, "jwt", result.rights, result.expiresAt);
+    }
     jwtProblem = `JWT ${result.reason} (${result.detail})`;
     keysUnavailable = result.reason === "key-unavailable";
   }
@@ -91,8 +99,8 @@ export async function authenticate(settings: AuthSettings, credentials: ConnectC
     }
   }
   const tried = [jwtProblem, settings.passwordFile ? passwordFileProblem(username) : undefined].filter(Boolean);
-  const log = `${who} refused: ${tried.length > 0 ? tried.join("; ") : "the password is not a JWT and there is no password file"}`;
-  return refuse(keysUnavailable ? "server-unavailable" : "bad-credentials", log);
+  const why = tried.length > 0 ? tried.join("; ") : "the password is not a JWT and there is no password file";
+  return refuse(keysUnavailable ? "server-unavailable" : "bad-credentials", `${who} refused: ${why}`);
 }
 
 /**
@@ -107,13 +115,16 @@ export async function reauthenticate(
 ): Promise<AuthResult> {
   const who = describeClient(identity.clientId, identity.username);
   if (!settings.jwt) {
-    return refuse("not-authorized", `${who}: re-authentication needs a JWT method (JWT_SECRET, JWT_JWKS or JWT_JWKS_URL)`);
+    const needed = "re-authentication needs a JWT method (JWT_SECRET, JWT_JWKS or JWT_JWKS_URL)";
+    return refuse("not-authorized", `${who}: ${needed}`);
   }
   if (identity.username === undefined) {
     return refuse("not-authorized", `${who}: a client without a username cannot re-authenticate into one`);
   }
   const token = typeof authenticationData === "string" ? authenticationData : utf8OrUndefined(authenticationData);
-  if (token === undefined || !looksLikeJwt(token)) return refuse("bad-credentials", `${who}: re-authentication data is not a JWT`);
+  if (token === undefined || !looksLikeJwt(token)) {
+    return refuse("bad-credentials", `${who}: re-authentication data is not a JWT`);
+  }
   const result = await settings.jwt.verify(token, identity.username, now);
   if (!result.ok) {
     const refusal = result.reason === "key-unavailable" ? "server-unavailable" : "bad-credentials";
@@ -131,7 +142,8 @@ function accept(
 ): AuthResult {
   const sources = [settings.acl, tokenRights].filter((source): source is Authorizer => source !== undefined);
   const rights = allRightsOf(sources.map((source) => source.forClient(identity)));
-  return expiresAt === undefined ? { ok: true, identity, rights, method } : { ok: true, identity, rights, method, expiresAt };
+  const accepted = { ok: true as const, identity, rights, method };
+  return expiresAt === undefined ? accepted : { ...accepted, expiresAt };
 }
 
 function refuse(reason: AuthRefusal, log: string): AuthResult {
@@ -143,7 +155,8 @@ function identityOf(clientId: string, username: string | undefined): Identity {
 }
 
 function passwordFileProblem(username: string | undefined): string {
-  return username === undefined ? "no username to look up in the password file" : "password file: wrong username or password";
+  if (username === undefined) return "no username to look up in the password file";
+  return "password file: wrong username or password";
 }
 
 function describeClient(clientId: string, username: string | undefined): string {

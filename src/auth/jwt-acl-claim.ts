@@ -55,7 +55,9 @@ function parseAllowLists(claim: unknown): ClaimRule[] | string {
   if (typeof claim !== "object" || claim === null) return "acl claim must be an object or an array";
   const rules: ClaimRule[] = [];
   for (const [key, topics] of Object.entries(claim)) {
-    if (key !== "pub" && key !== "sub" && key !== "all") return `acl claim has unknown key ${JSON.stringify(key)} (expected pub, sub, all)`;
+    if (key !== "pub" && key !== "sub" && key !== "all") {
+      return `acl claim has unknown key ${JSON.stringify(key)} (expected pub, sub, all)`;
+    }
     if (!Array.isArray(topics)) return `acl.${key} must be an array of topic filters`;
     for (const topic of topics) {
       const parsed = parseTopic(topic);

@@ -123,7 +123,8 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
           payload = (await jwtVerify(token, keySet, { ...options, algorithms: publicKeyAlgorithms })).payload;
         } else {
           const accepted = [...(secret ? hmacAlgorithms : []), ...(keySet ? publicKeyAlgorithms : [])];
-          return { ok: false, reason: "algorithm-not-allowed", detail: `alg ${String(alg)} is not one of ${accepted.join(", ")}` };
+          const detail = `alg ${String(alg)} is not one of ${accepted.join(", ")}`;
+          return { ok: false, reason: "algorithm-not-allowed", detail };
         }
       } catch (error) {
         return { ok: false, ...failureOf(error) };
@@ -139,10 +140,13 @@ function checkClaims(payload: JWTPayload, username: string | undefined): JwtResu
     return { ok: false, reason: "claims-rejected", detail: "the username claim is not a string" };
   }
   const name = claimed ?? payload.sub;
-  if (name === undefined) return { ok: false, reason: "claims-rejected", detail: "the token has neither a sub nor a username claim" };
+  if (name === undefined) {
+    return { ok: false, reason: "claims-rejected", detail: "the token has neither a sub nor a username claim" };
+  }
   if (username !== undefined && username !== name) {
     const claim = claimed === undefined ? "sub" : "username";
-    return { ok: false, reason: "username-mismatch", detail: `the MQTT username differs from the token's ${claim} claim` };
+    const detail = `the MQTT username differs from the token's ${claim} claim`;
+    return { ok: false, reason: "username-mismatch", detail };
   }
   let rights: Authorizer | undefined;
   if (payload["acl"] !== undefined) {
@@ -171,9 +175,8 @@ function failureOf(error: unknown): { reason: JwtFailure; detail: string } {
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
     return { reason: "unknown-key", detail };
   }
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) {
-    return { reason: "malformed", detail };
-  }
+  const malformed = [errors.JWSInvalid, errors.JWTInvalid, errors.JOSENotSupported];
+  if (malformed.some((kind) => error instanceof kind)) return { reason: "malformed", detail };
   // A JWKS fetch that timed out, failed, answered non-200 or not JSON: the keys could not be had.
   return { reason: "key-unavailable", detail };
 }

@@ -73,7 +73,10 @@ export function parsePasswordFile(text: string, setting = "PASSWORD_FILE"): Pass
 /** The hash, or why it cannot be used (never quoting it). */
 function parseHash(text: string): PasswordHash | string {
   if (text.startsWith("$argon2id$")) {
-    return "argon2id hashes cannot be checked here (WebCrypto has no Argon2); re-create this user with `mosquitto_passwd -H sha512-pbkdf2` or `npm run passwd`";
+    return (
+      "argon2id hashes cannot be checked here (WebCrypto has no Argon2); " +
+      "re-create this user with `mosquitto_passwd -H sha512-pbkdf2` or `npm run passwd`"
+    );
   }
   const fields = text.split("$");
   if (text.startsWith("$7$")) {
@@ -93,7 +96,7 @@ function parseHash(text: string): PasswordHash | string {
     const saltAndHash = decodeSaltAndHash(saltText, hashText);
     return typeof saltAndHash === "string" ? saltAndHash : { kind: "sha512", ...saltAndHash };
   }
-  return "unknown hash format (expected a $7$ or $6$ hash from mosquitto_passwd; plain-text passwords are not accepted)";
+  return "unknown hash format (expected $7$ or $6$ from mosquitto_passwd; plain-text passwords are not accepted)";
 }
 
 function decodeSaltAndHash(saltText: string, hashText: string): { salt: Uint8Array; hash: Uint8Array } | string {

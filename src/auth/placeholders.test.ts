@@ -23,6 +23,10 @@ describe("expandPlaceholders", () => {
       expect(expandPlaceholders("u/%u", { clientId: "c", username: bad }, mosquittoPlaceholders)).toBeUndefined();
       expect(expandPlaceholders("c/%c", { clientId: bad }, mosquittoPlaceholders)).toBeUndefined();
     }
+    // A value may not move a rule into the '$' topics, but may contain '$' elsewhere.
+    expect(expandPlaceholders("%u/#", { clientId: "c", username: "$SYS" }, mosquittoPlaceholders)).toBeUndefined();
+    expect(expandPlaceholders("u/%u/#", { clientId: "c", username: "$SYS" }, mosquittoPlaceholders)).toBe("u/$SYS/#");
+    expect(expandPlaceholders("$share/%c", { clientId: "$x" }, mosquittoPlaceholders)).toBe("$share/$x");
     // A filter without placeholders is unaffected by a dangerous identity.
     expect(expandPlaceholders("a/#", { clientId: "#" }, mosquittoPlaceholders)).toBe("a/#");
   });

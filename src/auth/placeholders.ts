@@ -29,7 +29,8 @@ export function hasPlaceholder(filter: string, syntax: PlaceholderSyntax): boole
 /**
  * The filter with placeholders replaced, or undefined when the rule cannot apply to this client:
  * the value is missing or empty, or holds '+', '#' or '/', which would widen the rule into other
- * clients' topics (mosquitto denies such clients outright; here only the rule is skipped).
+ * clients' topics (mosquitto denies such clients outright; here only the rule is skipped), or
+ * would make the rule start with '$'.
  */
 export function expandPlaceholders(filter: string, identity: Identity, syntax: PlaceholderSyntax): string | undefined {
   const levels = filter.split("/");
@@ -40,7 +41,11 @@ export function expandPlaceholders(filter: string, identity: Identity, syntax: P
     if (value === undefined || !isSafeLevel(value)) return undefined;
     levels[i] = value;
   }
-  return levels.join("/");
+  const expanded = levels.join("/");
+  // A value must not turn a rule into a '$' rule: a username "$SYS" with `%u/#` would otherwise
+  // reach the broker's $SYS topics (mosquitto 2.1 does not match such a pattern either).
+  if (expanded.startsWith("$") && !filter.startsWith("$")) return undefined;
+  return expanded;
 }
 
 function isSafeLevel(value: string): boolean {
