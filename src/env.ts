@@ -8,6 +8,15 @@ export interface Env extends ConfigVars {
   SHARDS: DurableObjectNamespace<TopicShardDO>;
   /** Shared with the TCP gateway: only with it is the gateway's client-address header believed. */
   GATEWAY_SECRET?: string;
+  /** Authentication and authorization (see docs/SECURITY.md and src/auth/auth-config.ts). */
+  ALLOW_ANONYMOUS?: string;
+  PASSWORD_FILE?: string;
+  ACL_FILE?: string;
+  JWT_SECRET?: string;
+  JWT_JWKS?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
   /** Web pages (origins) allowed to open MQTT WebSockets besides the broker's own; `*` for any. */
   ALLOWED_ORIGINS?: string;
   /** Bearer token for GET /stats/*; the endpoints are off without it. */

@@ -35,6 +35,7 @@ export const Reason = {
   QosNotSupported: 0x9b,
   SharedSubscriptionsNotSupported: 0x9e,
   ConnectionRateExceeded: 0x9f,
+  MaximumConnectTime: 0xa0,
   SubscriptionIdentifiersNotSupported: 0xa1,
   WildcardSubscriptionsNotSupported: 0xa2,
 } as const;

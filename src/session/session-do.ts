@@ -19,6 +19,8 @@ import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attach
 import { Counters } from "./counters.js";
 import { ShardRouter } from "./router.js";
 import { closeReason } from "../edge/close-reason.js";
+import type { AuthVerdict } from "../protocol/session/auth-verdict.js";
+import { AuthGate, authSettings } from "./auth-gate.js";
 
 export interface SessionStats {
   clientId: string | undefined;
@@ -36,6 +38,7 @@ export interface SessionStats {
 
 export class SessionDO extends DurableObject<Env> {
   private readonly config: BrokerConfig;
+  private readonly gate: AuthGate;
   private readonly session: Session;
   private readonly router: ShardRouter;
   private readonly sockets = new Map<string, WebSocket>();
@@ -59,6 +62,7 @@ export class SessionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = loadConfig(env);
+    this.gate = new AuthGate(authSettings(env as unknown as Record<string, unknown>));
     this.kv = new CountingKv(ctx.storage.kv);
     this.session = new Session(new KvSessionStore(this.kv), this.config);
     this.router = new ShardRouter(env.SHARDS);
@@ -67,7 +71,7 @@ export class SessionDO extends DurableObject<Env> {
     for (const ws of ctx.getWebSockets()) {
       const a = this.attachments.get(ws);
       this.sockets.set(a.connId, ws);
-      if (a.conn) this.session.restore(a.conn);
+      if (a.conn) this.session.restore(a.conn, this.gate.rightsAfterWake(a.conn));
     }
   }
 
@@ -189,8 +193,13 @@ export class SessionDO extends DurableObject<Env> {
       if (!this.sockets.has(a.connId)) return; // an earlier packet of this frame closed it
       if (bytes[0] === 0xc0) this.counters.count("pingreq_received"); // shows that edges answer PINGREQ themselves
       const conn = this.session.current;
-      const version = conn?.connId === a.connId ? conn.version : undefined;
-      await this.run(this.session.receive(a.connId, a.route, decodePacket(bytes, version), Date.now()));
+      const live = conn?.connId === a.connId ? conn : undefined;
+      const input = decodePacket(bytes, live?.version);
+      // Credentials are judged here, before the core sees the packet (see AuthVerdict).
+      let verdict: AuthVerdict | undefined;
+      if (input.ok && input.packet.cmd === "connect" && !live) verdict = await this.gate.connect(a.route.clientId, input.packet);
+      else if (input.ok && input.packet.cmd === "auth" && live?.auth.method !== undefined) verdict = await this.gate.reauthenticate(live, input.packet);
+      await this.run(this.session.receive(a.connId, a.route, input, Date.now(), verdict));
     }
     if (result.error && this.sockets.has(a.connId)) {
       const tooLarge = result.error === "too-large";

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { ConfigError, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
+import { authSettings } from "../session/auth-gate.js";
 import { clientAddress } from "./client-address.js";
 import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
@@ -29,6 +30,8 @@ app.get("/", (c) =>
 
 app.get("/mqtt", async (c) => {
   const config = loadConfig(c.env);
+  // Bad authentication settings fail here, naming each, not in every session object.
+  authSettings(c.env as unknown as Record<string, unknown>);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return c.text("/mqtt speaks MQTT over WebSocket: send a WebSocket upgrade request.\n", 426, { Upgrade: "websocket" });
   }

@@ -25,7 +25,8 @@ export interface Broker {
 
 export const STATS_TOKEN = "test-stats-token";
 export const GATEWAY_SECRET = "test-gateway-secret";
-const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN, GATEWAY_SECRET };
+// Anonymous clients are let in unless a test configures authentication (the deployed default is false).
+const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN, GATEWAY_SECRET, ALLOW_ANONYMOUS: "true" };
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const ownDir = options.persistDir === undefined;

@@ -109,11 +109,12 @@ describe("Session Expiry Interval", () => {
     await again.client.endAsync();
   });
 
-  it("never expires with 0xFFFFFFFF", async () => {
+  it("0xFFFFFFFF (never) is capped at MAX_SESSION_EXPIRY (7 days by default), and CONNACK says so (§3.2.2.3.2)", async () => {
     const id = uniqueId("never");
     const first = await connectV5(broker.mqttUrl, { clientId: id, properties: { sessionExpiryInterval: 0xffffffff } });
+    expect(first.connack.properties?.sessionExpiryInterval).toBe(604800);
     await first.client.endAsync();
-    expect(await broker.stats("sessions", id)).toMatchObject({ clientId: id, expiryInterval: 0xffffffff, connected: false });
+    expect(await broker.stats("sessions", id)).toMatchObject({ clientId: id, expiryInterval: 604800, connected: false });
   });
 
   it("lets DISCONNECT shorten the interval but not raise it from 0 (MQTT 5 §3.14.2.2.2)", async () => {

@@ -94,17 +94,7 @@ describe("TCP ↔ WebSocket", () => {
     const stats = (await broker.stats("sessions", id)) as { address?: string };
     expect(stats.address).toMatch(/^127\.0\.0\.1:\d+$/);
     await client.endAsync();
-
-    const untrusted = await startTestGateway(broker, { secret: "wrong secret" });
-    try {
-      const id2 = uniqueId("gw-forged");
-      const c2 = await connect(untrusted.url, { clientId: id2 });
-      const stats2 = (await broker.stats("sessions", id2)) as { address?: string };
-      expect(stats2.address).not.toMatch(/^127\.0\.0\.1:\d+$/);
-      await c2.endAsync();
-    } finally {
-      await untrusted.stop();
-    }
+    // A gateway with a wrong secret is refused outright: see 50-edges.test.ts.
   });
 });
 

@@ -13,7 +13,8 @@ let broker: Broker;
 beforeAll(async () => {
   // The default queue count (an empty value means "the default"); room for the 95 MiB test below
   // in bytes (the default 64 MiB would refuse part of it, as it should, with a counter).
-  broker = await startBroker({ vars: { MAX_QUEUED_MESSAGES: "", MAX_QUEUED_BYTES: String(256 * 1024 * 1024) } });
+  // A publisher below sends 40 MiB at once: more than the default MAX_PUBLISH_BYTES_PER_SECOND allows in a burst.
+  broker = await startBroker({ vars: { MAX_QUEUED_MESSAGES: "", MAX_QUEUED_BYTES: String(256 * 1024 * 1024), MAX_PUBLISH_BYTES_PER_SECOND: String(64 * 1024 * 1024) } });
 });
 afterAll(() => broker.stop());
 
@@ -190,28 +191,34 @@ describe("QoS 0 and offline persistent subscribers (F28)", () => {
 
 describe("a client that does not read (F7)", () => {
   it("is sent at most MAX_QOS0_BYTES_PER_SECOND of QoS 0 (2× in a burst); the rest is dropped and counted, others unaffected", async () => {
-    const topic = `flood-${uniqueId()}`;
-    const stuckId = uniqueId("stuck");
-    const stuck = await RawClient.open(broker.mqttUrl);
-    stuck.send(connectPacket(stuckId));
-    await stuck.expect("connack");
-    stuck.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: `${topic}/#`, qos: 0 }] });
-    await stuck.expect("suback");
-    // It stops reading: its socket is paused, as a hung client's would be.
-    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const { client: reader, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: uniqueId("reader") });
-    await reader.subscribeAsync(`${topic}/ok`, { qos: 1 });
-    const pub = await connect(broker.mqttUrl, { clientId: uniqueId("pub") });
-    // 24 MiB of QoS 0 in 256 KiB messages, as fast as the publisher can: three times the 8 MiB burst.
-    const chunk = Buffer.alloc(256 * 1024, 7);
-    for (let i = 0; i < 96; i++) await pub.publishAsync(`${topic}/big`, chunk, { qos: 0 });
-    await pub.publishAsync(`${topic}/ok`, "still here", { qos: 1 });
-    expect((await inbox.next(10_000)).payload).toBe("still here");
-    const stats = await broker.stats("sessions", stuckId);
-    expect(counter(stats, "qos0_dropped_client_rate")).toBeGreaterThan(0);
-    expect(stats.connected).toBe(true);
-    stuck.ws.terminate();
-    reader.end(true);
-    pub.end(true);
+    // A small rate, so that the test does not depend on how fast this machine publishes.
+    const slow = await startBroker({ vars: { MAX_QOS0_BYTES_PER_SECOND: String(256 * 1024) } });
+    try {
+      const topic = `flood-${uniqueId()}`;
+      const stuckId = uniqueId("stuck");
+      const stuck = await RawClient.open(slow.mqttUrl);
+      stuck.send(connectPacket(stuckId));
+      await stuck.expect("connack");
+      stuck.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: `${topic}/#`, qos: 0 }] });
+      await stuck.expect("suback");
+      // It stops reading: its socket is paused, as a hung client's would be.
+      (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const { client: reader, inbox } = await connectWithInbox(slow.mqttUrl, { clientId: uniqueId("reader") });
+      await reader.subscribeAsync(`${topic}/ok`, { qos: 1 });
+      const pub = await connect(slow.mqttUrl, { clientId: uniqueId("pub") });
+      // 4 MiB of QoS 0 in 64 KiB messages, as fast as the publisher can: eight times the 512 KiB burst.
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      for (let i = 0; i < 64; i++) await pub.publishAsync(`${topic}/big`, chunk, { qos: 0 });
+      await pub.publishAsync(`${topic}/ok`, "still here", { qos: 1 });
+      expect((await inbox.next(10_000)).payload).toBe("still here");
+      const stats = await slow.stats("sessions", stuckId);
+      expect(counter(stats, "qos0_dropped_client_rate")).toBeGreaterThan(0);
+      expect(stats.connected).toBe(true);
+      stuck.ws.terminate();
+      reader.end(true);
+      pub.end(true);
+    } finally {
+      await slow.stop();
+    }
   }, 60_000);
 });

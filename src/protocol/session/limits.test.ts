@@ -7,6 +7,7 @@ import type { IConnackPacket, IConnectPacket, ISubackPacket } from "mqtt-packet"
 import { describe, expect, it } from "vitest";
 import { Reason } from "../errors.js";
 import { forVersion, newSession, ok, only, packets, publishPacket, route, sent, settle, subscribePacket } from "./test-support.js";
+import { ALLOWED } from "./auth-verdict.js";
 
 const connackCode = (p: IConnackPacket | undefined) => (p?.reasonCode ?? p?.returnCode);
 
@@ -16,7 +17,7 @@ describe.each([4, 5] as const)("MQTT %s: limits", (version) => {
   /** The CONNACK code for a refused CONNECT (3.1.1 has fewer codes). */
   const refusedWith = (actions: ReturnType<typeof connect>) => connackCode(packets(actions, "connack")[0]);
   const tryConnect = (session: ReturnType<typeof newSession>["session"], connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0) =>
-    session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
+    session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now, ALLOWED);
 
   it("refuses a client id longer than MAX_CLIENT_ID_LENGTH bytes: 0x85 / 0x02 [MQTT-3.1.3-8]", () => {
     const { session } = newSession({ maxClientIdBytes: 30 });

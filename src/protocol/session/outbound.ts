@@ -32,7 +32,7 @@ export const TRANSIENT_COUNT = 10_000;
 export const TRANSIENT_BYTES = 4 * 1024 * 1024;
 
 /** Why a message was not sent to the client. */
-export type DropReason = "expired" | "too-large";
+export type DropReason = "expired" | "too-large" | "not-authorized";
 
 /** Sends one PUBLISH, or says why it must not be sent. */
 export type PublishSender = (conn: ConnectionState, out: OutgoingPublish) => Action[] | DropReason;

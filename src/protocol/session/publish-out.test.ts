@@ -20,6 +20,7 @@ function conn(overrides: Partial<ConnectionState> = {}): ConnectionState {
     topicAliasMaximum: 0,
     problemInformation: true,
     connectExpiry: 0,
+    auth: {},
     ...overrides,
   };
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Action } from "../actions.js";
 import type { QoS } from "../message.js";
 import { forVersion, newSession, ok, only, packets, type PacketOf, publishPacket, route, sent, settle, subscribePacket, text } from "./test-support.js";
+import { ALLOWED } from "./auth-verdict.js";
 
 // ---- helpers (the shared ones are in ./test-support.ts) ----
 
@@ -82,7 +83,7 @@ describe("CONNACK properties (MQTT 5)", () => {
 
   it("returns the Assigned Client Identifier for an empty client id [MQTT-3.2.2-16], [MQTT-3.1.3-7]", () => {
     const { session } = newSession();
-    const actions = session.receive("k1", route("auto-9", true), ok(connectPacket("")), 0);
+    const actions = session.receive("k1", route("auto-9", true), ok(connectPacket("")), 0, ALLOWED);
     const connack = connackOf(actions);
     expect(connack).toMatchObject({ reasonCode: 0, sessionPresent: false });
     expect(connack.properties?.assignedClientIdentifier).toBe("auto-9");
@@ -94,7 +95,7 @@ describe("CONNACK properties (MQTT 5)", () => {
 
   it("accepts an empty client id with Clean Start 0 (unlike 3.1.1)", () => {
     const { session } = newSession();
-    const actions = session.receive("k1", route("auto-1", true), ok(connectPacket("", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0);
+    const actions = session.receive("k1", route("auto-1", true), ok(connectPacket("", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0, ALLOWED);
     const connack = connackOf(actions);
     expect(connack).toMatchObject({ reasonCode: 0, sessionPresent: false });
     expect(connack.properties?.assignedClientIdentifier).toBe("auto-1");
@@ -142,7 +143,7 @@ describe("CONNACK properties (MQTT 5)", () => {
 
   it("refuses an Authentication Method with CONNACK 0x8C, then closes [MQTT-4.12.0-1]", () => {
     const { session } = newSession();
-    const actions = session.receive("k1", route("c1"), ok(connectPacket("c1", { properties: { authenticationMethod: "SCRAM-SHA-1" } })), 0);
+    const actions = session.receive("k1", route("c1"), ok(connectPacket("c1", { properties: { authenticationMethod: "SCRAM-SHA-1" } })), 0, ALLOWED);
     expect(actions).toEqual([
       {
         type: "send",
@@ -158,13 +159,13 @@ describe("CONNACK properties (MQTT 5)", () => {
 
   it("refuses a will above the Maximum QoS with 0x9B and a retained will without Retain Available with 0x9A", () => {
     const qos = newSession({ maximumQoS: 1 }).session;
-    const qosActions = qos.receive("k1", route("c1"), ok(connectPacket("c1", { will: { ...WILL, qos: 2 } })), 0);
+    const qosActions = qos.receive("k1", route("c1"), ok(connectPacket("c1", { will: { ...WILL, qos: 2 } })), 0, ALLOWED);
     expect(connackOf(qosActions)).toMatchObject({ reasonCode: 0x9b, sessionPresent: false });
     expect(only(qosActions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: true })]);
     expect(qos.current).toBeNull();
 
     const retain = newSession({ retainAvailable: false }).session;
-    const retainActions = retain.receive("k1", route("c1"), ok(connectPacket("c1", { will: { ...WILL, retain: true } })), 0);
+    const retainActions = retain.receive("k1", route("c1"), ok(connectPacket("c1", { will: { ...WILL, retain: true } })), 0, ALLOWED);
     expect(connackOf(retainActions)).toMatchObject({ reasonCode: 0x9a, sessionPresent: false });
     expect(only(retainActions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: true })]);
     expect(retain.current).toBeNull();
@@ -173,7 +174,7 @@ describe("CONNACK properties (MQTT 5)", () => {
   it("closes on a Receive Maximum or Maximum Packet Size of 0 without accepting the connection", () => {
     for (const properties of [{ receiveMaximum: 0 }, { maximumPacketSize: 0 }]) {
       const { session } = newSession();
-      const actions = session.receive("k1", route("c1"), ok(connectPacket("c1", { properties })), 0);
+      const actions = session.receive("k1", route("c1"), ok(connectPacket("c1", { properties })), 0, ALLOWED);
       expect(packets(actions, "connack").filter((c) => c.reasonCode === 0)).toEqual([]);
       expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: true })]);
       expect(session.current).toBeNull();
@@ -601,7 +602,7 @@ describe("server DISCONNECT (MQTT 5 §4.13)", () => {
   it("a takeover sends DISCONNECT 0x8E to the old connection and closes it [MQTT-3.1.4-3]", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 } });
-    const actions = session.receive("k2", route("c1"), ok(connectPacket("c1", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0);
+    const actions = session.receive("k2", route("c1"), ok(connectPacket("c1", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0, ALLOWED);
     expect(sent(actions, "k1")).toEqual([expect.objectContaining({ cmd: "disconnect", reasonCode: 0x8e })]);
     // Not the client's fault: the close is no protocol error.
     expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: false })]);
@@ -615,12 +616,12 @@ describe("server DISCONNECT (MQTT 5 §4.13)", () => {
   it("a takeover publishes the old connection's will without a delay, but not a delayed one resumed with Clean Start 0", () => {
     const immediate = newSession().session;
     connect(immediate, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: WILL });
-    const taken = immediate.receive("k2", route("c1"), ok(connectPacket("c1", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0);
+    const taken = immediate.receive("k2", route("c1"), ok(connectPacket("c1", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0, ALLOWED);
     expect(wills(taken)).toHaveLength(1);
 
     const delayed = newSession().session;
     connect(delayed, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 10 }) });
-    const resumed = delayed.receive("k2", route("c1"), ok(connectPacket("c1", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0);
+    const resumed = delayed.receive("k2", route("c1"), ok(connectPacket("c1", { clean: false, properties: { sessionExpiryInterval: 60 } })), 0, ALLOWED);
     expect(wills(resumed)).toEqual([]);
     expect(delayed.nextDeadline()).toBeNull();
     expect(only(delayed.timer(10_000), "route")).toEqual([]);

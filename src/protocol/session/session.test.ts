@@ -5,6 +5,7 @@ import { MemoryKv } from "../../storage/memory-kv.js";
 import type { QoS } from "../message.js";
 import type { Session } from "./session.js";
 import { deliverNow, forVersion, message, newSession, ok, only, publishPacket, route, sent, settle, subscribePacket, text } from "./test-support.js";
+import { ALLOWED } from "./auth-verdict.js";
 
 // ---- helpers (the shared ones are in ./test-support.ts) ----
 
@@ -17,7 +18,7 @@ const WILL = { topic: "status/c1", payload: Buffer.from("gone"), qos: 1 as QoS, 
 describe("CONNECT and CONNACK", () => {
   it("answers CONNACK 0 first, with sessionPresent=0 for a clean session [MQTT-3.2.0-1], [MQTT-3.2.2-1]", () => {
     const { session } = newSession();
-    const actions = session.receive("conn1", route("c1"), ok(connectPacket("c1", { clean: true })), 0);
+    const actions = session.receive("conn1", route("c1"), ok(connectPacket("c1", { clean: true })), 0, ALLOWED);
     expect(actions[0]).toEqual({
       type: "send",
       connId: "conn1",
@@ -68,7 +69,7 @@ describe("CONNECT and CONNACK", () => {
 
   it("assigns the routed client id to an empty one with CleanSession=1 [MQTT-3.1.3-6]", () => {
     const { session } = newSession();
-    const actions = session.receive("conn1", route("auto-123", true), ok(connectPacket("", { clean: true })), 0);
+    const actions = session.receive("conn1", route("auto-123", true), ok(connectPacket("", { clean: true })), 0, ALLOWED);
     expect(sent(actions)).toEqual([{ cmd: "connack", returnCode: 0, sessionPresent: false }]);
     expect(session.current?.clientId).toBe("auto-123");
     expect(session.record?.clientId).toBe("auto-123");
@@ -78,7 +79,7 @@ describe("CONNECT and CONNACK", () => {
 
   it("rejects an empty client id with CleanSession=0: CONNACK 2, then close [MQTT-3.1.3-8], [MQTT-3.2.2-5]", () => {
     const { session } = newSession();
-    const actions = session.receive("conn1", route("auto-1", true), ok(connectPacket("", { clean: false })), 0);
+    const actions = session.receive("conn1", route("auto-1", true), ok(connectPacket("", { clean: false })), 0, ALLOWED);
     expect(actions).toEqual([
       { type: "send", connId: "conn1", version: 4, packet: { cmd: "connack", returnCode: 2, sessionPresent: false } },
       expect.objectContaining({ type: "close", connId: "conn1", error: true }),
@@ -89,7 +90,7 @@ describe("CONNECT and CONNACK", () => {
 
   it("rejects an empty client id the Worker did not route for assignment with CONNACK 2", () => {
     const { session } = newSession();
-    const actions = session.receive("conn1", route("c1", false), ok(connectPacket("", { clean: true })), 0);
+    const actions = session.receive("conn1", route("c1", false), ok(connectPacket("", { clean: true })), 0, ALLOWED);
     expect(sent(actions)).toEqual([{ cmd: "connack", returnCode: 2, sessionPresent: false }]);
     expect(only(actions, "close")).toHaveLength(1);
     expect(session.current).toBeNull();
@@ -97,7 +98,7 @@ describe("CONNECT and CONNACK", () => {
 
   it("rejects a client id that does not match the route with CONNACK 2 and close", () => {
     const { session } = newSession();
-    const actions = session.receive("conn1", route("other"), ok(connectPacket("mine")), 0);
+    const actions = session.receive("conn1", route("other"), ok(connectPacket("mine")), 0, ALLOWED);
     expect(actions).toEqual([
       { type: "send", connId: "conn1", version: 4, packet: { cmd: "connack", returnCode: 2, sessionPresent: false } },
       expect.objectContaining({ type: "close", connId: "conn1", error: true }),
@@ -128,7 +129,7 @@ describe("CONNECT and CONNACK", () => {
   it("closes on a second CONNECT and publishes the will [MQTT-3.1.0-2], [MQTT-3.1.2-8]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { will: WILL });
-    const actions = session.receive("conn1", route("c1"), ok(connectPacket("c1")), 0);
+    const actions = session.receive("conn1", route("c1"), ok(connectPacket("c1")), 0, ALLOWED);
     expect(sent(actions)).toEqual([]);
     expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
     expect(only(actions, "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
@@ -137,7 +138,7 @@ describe("CONNECT and CONNACK", () => {
 
   it("closes on a will topic with a wildcard, without CONNACK", () => {
     const { session } = newSession();
-    const actions = session.receive("conn1", route("c1"), ok(connectPacket("c1", { will: { ...WILL, topic: "status/#" } })), 0);
+    const actions = session.receive("conn1", route("c1"), ok(connectPacket("c1", { will: { ...WILL, topic: "status/#" } })), 0, ALLOWED);
     expect(sent(actions)).toEqual([]);
     expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
     expect(session.current).toBeNull();
@@ -166,7 +167,7 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
     connect(session, "conn1", "c1", { clean: false, will: WILL });
     settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
 
-    const actions = session.receive("conn2", route("c1"), ok(connectPacket("c1", { clean: false })), 5);
+    const actions = session.receive("conn2", route("c1"), ok(connectPacket("c1", { clean: false })), 5, ALLOWED);
     const close = only(actions, "close");
     expect(close).toEqual([expect.objectContaining({ connId: "conn1", error: false })]);
     const routed = only(actions, "route");
@@ -527,7 +528,7 @@ describe("keepalive [MQTT-3.1.2-24]", () => {
     for (const version of [4, 5] as const) {
       const { session } = newSession();
       const edgeRoute = { ...route("c1"), edgeKeepalive: true };
-      const actions = session.receive("conn1", edgeRoute, ok(forVersion(version).connectPacket("c1", { keepalive: 10, will: WILL })), 0);
+      const actions = session.receive("conn1", edgeRoute, ok(forVersion(version).connectPacket("c1", { keepalive: 10, will: WILL })), 0, ALLOWED);
       expect(sent(actions)[0]).toMatchObject({ cmd: "connack" });
       expect(session.current?.keepalive).toBe(10);
       expect(session.current?.keepaliveCheckAt).toBeUndefined();

@@ -23,6 +23,8 @@ import { RateBudget } from "./rate-budget.js";
 import { Marks } from "./marks.js";
 import { MutedShards } from "./muted.js";
 import { Takeovers } from "./takeovers.js";
+import type { AuthVerdict } from "./auth-verdict.js";
+import type { TopicRights } from "../../auth/authorizer.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
 import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
@@ -30,6 +32,9 @@ import type { SessionStore } from "./store.js";
 import { serverDisconnect } from "./wire.js";
 
 export type SessionConfig = BrokerConfig;
+
+/** Before a CONNECT is accepted, a connection may do nothing. */
+const NO_RIGHTS: TopicRights = { check: () => false };
 export type { ConnectRoute };
 
 /** A message held in memory for the client is stored after this long without its PUBACK. */
@@ -69,13 +74,20 @@ export class Session {
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
   }
 
-  /** Re-attaches the live connection after the object woke from hibernation. */
-  restore(conn: ConnectionState): void {
+  /** Re-attaches the live connection after the object woke from hibernation, with its rights found again. */
+  restore(conn: ConnectionState, rights: TopicRights): void {
     this.current = conn;
+    this.rights = rights;
   }
 
-  /** One packet (or decode failure) from connection `connId`. */
-  receive(connId: string, route: ConnectRoute, input: DecodeResult, now: number): Action[] {
+  /** What the live connection may publish, subscribe to and receive (see AuthVerdict). */
+  rights: TopicRights = NO_RIGHTS;
+
+  /**
+   * One packet (or decode failure) from connection `connId`. A CONNECT, and an MQTT 5 AUTH, come
+   * with the shell's verdict on their credentials (`auth`).
+   */
+  receive(connId: string, route: ConnectRoute, input: DecodeResult, now: number, auth?: AuthVerdict): Action[] {
     const conn = this.current?.connId === connId ? this.current : null;
     try {
       if (!input.ok) {
@@ -86,19 +98,20 @@ export class Session {
       if (packet.cmd === "connect") {
         // A second CONNECT on the same connection is a protocol violation [MQTT-3.1.0-2].
         if (conn) throw new ProtocolError(Reason.ProtocolError, "second CONNECT on one connection");
-        return handleConnect(this, connId, route, packet, now);
+        if (!auth) throw new Error("a CONNECT must come with an authentication verdict");
+        return handleConnect(this, connId, route, packet, now, auth);
       }
       // Anything before CONNECT closes the connection [MQTT-3.1.0-1].
       if (!conn) return [close(connId, `${packet.cmd} before CONNECT`, true)];
       conn.lastSeen = now;
-      return this.dispatch(conn, packet, now);
+      return this.dispatch(conn, packet, now, auth);
     } catch (e) {
       if (e instanceof ProtocolError) return this.fail(connId, e.reason, e.message, now);
       throw e;
     }
   }
 
-  private dispatch(conn: ConnectionState, packet: Packet, now: number): Action[] {
+  private dispatch(conn: ConnectionState, packet: Packet, now: number, auth: AuthVerdict | undefined): Action[] {
     switch (packet.cmd) {
       case "publish":
         return handlePublish(this, conn, packet, now);
@@ -119,7 +132,7 @@ export class Session {
       case "disconnect":
         return handleDisconnect(this, conn, packet, now);
       case "auth":
-        return handleAuth(this, conn, packet);
+        return handleAuth(this, conn, packet, auth, now);
       default:
         // Server-to-client packets (CONNACK, SUBACK, PINGRESP…) are not valid from a client.
         throw new ProtocolError(Reason.ProtocolError, `unexpected ${packet.cmd} from client`);
@@ -139,7 +152,7 @@ export class Session {
 
   /** When the shell should next call `timer`: keepalive check, delayed will, session expiry. */
   nextDeadline(): number | null {
-    const times = [this.current?.keepaliveCheckAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt];
+    const times = [this.current?.keepaliveCheckAt, this.current?.auth.expiresAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt];
     const defined = times.filter((t): t is number => t !== undefined);
     return defined.length > 0 ? Math.min(...defined) : null;
   }
@@ -153,6 +166,10 @@ export class Session {
       // 1.5 times the keepalive without a packet ends the connection [MQTT-3.1.2-24] (3.1.1), [MQTT-3.1.2-22] (5.0).
       if (now >= deadline) actions.push(...this.fail(conn.connId, Reason.KeepAliveTimeout, "keepalive expired", now));
       else conn.keepaliveCheckAt = deadline;
+    }
+    // A token's expiry ends the connection, unless an MQTT 5 client re-authenticated in time (§4.12.1).
+    if (this.current && this.current.auth.expiresAt !== undefined && now >= this.current.auth.expiresAt) {
+      actions.push(...this.fail(this.current.connId, Reason.MaximumConnectTime, "the client's token expired (an MQTT 5 client can send a fresh one in an AUTH packet before)", now));
     }
     const record = this.record;
     if (record?.delayedWill && now >= record.delayedWill.at) {
@@ -368,6 +385,8 @@ export class Session {
 
   /** One PUBLISH to the client, or why not: expired, or above the client's maximum size. */
   sendPublish(conn: ConnectionState, out: OutgoingPublish, now: number): Action[] | DropReason {
+    // Rights are checked at delivery, so queued and retained messages obey them too.
+    if (!this.rights.check("read", out.message.topic)) return "not-authorized";
     const aliasCount = Object.keys(this.aliases.outbound).length;
     const built = buildPublish(conn, out, this.aliases, this.config.serverTopicAliases, now);
     if (!built.ok) return built.why;
@@ -375,8 +394,11 @@ export class Session {
     return [{ type: "send", connId: conn.connId, version: conn.version, packet: built.packet, ...(built.bytes ? { bytes: built.bytes } : {}) }];
   }
 
-  /** A message that expired or does not fit the client's Maximum Packet Size [MQTT-3.1.2-25]. */
+  /** A message that expired, does not fit the client's Maximum Packet Size [MQTT-3.1.2-25], or it may not read. */
   private dropped(message: Message, why: DropReason): Action[] {
+    if (why === "not-authorized") {
+      return [{ type: "log", level: "info", message: `${this.record?.clientId} may not read ${message.topic} (ACL): not sent`, counter: "delivery_denied" }];
+    }
     const expired = why === "expired";
     return [{
       type: "log",

@@ -1,4 +1,5 @@
 /** The session's durable records and the live connection's state (MQTT §4.1). */
+import type { ConnectionAuth } from "./auth-verdict.js";
 import type { ProtocolVersion } from "../codec/codec.js";
 import type { Message, QoS } from "../message.js";
 
@@ -106,6 +107,8 @@ export interface ConnectionState {
   problemInformation: boolean;
   /** Session Expiry Interval given in CONNECT (DISCONNECT may not raise it from 0 (MQTT 5 §3.14.2.2.2)). */
   connectExpiry: number;
+  /** Who the client authenticated as, and until when. */
+  auth: ConnectionAuth;
 }
 
 /** A disconnected session whose expiry passed is gone (MQTT 5 §3.1.2.11.2). */

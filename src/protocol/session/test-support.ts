@@ -4,6 +4,7 @@
  * The helpers that depend on the protocol version come from `forVersion(4)` (MQTT 3.1.1) or
  * `forVersion(5)` (MQTT 5.0). Not a test file itself: vitest only runs *.test.ts.
  */
+import { ALLOWED } from "./auth-verdict.js";
 import type { IConnectPacket, IPublishPacket, ISubscription, Packet } from "mqtt-packet";
 import { expect } from "vitest";
 import { loadConfig } from "../../config.js";
@@ -109,7 +110,7 @@ export function forVersion(version: 4 | 5) {
 
   /** CONNECT `clientId` on `connId` and check it was accepted. */
   function connect(session: Session, connId: string, clientId: string, opts: Partial<IConnectPacket> = {}, now = 0): Action[] {
-    const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now);
+    const actions = session.receive(connId, route(clientId), ok(connectPacket(clientId, opts)), now, ALLOWED);
     const accepted = version === 5 ? { cmd: "connack", reasonCode: 0 } : { cmd: "connack", returnCode: 0 };
     expect(sent(actions, connId)).toContainEqual(expect.objectContaining(accepted));
     return actions;

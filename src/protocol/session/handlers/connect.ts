@@ -5,6 +5,7 @@ import type { ProtocolVersion } from "../../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../../errors.js";
 import type { QoS } from "../../message.js";
 import { beyondTopicLimits, hasControlCharacter, isValidTopicName, utf8Length } from "../../topic/validate.js";
+import { type AuthVerdict, JWT_AUTH_METHOD } from "../auth-verdict.js";
 import { messageProperties } from "./properties.js";
 import { close, send, type Session } from "../session.js";
 import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, type Will } from "../state.js";
@@ -26,7 +27,7 @@ export interface ConnectRoute {
   edgeKeepalive?: boolean;
 }
 
-export function handleConnect(s: Session, connId: string, route: ConnectRoute, packet: IConnectPacket, now: number): Action[] {
+export function handleConnect(s: Session, connId: string, route: ConnectRoute, packet: IConnectPacket, now: number, verdict: AuthVerdict): Action[] {
   const version = (packet.protocolVersion ?? 4) as ProtocolVersion;
   const v5 = version === 5;
   const props = packet.properties ?? {};
@@ -51,9 +52,13 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     // The connection was routed to this object for another id (a wrong ?clientId= hint).
     return reject(connId, version, Reason.ClientIdentifierNotValid, `client id ${clientId} does not match the route`);
   }
-  // Enhanced authentication is not offered [MQTT-4.12.0-1].
-  if (v5 && props.authenticationMethod !== undefined) {
-    return reject(connId, version, Reason.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported`);
+  // Enhanced authentication: only "JWT" (a token in Authentication Data, renewable with AUTH) [MQTT-4.12.0-1].
+  if (v5 && props.authenticationMethod !== undefined && props.authenticationMethod !== JWT_AUTH_METHOD) {
+    return reject(connId, version, Reason.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported (only ${JWT_AUTH_METHOD})`);
+  }
+  // Credentials, judged by the shell, before anything else: a refused CONNECT takes nothing over.
+  if (!verdict.ok) {
+    return [{ type: "log", level: "warn", message: verdict.log, counter: "connects_refused_auth" }, ...reject(connId, version, verdict.reason, "not authorized")];
   }
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) throw new ProtocolError(Reason.TopicNameInvalid, `invalid will topic ${JSON.stringify(packet.will.topic)}`);
@@ -61,6 +66,10 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     if (beyond !== null) return reject(connId, version, Reason.TopicNameInvalid, `will topic ${beyond}`);
     if (v5 && (packet.will.qos ?? 0) > config.maximumQoS) return reject(connId, version, Reason.QosNotSupported, `will QoS ${packet.will.qos} above the maximum ${config.maximumQoS}`);
     if (v5 && packet.will.retain && !config.retainAvailable) return reject(connId, version, Reason.RetainNotSupported, "retained wills are not available");
+    // A will is a publish the client may make later: its topic needs the right to write there.
+    if (!verdict.rights.check("write", packet.will.topic)) {
+      return [{ type: "log", level: "warn", message: `${clientId}: will topic ${packet.will.topic} refused (ACL)`, counter: "connects_refused_will_acl" }, ...reject(connId, version, Reason.NotAuthorized, "not authorized to publish the will topic")];
+    }
   }
   // A Receive Maximum or Maximum Packet Size of 0 is a protocol error (MQTT 5 §3.1.2.11.3, §3.1.2.11.4).
   if (v5 && props.receiveMaximum === 0) throw new ProtocolError(Reason.ProtocolError, "Receive Maximum of 0");
@@ -123,16 +132,18 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     topicAliasMaximum: v5 ? (props.topicAliasMaximum ?? 0) : 0,
     problemInformation: props.requestProblemInformation !== false,
     connectExpiry: expiry,
+    auth: { ...verdict.auth, ...(props.authenticationMethod !== undefined ? { method: props.authenticationMethod } : {}) },
     // The keepalive is enforced here unless the edge in front does it [MQTT-3.1.2-24] / [MQTT-3.1.2-22].
     ...(keepalive > 0 && !route.edgeKeepalive ? { keepaliveCheckAt: now + keepalive * 1500 } : {}),
     ...(props.maximumPacketSize !== undefined ? { maximumPacketSize: props.maximumPacketSize } : {}),
   };
   s.current = conn;
+  s.rights = verdict.rights;
   // Shards that held back QoS 0 messages while the client was away send them again.
   for (const shard of s.muted.takeAll()) actions.push({ type: "online", shard, clientId });
 
   // Acknowledge: CONNACK first [MQTT-3.2.0-1]; session present per [MQTT-3.2.2-2] / [MQTT-3.2.2-3].
-  const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined) : undefined;
+  const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined, props.authenticationMethod) : undefined;
   actions.push(send(conn, connack(version, Reason.Success, sessionPresent, properties)));
   actions.push(...s.resume(conn, now));
   return actions;
@@ -143,7 +154,7 @@ handleConnect.unacceptable = (connId: string, detail: string): Action[] =>
   reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
 
 /** What the broker offers, as configured (MQTT 5 §3.2.2.3). */
-function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean, cappedExpiry: number | undefined): IConnackPacket["properties"] {
+function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean, cappedExpiry: number | undefined, authMethod: string | undefined): IConnackPacket["properties"] {
   const c = s.config;
   const p: NonNullable<IConnackPacket["properties"]> = {
     receiveMaximum: c.receiveMaximum,
@@ -159,6 +170,8 @@ function connackProperties(s: Session, clientId: string, assigned: boolean, serv
   if (assigned) p.assignedClientIdentifier = clientId;
   if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
   if (cappedExpiry !== undefined) p.sessionExpiryInterval = cappedExpiry;
+  // The method of an enhanced authentication that succeeded is named back (MQTT 5 §3.2.2.3.17).
+  if (authMethod !== undefined) p.authenticationMethod = authMethod;
   if (wantsResponseInfo && c.responseInformation !== "") p.responseInformation = `${c.responseInformation}${clientId}`;
   return p;
 }

@@ -14,7 +14,8 @@ export function handleDisconnect(s: Session, conn: ConnectionState, packet: IDis
   if (expiry !== undefined && s.record) {
     // A session that was to end with the connection cannot be prolonged here (§3.14.2.2.2).
     if (conn.connectExpiry === 0 && expiry !== 0) throw new ProtocolError(Reason.ProtocolError, "DISCONNECT raised a Session Expiry Interval of 0");
-    s.record.expiryInterval = expiry;
+    // MAX_SESSION_EXPIRY caps it here too (review F16).
+    s.record.expiryInterval = Math.min(expiry, s.config.maxSessionExpiry);
   }
   const reason = packet.reasonCode ?? Reason.NormalDisconnection;
   const withWill = reason !== Reason.NormalDisconnection;

@@ -21,6 +21,7 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
   const topic = resolveTopic(s, conn, packet);
   const beyond = beyondTopicLimits(topic, s.config);
   if (beyond !== null) return refusePublish(s, conn, packet, Reason.TopicNameInvalid, `topic ${beyond}`, "publish_refused_topic_limit");
+  if (!s.rights.check("write", topic)) return refusePublish(s, conn, packet, Reason.NotAuthorized, "not authorized (ACL)", "publish_denied");
   const props = packet.properties ?? {};
   // A client never sends a Subscription Identifier [MQTT-3.3.4-6].
   if (props.subscriptionIdentifier !== undefined) throw new ProtocolError(Reason.ProtocolError, "Subscription Identifier in a client PUBLISH");

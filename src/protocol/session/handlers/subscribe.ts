@@ -52,6 +52,11 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
       refuse(Reason.TopicFilterInvalid);
       continue;
     }
+    // Unlike brokers that accept a denied SUBSCRIBE and filter silently, the client is told: 0x87 / 0x80.
+    if (!s.rights.check("subscribe", inner)) {
+      refuse(Reason.NotAuthorized);
+      continue;
+    }
     if (shared && !s.config.sharedSubscriptions) {
       refuse(Reason.SharedSubscriptionsNotSupported);
       continue;
