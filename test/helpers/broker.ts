@@ -5,12 +5,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
 
 export interface BrokerOptions {
   /** Keep Durable Object state in this folder (kept across restart()). */
   persistDir?: string;
   vars?: Record<string, string>;
+  /**
+   * Receives workerd's output line by line instead of printing it, with workerd's verbose logging
+   * on, which is what reports uncaught exceptions; for finding crashes.
+   */
+  onOutput?: (line: string, stream: "stdout" | "stderr") => void;
 }
 
 export interface Broker {
@@ -46,6 +53,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       bindings: { ...DEFAULT_VARS, ...options.vars },
       host: "127.0.0.1",
       port,
+      // workerd prints uncaught exceptions only when verbose ("uncaught exception; source = Uncaught …").
+      ...(options.onOutput ? { verbose: true, handleRuntimeStdio: (stdout: Readable, stderr: Readable) => readLines(stdout, stderr, options.onOutput!) } : {}),
     });
   let mf = make();
   let url = (await mf.ready).toString().replace(/\/$/, "");
@@ -68,4 +77,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
   };
   return broker;
+}
+
+function readLines(stdout: Readable, stderr: Readable, onLine: NonNullable<BrokerOptions["onOutput"]>): void {
+  createInterface({ input: stdout, crlfDelay: Infinity }).on("line", (line) => onLine(line, "stdout"));
+  createInterface({ input: stderr, crlfDelay: Infinity }).on("line", (line) => onLine(line, "stderr"));
 }
