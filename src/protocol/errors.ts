@@ -69,6 +69,21 @@ export function toConnackReturnCode(reason: ReasonCode): number {
   }
 }
 
+/** The reason codes a DISCONNECT may carry (MQTT 5 §3.14.2.1). */
+const DISCONNECT_REASONS = new Set<number>([0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8b, 0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2]);
+
+/**
+ * A reason as a server DISCONNECT may say it: CONNACK-only codes become the nearest DISCONNECT
+ * one (0x88 Server unavailable → 0x89 Server busy; 0x86 Bad user name or password → 0x87 Not
+ * authorized; others 0x80), so a client's parser never rejects the DISCONNECT that says why.
+ */
+export function toDisconnectReason(reason: ReasonCode): ReasonCode {
+  if (DISCONNECT_REASONS.has(reason)) return reason;
+  if (reason === Reason.ServerUnavailable) return Reason.ServerBusy;
+  if (reason === Reason.BadUserNameOrPassword) return Reason.NotAuthorized;
+  return Reason.UnspecifiedError;
+}
+
 /** A violation that ends the connection; `reason` says which (and goes on the wire for MQTT 5). */
 export class ProtocolError extends Error {
   constructor(

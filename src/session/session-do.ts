@@ -327,7 +327,7 @@ export class SessionDO extends DurableObject<Env> {
   private async routeFailed(message: Message, error: unknown): Promise<void> {
     this.warn("route_failures", `could not store a message on ${message.topic}: ${String(error)}`);
     const conn = this.session.current;
-    if (conn) await this.runSafely(this.session.fail(conn.connId, Reason.ServerUnavailable, "the broker could not store a message", Date.now()));
+    if (conn) await this.runSafely(this.session.fail(conn.connId, Reason.ServerBusy, "the broker could not store a message", Date.now()));
   }
 
   /** Runs actions where no connection's input is being handled; a failure is logged, not thrown. */

@@ -1,7 +1,7 @@
 /** Builds the broker's outgoing control packets for MQTT 3.1.1 and 5.0 in one place. */
 import type { IConnackPacket, Packet } from "mqtt-packet";
 import type { ProtocolVersion } from "../codec/codec.js";
-import { type ReasonCode, toConnackReturnCode } from "../errors.js";
+import { type ReasonCode, toConnackReturnCode, toDisconnectReason } from "../errors.js";
 
 export function connack(
   version: ProtocolVersion,
@@ -16,7 +16,7 @@ export function connack(
 /** MQTT 3.1.1 has no server DISCONNECT: the connection is just closed. */
 export function serverDisconnect(version: ProtocolVersion, reason: ReasonCode, reasonString?: string): Packet | null {
   if (version !== 5) return null;
-  return { cmd: "disconnect", reasonCode: reason, ...(reasonString ? { properties: { reasonString: reasonString.slice(0, 200) } } : {}) };
+  return { cmd: "disconnect", reasonCode: toDisconnectReason(reason), ...(reasonString ? { properties: { reasonString: reasonString.slice(0, 200) } } : {}) };
 }
 
 /** PUBACK / PUBREC / PUBREL / PUBCOMP; MQTT 5 carries a reason code (omitted on the wire when 0). */
