@@ -1,4 +1,5 @@
 import type { Packet } from "mqtt-packet";
+import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { connectSummary, decodePacket, encodePacket, isAcceptableProtocol } from "./codec.js";
 
@@ -239,5 +240,17 @@ describe("connectSummary", () => {
   it("is null for bytes that are not a decodable CONNECT", () => {
     expect(connectSummary(bytes(0xc0, 0x00))).toBeNull();
     expect(connectSummary(bytes(0x10, 0x02, 0x00, 0x04))).toBeNull();
+  });
+});
+
+describe("duplicated MQTT 5 properties (review F13)", () => {
+  it("a property other than User Property given twice is refused, not turned into an array", () => {
+    const bytes = mqttPacket.generate({ cmd: "subscribe", messageId: 1, properties: { subscriptionIdentifier: [5, 6] }, subscriptions: [{ topic: "a", qos: 1 }] } as unknown as mqttPacket.Packet, { protocolVersion: 5 });
+    expect(decodePacket(bytes, 5)).toEqual({ ok: false, error: "duplicate-property", detail: "subscribe carries subscriptionIdentifier more than once" });
+  });
+
+  it("User Property may repeat", () => {
+    const bytes = mqttPacket.generate({ cmd: "publish", topic: "a", payload: Buffer.from("x"), qos: 0, retain: false, dup: false, properties: { userProperties: { k: ["1", "2"] } } }, { protocolVersion: 5 });
+    expect(decodePacket(bytes, 5)).toMatchObject({ ok: true, packet: { properties: { userProperties: { k: ["1", "2"] } } } });
   });
 });

@@ -11,7 +11,8 @@ export type ProtocolVersion = 3 | 4 | 5;
 export type DecodeResult =
   | { ok: true; packet: Packet }
   | { ok: false; error: "malformed"; detail: string }
-  | { ok: false; error: "unacceptable-protocol"; detail: string };
+  | { ok: false; error: "unacceptable-protocol"; detail: string }
+  | { ok: false; error: "duplicate-property"; detail: string };
 
 const parsers = new Map<ProtocolVersion, ReturnType<typeof mqttPacket.parser>>();
 
@@ -61,7 +62,23 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
     parsers.delete(version as ProtocolVersion);
     return { ok: false, error: "malformed", detail: failure?.message ?? "incomplete packet" };
   }
+  const duplicate = duplicatedProperty(packet);
+  if (duplicate) return { ok: false, error: "duplicate-property", detail: `${packet.cmd} carries ${duplicate} more than once` };
   return { ok: true, packet };
+}
+
+/**
+ * mqtt-packet turns a property given twice into an array. Only User Property may repeat in what a
+ * client sends (MQTT 5 §2.2.2.2); any other twice is a Protocol Error, and an array where one value
+ * is expected must never reach the session (review finding F13).
+ */
+function duplicatedProperty(packet: Packet): string | undefined {
+  const sets = [(packet as { properties?: Record<string, unknown> }).properties, packet.cmd === "connect" ? (packet.will?.properties as Record<string, unknown> | undefined) : undefined];
+  for (const props of sets) {
+    if (!props) continue;
+    for (const [name, value] of Object.entries(props)) if (name !== "userProperties" && Array.isArray(value)) return name;
+  }
+  return undefined;
 }
 
 /** What an edge in front of the session needs from a CONNECT: where to route it, how to time it. */
