@@ -1,5 +1,6 @@
 /** The Worker's bindings, shared by the Worker and both Durable Object classes. */
 import type { ConfigVars } from "./config.js";
+import type { RateLimiter } from "./worker/connect-rate.js";
 import type { SessionDO } from "./session/session-do.js";
 import type { TopicShardDO } from "./topics/topic-shard-do.js";
 
@@ -17,6 +18,8 @@ export interface Env extends ConfigVars {
   JWT_JWKS_URL?: string;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
+  /** Connection attempts per client address (wrangler.toml [[ratelimits]]); absent: not limited. */
+  CONNECT_RATE_LIMITER?: RateLimiter;
   /** Web pages (origins) allowed to open MQTT WebSockets besides the broker's own; `*` for any. */
   ALLOWED_ORIGINS?: string;
   /** Bearer token for GET /stats/*; the endpoints are off without it. */

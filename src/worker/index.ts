@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import { authSettings } from "../session/auth-gate.js";
 import { clientAddress } from "./client-address.js";
+import { allowConnect } from "./connect-rate.js";
 import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
 import { pipeToSession } from "./pipe.js";
@@ -53,6 +54,10 @@ app.get("/mqtt", async (c) => {
     return c.text(`unauthorized: ${from.reason}\n`, 401);
   }
   const address = from.address;
+  if (!(await allowConnect(c.env.CONNECT_RATE_LIMITER, address))) {
+    console.warn(`worker: refused a connection from ${address}: too many connection attempts from that address (CONNECT_RATE_LIMITER)`);
+    return c.text("too many connection attempts from this address; retry later\n", 429, { "Retry-After": "10" });
+  }
   // Our gateway answers PINGREQ and enforces the keepalive itself; nobody behind it may do it again.
   const edgeInFront = c.req.header(EDGE_KEEPALIVE_HEADER) === "1";
   // A client id hint (our gateway, our page) lets the upgrade go straight to the session object,

@@ -13,6 +13,8 @@ export interface BrokerOptions {
   /** Keep Durable Object state in this folder (kept across restart()). */
   persistDir?: string;
   vars?: Record<string, string>;
+  /** CONNECT_RATE_LIMITER's limit per 10 s (the Rate Limiting binding, as wrangler.toml declares it); absent: no binding. */
+  connectRateLimit?: number;
   /**
    * Receives workerd's output line by line instead of printing it, with workerd's verbose logging
    * on, which is what reports uncaught exceptions; for finding crashes.
@@ -51,6 +53,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       },
       durableObjectsPersist: persistDir,
       bindings: { ...DEFAULT_VARS, ...options.vars },
+      ...(options.connectRateLimit !== undefined ? { ratelimits: { CONNECT_RATE_LIMITER: { simple: { limit: options.connectRateLimit, period: 10 } } } } : {}),
       host: "127.0.0.1",
       port,
       // workerd prints uncaught exceptions only when verbose ("uncaught exception; source = Uncaught …").

@@ -17,9 +17,9 @@ beforeAll(async () => {
 afterAll(() => broker.stop());
 
 /** The HTTP status of a WebSocket upgrade to /mqtt with these headers (101 when it opened). */
-function upgrade(headers: Record<string, string>): Promise<number> {
+function upgrade(headers: Record<string, string>, url = broker.mqttUrl): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(broker.mqttUrl, ["mqtt"], { headers });
+    const ws = new WebSocket(url, ["mqtt"], { headers });
     ws.on("open", () => {
       ws.terminate();
       resolve(101);
@@ -41,6 +41,23 @@ describe("ALLOWED_ORIGINS", () => {
     expect(await upgrade({ Origin: "http://app.example.com" })).toBe(403);
     expect(await upgrade({ Origin: `https://${"a".repeat(5000)}.example` })).toBe(403);
     expect(await upgrade({ Origin: "null" })).toBe(403);
+  });
+});
+
+describe("connection attempts per address (CONNECT_RATE_LIMITER, the Rate Limiting binding)", () => {
+  it("refuses an address over its limit with 429, other addresses and loopback unaffected", async () => {
+    const limited = await startBroker({ connectRateLimit: 5 });
+    try {
+      const from = (address: string) => ({ "x-mqtt-client-address": address, "x-mqtt-gateway-secret": GATEWAY_SECRET });
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push(await upgrade(from(`203.0.113.7:${40000 + i}`), limited.mqttUrl));
+      expect(statuses.slice(0, 5)).toEqual([101, 101, 101, 101, 101]);
+      expect(statuses.slice(5)).toEqual([429, 429]);
+      expect(await upgrade(from("198.51.100.9:40000"), limited.mqttUrl)).toBe(101);
+      for (let i = 0; i < 7; i++) expect(await upgrade({}, limited.mqttUrl)).toBe(101);
+    } finally {
+      await limited.stop();
+    }
   });
 });
 
