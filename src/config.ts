@@ -42,6 +42,8 @@ export interface BrokerConfig {
   maxPublishBytesPerSecond: number;
   /** Takeovers of one client id within a minute beyond which further ones are refused. */
   maxTakeoversPerMinute: number;
+  /** Topics with a retained message per topic shard (first topic level); beyond, not retained (counted). */
+  maxRetainedPerShard: number;
 }
 
 export interface ConfigVars {
@@ -69,6 +71,7 @@ export interface ConfigVars {
   MAX_PUBLISH_RATE?: string;
   MAX_PUBLISH_BYTES_PER_SECOND?: string;
   MAX_TAKEOVERS_PER_MINUTE?: string;
+  MAX_RETAINED_PER_SHARD?: string;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +129,7 @@ function readConfig(vars: ConfigVars): BrokerConfig {
     maxPublishRate: integer(vars, "MAX_PUBLISH_RATE", 10_000, 1, 1_000_000),
     maxPublishBytesPerSecond: integer(vars, "MAX_PUBLISH_BYTES_PER_SECOND", 16 * 1024 * 1024, 1024, 1024 ** 3),
     maxTakeoversPerMinute: integer(vars, "MAX_TAKEOVERS_PER_MINUTE", 10, 1, 10_000),
+    maxRetainedPerShard: integer(vars, "MAX_RETAINED_PER_SHARD", 100_000, 1, 100_000_000),
   };
 }
 

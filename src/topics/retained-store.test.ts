@@ -113,3 +113,30 @@ describe("RetainedStore", () => {
     expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `big/${i}`));
   });
 });
+
+describe("RetainedStore: MAX_RETAINED_PER_SHARD", () => {
+  it("refuses a new topic beyond the limit, but replaces and deletes existing ones", () => {
+    const kv = new MemoryKv();
+    const store = new RetainedStore(kv, 2);
+    expect(store.apply(retained("a/1"))).toBe(true);
+    expect(store.apply(retained("a/2"))).toBe(true);
+    expect(store.apply(retained("a/3"))).toBe(false);
+    expect(store.apply(retained("a/1", "newer"))).toBe(true);
+    expect(store.apply(retained("a/2", ""))).toBe(true);
+    expect(store.size).toBe(1);
+    expect(store.apply(retained("a/3"))).toBe(true);
+    expect(topics(store.matching("a/#", NOW).messages)).toEqual(["a/1", "a/3"]);
+    // The count survives a restart, and is taken from the rows for a store that never had one.
+    expect(new RetainedStore(kv, 2).size).toBe(2);
+    kv.delete("retcount");
+    expect(new RetainedStore(kv, 2).size).toBe(2);
+  });
+
+  it("an expired message leaves the count", () => {
+    const store = new RetainedStore(new MemoryKv(), 1);
+    store.apply({ ...retained("a/x"), expiresAt: NOW - 1 });
+    expect(store.matching("a/#", NOW).messages).toEqual([]);
+    expect(store.size).toBe(0);
+    expect(store.apply(retained("a/y"))).toBe(true);
+  });
+});

@@ -5,6 +5,8 @@ import { hasWildcard } from "../protocol/topic/validate.js";
 import type { SyncKv } from "../storage/memory-kv.js";
 
 const RET = "ret:";
+/** How many topics hold a retained message here (kept with each change; counted once if absent). */
+const COUNT = "retcount";
 
 /**
  * Retained messages go back to a subscriber a page at a time, each within this many bytes, so a
@@ -19,15 +21,52 @@ export interface RetainedPage {
 }
 
 export class RetainedStore {
-  constructor(private readonly kv: SyncKv) {}
+  private count: number | undefined;
+
+  /** `maxTopics`: retained messages this store keeps at most (MAX_RETAINED_PER_SHARD); new topics beyond it are refused. */
+  constructor(
+    private readonly kv: SyncKv,
+    private readonly maxTopics = Number.POSITIVE_INFINITY,
+  ) {}
 
   /**
    * A retained PUBLISH replaces the topic's message [MQTT-3.3.1-5]; an empty payload deletes it
-   * [MQTT-3.3.1-10], [MQTT-3.3.1-11].
+   * [MQTT-3.3.1-10], [MQTT-3.3.1-11]. False when a new topic would exceed `maxTopics`: then
+   * nothing is stored (the caller counts and logs it).
    */
-  apply(message: Message): void {
-    if (message.payload.byteLength === 0) this.kv.delete(RET + message.topic);
-    else this.kv.put(RET + message.topic, message);
+  apply(message: Message): boolean {
+    const key = RET + message.topic;
+    const existed = this.kv.get(key) !== undefined;
+    if (message.payload.byteLength === 0) {
+      if (existed) {
+        this.kv.delete(key);
+        this.setCount(this.size - 1);
+      }
+      return true;
+    }
+    if (!existed && this.size >= this.maxTopics) return false;
+    this.kv.put(key, message);
+    if (!existed) this.setCount(this.size + 1);
+    return true;
+  }
+
+  /** Topics holding a retained message here. */
+  get size(): number {
+    if (this.count === undefined) {
+      this.count = this.kv.get<number>(COUNT);
+      if (this.count === undefined) {
+        // Stores from before the count existed: counted once.
+        let n = 0;
+        for (const _ of this.kv.list({ prefix: RET })) n++;
+        this.count = n;
+      }
+    }
+    return this.count;
+  }
+
+  private setCount(n: number): void {
+    this.count = n;
+    this.kv.put(COUNT, n);
   }
 
   /**
@@ -58,6 +97,7 @@ export class RetainedStore {
   private alive(message: Message, now: number): boolean {
     if (!isExpired(message, now)) return true;
     this.kv.delete(RET + message.topic);
+    this.setCount(this.size - 1);
     return false;
   }
 }

@@ -5,6 +5,7 @@
  * little while, and keeps an alarm while deliveries are outstanding so they always move.
  */
 import { DurableObject } from "cloudflare:workers";
+import { type BrokerConfig, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
 import type { SessionDO } from "../session/session-do.js";
@@ -38,8 +39,11 @@ export class TopicShardDO extends DurableObject<Env> {
   /** Publishes waiting for the next group commit, with their callers. */
   private accepting: { messages: Message[]; done: (error?: unknown) => void }[] = [];
 
+  private readonly config: BrokerConfig;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.config = loadConfig(env);
     this.kv = new CountingKv(ctx.storage.kv);
     this.sessions = new StubCache((id) => env.SESSIONS.get(env.SESSIONS.idFromName(id)));
     this.shards = new StubCache((key) => env.SHARDS.get(env.SHARDS.idFromName(key)));
@@ -153,7 +157,7 @@ export class TopicShardDO extends DurableObject<Env> {
       count: (counter) => void this.logs.count(counter),
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    });
+    }, { maxRetained: this.config.maxRetainedPerShard });
     if (this.core.log.stats.messages > 0) void this.armRetry();
     return this.core;
   }

@@ -63,9 +63,11 @@ export class TopicShard {
     kv: SyncKv,
     readonly name: string | undefined,
     private readonly peers: ShardPeers,
+    options: { maxRetained?: number } = {},
   ) {
     this.subs = new ShardSubscriptions(kv);
-    this.retained = new RetainedStore(kv);
+    // The wildcard shard mirrors what topic shards kept: only they refuse (no drift between them).
+    this.retained = new RetainedStore(kv, name === WILDCARD_SHARD ? undefined : options.maxRetained);
     this.log = new MessageLog(kv);
     this.wildcard = new WildcardLink(kv);
     this.registry = new WildcardRegistry(kv);
@@ -164,7 +166,11 @@ export class TopicShard {
 
   /** Who gets a publish, durably (QoS 1/2, and retained updates for the wildcard shard) or not. */
   private plan(message: Message): { message: Message; durable: Recipient[]; volatile: Recipient[]; seq?: number } {
-    if (message.retain) this.retained.apply(message);
+    if (message.retain && !this.retained.apply(message)) {
+      // Not kept: delivered as an ordinary message, and not forwarded as a retained update.
+      this.peers.log("warn", `shard ${this.name}: ${this.retained.size} retained messages already (MAX_RETAINED_PER_SHARD): not retaining ${message.topic}`, "retained_refused_limit");
+      message = { ...message, retain: false };
+    }
     const { clients, shares } = this.subs.recipients(message.topic);
     const recipients: Recipient[] = [...[...clients].map(client), ...shares.map(group)];
     // Retained messages always reach the wildcard shard, whose retained store serves `#`-like
