@@ -47,7 +47,8 @@ describe("RetainedStore", () => {
     expect(store.matching("a/b", NOW).messages).toEqual([]);
     expect(store.matching("#", NOW).messages).toEqual([]);
     store.apply(retained("x", ""));
-    expect([...kv.list()]).toEqual([]);
+    expect([...kv.list({ prefix: "ret:" })]).toEqual([]);
+    expect(store.size).toBe(0);
   });
 
   it("matches wildcard filters, in topic order", () => {
