@@ -22,6 +22,11 @@ const env = {
 };
 
 const gatewayFile = await buildGateway();
+// The web pages (/ and /dashboard) are static assets: built before wrangler serves them.
+await new Promise((done, fail) =>
+  spawn(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: root, stdio: "inherit" })
+    .on("exit", (code) => (code === 0 ? done() : fail(new Error(`start: building the web pages failed (exit ${code})`)))),
+);
 const children = [];
 const run = (name, args, extraEnv = {}) => {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: "inherit" });

@@ -25,8 +25,10 @@ app.onError((error, c) => {
   return c.text("internal error\n", 500);
 });
 
+// The pages at / and /dashboard are static assets (wrangler.toml [assets]); this answers only
+// when they were not built.
 app.get("/", (c) =>
-  c.text("edge-mqtt-broker: connect an MQTT client over WebSocket to /mqtt (subprotocol \"mqtt\").\n"),
+  c.text("edge-mqtt-broker: connect an MQTT client over WebSocket to /mqtt (subprotocol \"mqtt\"). The web client was not built: run `npm run build:web`.\n"),
 );
 
 app.get("/mqtt", async (c) => {

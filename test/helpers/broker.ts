@@ -52,6 +52,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         SHARDS: { className: "TopicShardDO", useSQLite: true },
       },
       durableObjectsPersist: persistDir,
+      // The web pages, as wrangler.toml [assets] serves them (built by the global setup).
+      assets: { directory: "public", routerConfig: { has_user_worker: true } },
       bindings: { ...DEFAULT_VARS, ...options.vars },
       ...(options.connectRateLimit !== undefined ? { ratelimits: { CONNECT_RATE_LIMITER: { simple: { limit: options.connectRateLimit, period: 10 } } } } : {}),
       host: "127.0.0.1",

@@ -1,7 +1,8 @@
-/** Bundles the Worker exactly as `wrangler deploy` would, once before the integration tests. */
+/** Builds the web pages and bundles the Worker exactly as `wrangler deploy` would, once before the integration tests. */
 import { execFileSync } from "node:child_process";
 
 export default function setup(): void {
+  execFileSync("npx", ["vite", "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist"], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" },
