@@ -47,7 +47,7 @@ export interface ClientList {
 export interface ClientDetail extends ClientSummary {
   expiryInterval?: number;
   /** Filter → granted QoS. */
-  subscriptions_: Record<string, number>;
+  filters: Record<string, number>;
   queuedBytes: number;
   counters: Record<string, number>;
 }
