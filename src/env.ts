@@ -3,6 +3,7 @@ import type { ConfigVars } from "./config.js";
 import type { RateLimiter } from "./worker/connect-rate.js";
 import type { SessionDO } from "./session/session-do.js";
 import type { TopicShardDO } from "./topics/topic-shard-do.js";
+import type { StatsDO } from "./stats/stats-do.js";
 
 export interface Env extends ConfigVars {
   SESSIONS: DurableObjectNamespace<SessionDO>;
@@ -20,6 +21,14 @@ export interface Env extends ConfigVars {
   JWT_AUDIENCE?: string;
   /** Connection attempts per client address (wrangler.toml [[ratelimits]]); absent: not limited. */
   CONNECT_RATE_LIMITER?: RateLimiter;
+  /** The broker's global numbers (operator API, /metrics, $SYS). */
+  STATS: DurableObjectNamespace<StatsDO>;
+  /** Bearer token for the operator's API (/api/*) and /metrics; both are off without it. */
+  ADMIN_TOKEN?: string;
+  /** Seconds between `$SYS/broker/...` updates; 0 turns them off. Default 10. */
+  SYS_INTERVAL?: string;
+  /** debug | info | warn | error: the least severe log line printed. Default info. */
+  LOG_LEVEL?: string;
   /** Web pages (origins) allowed to open MQTT WebSockets besides the broker's own; `*` for any. */
   ALLOWED_ORIGINS?: string;
   /** Bearer token for GET /stats/*; the endpoints are off without it. */

@@ -28,7 +28,27 @@ export class LogLimiter {
   }
 }
 
-export const writerFor = (level: "info" | "warn"): Write => (level === "warn" ? console.warn : console.log);
+const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+export type LogLevel = keyof typeof LEVELS;
+let threshold: number = LEVELS.info;
+
+/** LOG_LEVEL: the least severe line printed (debug, info, warn, error; default info). */
+export function setLogLevel(level: string | undefined): void {
+  threshold = level !== undefined && level in LEVELS ? LEVELS[level as LogLevel] : LEVELS.info;
+}
+
+export const writerFor = (level: LogLevel): Write => {
+  if (LEVELS[level] < threshold) return () => {};
+  return level === "warn" ? console.warn : level === "error" ? console.error : console.log;
+};
+
+/** One line at `level`, with its time, if LOG_LEVEL lets it through. */
+export function logLine(level: LogLevel, line: string): void {
+  writerFor(level)(stamp(line));
+}
+
+/** A log line with its time first (workerd's own output has none). */
+export const stamp = (line: string): string => `${new Date().toISOString()} ${line}`;
 
 export class RateLimitedLog {
   private readonly counts: Record<string, number> = {};
@@ -46,12 +66,20 @@ export class RateLimitedLog {
   }
 
   count(counter: string): number {
+    this.observer?.count(counter);
     return (this.counts[counter] = (this.counts[counter] ?? 0) + 1);
   }
 
+  /** `observer` hears every count and every line actually logged (the stats reporter). */
+  observer: { count(counter: string): void; logged(level: "info" | "warn", counter: string, line: string): void } | undefined;
+
   log(level: "info" | "warn", message: string, counter?: string): void {
     const write = writerFor(level);
-    if (!counter) return write(`${this.who}: ${message}`);
-    this.limiter.logCounted(write, `${this.who}: ${message}`, counter, this.count(counter));
+    if (!counter) return write(stamp(`${this.who}: ${message}`));
+    const observed = (line: string) => {
+      write(stamp(line));
+      this.observer?.logged(level, counter, line);
+    };
+    this.limiter.logCounted(observed, `${this.who}: ${message}`, counter, this.count(counter));
   }
 }

@@ -4,7 +4,7 @@
  * many it stands for, so a flood of drops cannot flood the log. Counters are kept in memory and
  * written once per event (`save`), not once per count.
  */
-import { LogLimiter, writerFor } from "../objects/rate-limited-log.js";
+import { LogLimiter, stamp, writerFor } from "../objects/rate-limited-log.js";
 import type { SyncKv } from "../storage/memory-kv.js";
 
 const KEY = "stats";
@@ -14,7 +14,11 @@ export class Counters {
   private dirty = false;
   private readonly limiter = new LogLimiter();
 
-  constructor(private readonly kv: SyncKv) {}
+  /** `observer` hears every count and every line actually logged (the stats reporter). */
+  constructor(
+    private readonly kv: SyncKv,
+    private readonly observer?: { count(counter: string): void; logged(level: "info" | "warn", counter: string, line: string): void },
+  ) {}
 
   snapshot(): Record<string, number> {
     return { ...this.load() };
@@ -24,13 +28,18 @@ export class Counters {
     const values = this.load();
     values[counter] = (values[counter] ?? 0) + 1;
     this.dirty = true;
+    this.observer?.count(counter);
     return values[counter];
   }
 
   log(level: "info" | "warn", message: string, counter?: string): void {
     const write = writerFor(level);
-    if (!counter) return write(`session: ${message}`);
-    this.limiter.logCounted(write, `session: ${message}`, counter, this.count(counter));
+    if (!counter) return write(stamp(`session: ${message}`));
+    const observed = (line: string) => {
+      write(stamp(line));
+      this.observer?.logged(level, counter, line);
+    };
+    this.limiter.logCounted(observed, `session: ${message}`, counter, this.count(counter));
   }
 
   save(): void {

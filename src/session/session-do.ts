@@ -21,6 +21,11 @@ import { ShardRouter } from "./router.js";
 import { closeReason } from "../edge/close-reason.js";
 import type { AuthVerdict } from "../protocol/session/auth-verdict.js";
 import { AuthGate, authSettings } from "./auth-gate.js";
+import { logLine, setLogLevel } from "../objects/rate-limited-log.js";
+import { StubCache } from "../objects/stub-cache.js";
+import { StatsReporter } from "../stats/reporter.js";
+import { RECEIVED, SENT } from "../stats/report.js";
+import { STATS_OBJECT } from "../stats/stats-do.js";
 
 export interface SessionStats {
   clientId: string | undefined;
@@ -45,6 +50,11 @@ export class SessionDO extends DurableObject<Env> {
   private readonly framers = new Map<string, Framer>();
   private readonly attachments = new Attachments();
   private readonly counters: Counters;
+  /** Counts and client changes for the broker's stats object, sent in batches. */
+  private readonly reporter: StatsReporter;
+  /** What was last reported of the client (see reportClient). */
+  private reported = "";
+  private lastClientId: string | undefined;
   /** Events run one at a time: the core sees a total order even while actions await shards. */
   private tail: Promise<unknown> = Promise.resolve();
   /** Acknowledgements wait for their routes, in publish order. */
@@ -66,7 +76,16 @@ export class SessionDO extends DurableObject<Env> {
     this.kv = new CountingKv(ctx.storage.kv);
     this.session = new Session(new KvSessionStore(this.kv), this.config);
     this.router = new ShardRouter(env.SHARDS);
-    this.counters = new Counters(this.kv);
+    setLogLevel(env.LOG_LEVEL);
+    const stats = new StubCache((name: string) => env.STATS.get(env.STATS.idFromName(name)));
+    this.reporter = new StatsReporter(
+      () => `session ${this.session.record?.clientId ?? "?"}`,
+      (report) => stats.call(STATS_OBJECT, (stub) => stub.report(report)),
+    );
+    this.counters = new Counters(this.kv, {
+      count: (counter) => this.reporter.count(counter),
+      logged: (level, counter, line) => level === "warn" && this.reporter.event("warn", counter, line),
+    });
     // After hibernation only the sockets and their attachments remain; rebuild from them.
     for (const ws of ctx.getWebSockets()) {
       const a = this.attachments.get(ws);
@@ -158,6 +177,17 @@ export class SessionDO extends DurableObject<Env> {
     });
   }
 
+  /** The operator's "disconnect": MQTT 5 clients get DISCONNECT 0x98 Administrative action. False when not connected. */
+  async adminDisconnect(): Promise<boolean> {
+    this.kv.cost.requests++;
+    return this.serial(async () => {
+      const conn = this.session.current;
+      if (!conn) return false;
+      await this.runSafely(this.session.fail(conn.connId, Reason.AdministrativeAction, "disconnected by the operator", Date.now()));
+      return true;
+    });
+  }
+
   async stats(): Promise<SessionStats> {
     this.kv.cost.requests++;
     const record = this.session.record;
@@ -199,7 +229,13 @@ export class SessionDO extends DurableObject<Env> {
       let verdict: AuthVerdict | undefined;
       if (input.ok && input.packet.cmd === "connect" && !live) verdict = await this.gate.connect(a.route.clientId, input.packet);
       else if (input.ok && input.packet.cmd === "auth" && live?.auth.method !== undefined) verdict = await this.gate.reauthenticate(live, input.packet);
+      if (input.ok && input.packet.cmd === "publish") this.reporter.count(RECEIVED);
+      const wasLive = live !== undefined;
       await this.run(this.session.receive(a.connId, a.route, input, Date.now(), verdict));
+      const now = this.session.current;
+      if (!wasLive && now?.connId === a.connId) {
+        logLine("info", `session ${now.clientId} (${a.route.address ?? "unknown"}, MQTT ${now.version === 5 ? "5.0" : "3.1.1"}${now.auth.username !== undefined ? `, user ${now.auth.username}` : ""}): connected`);
+      }
     }
     if (result.error && this.sockets.has(a.connId)) {
       const tooLarge = result.error === "too-large";
@@ -218,6 +254,7 @@ export class SessionDO extends DurableObject<Env> {
       } catch {
         // Already closed.
       }
+      if (this.session.current?.connId === a.connId) logLine("info", `session ${a.route.clientId} (${a.route.address ?? "unknown"}): connection lost`);
       await this.runSafely(this.session.connectionLost(a.connId, Date.now()));
     });
   }
@@ -349,6 +386,7 @@ export class SessionDO extends DurableObject<Env> {
     }
     const ws = this.sockets.get(action.connId);
     if (!ws) return;
+    if (action.packet.cmd === "publish") this.reporter.count(SENT);
     try {
       ws.send(action.bytes ?? encodePacket(action.packet, action.version));
     } catch (error) {
@@ -364,10 +402,8 @@ export class SessionDO extends DurableObject<Env> {
     // A closed socket may linger until its peer answers; it must not look live after hibernation.
     const { conn: _, ...rest } = this.attachments.get(ws);
     this.attachments.update(ws, rest);
-    if (action.error) {
-      const who = this.session.record?.clientId ?? "?";
-      console.warn(`session ${who} (${rest.route.address ?? "unknown"}): closing connection: ${action.reason}`);
-    }
+    const who = this.session.record?.clientId ?? rest.route.clientId;
+    logLine(action.error ? "warn" : "info", `session ${who} (${rest.route.address ?? "unknown"}): ${action.error ? "closing connection" : "disconnected"}: ${action.reason}`);
     // 1002 = protocol error (RFC 6455 §7.4.1); close reasons are limited to 123 bytes.
     ws.close(action.error ? 1002 : 1000, closeReason(action.reason));
   }
@@ -381,6 +417,7 @@ export class SessionDO extends DurableObject<Env> {
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn).finally(() => {
       this.saveConnection();
+      this.reportClient();
       this.counters.save();
       this.syncSpill();
       this.flushAttachmentsSoon();
@@ -388,6 +425,38 @@ export class SessionDO extends DurableObject<Env> {
     });
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Tells the stats object about the client when something the console shows changed: connected
+   * or not, subscriptions, the session's end. Checked after every event; sent in a batch.
+   */
+  private reportClient(): void {
+    const record = this.session.record;
+    const conn = this.session.current;
+    const subscriptions = record ? Object.keys(record.subscriptions).length : 0;
+    // The queue length counts by its order of magnitude: a busy queue must not cost a report per message.
+    const signature = record ? `${conn?.connId ?? "-"}|${subscriptions}|${Math.floor(Math.log2(this.session.outbound.size + 1))}` : "gone";
+    if (signature === this.reported) return;
+    const first = this.reported === "";
+    this.reported = signature;
+    if (!record) {
+      if (!first) this.reporter.clientNow({ clientId: this.lastClientId ?? "?", gone: true });
+      return;
+    }
+    this.lastClientId = record.clientId;
+    const ws = conn ? this.sockets.get(conn.connId) : undefined;
+    const address = ws ? this.attachments.get(ws).route.address : undefined;
+    this.reporter.clientNow({
+      clientId: record.clientId,
+      connected: conn !== null,
+      ...(address ? { address } : {}),
+      ...(conn ? { protocolVersion: conn.version === 5 ? 5 : 4 } : {}),
+      ...(conn?.auth.username !== undefined ? { username: conn.auth.username } : {}),
+      since: conn?.connectedAt ?? Date.now(),
+      subscriptions,
+      queued: this.session.outbound.size,
+    });
   }
 
   /** The live connection's state rides in its socket's attachment, for after hibernation. */

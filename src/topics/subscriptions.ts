@@ -30,6 +30,8 @@ export class ShardSubscriptions {
   private readonly trie = new SubscriptionTrie<true>();
   private readonly byClient = new Map<string, Set<string>>();
   private readonly groups = new Map<string, Group>();
+  /** Subscriptions held, kept as they change (review F29: counting them was O(clients)). */
+  private count = 0;
 
   constructor(private readonly kv: SyncKv) {
     for (const [k] of kv.list({ prefix: SUB })) {
@@ -39,9 +41,7 @@ export class ShardSubscriptions {
   }
 
   get size(): number {
-    let n = 0;
-    for (const filters of this.byClient.values()) n += filters.size;
-    return n;
+    return this.count;
   }
 
   add(clientId: string, filter: string): void {
@@ -52,8 +52,9 @@ export class ShardSubscriptions {
   remove(clientId: string, filter: string): void {
     this.kv.delete(key(filter, clientId));
     const filters = this.byClient.get(clientId);
-    filters?.delete(filter);
-    if (filters?.size === 0) this.byClient.delete(clientId);
+    if (!filters?.delete(filter)) return;
+    this.count--;
+    if (filters.size === 0) this.byClient.delete(clientId);
     const shared = parseShared(filter);
     if (!shared) {
       this.trie.remove(filter, clientId);
@@ -105,7 +106,9 @@ export class ShardSubscriptions {
   private track(filter: string, clientId: string): void {
     let filters = this.byClient.get(clientId);
     if (!filters) this.byClient.set(clientId, (filters = new Set()));
+    if (filters.has(filter)) return;
     filters.add(filter);
+    this.count++;
     const shared = parseShared(filter);
     if (!shared) {
       this.trie.add(filter, clientId, true);

@@ -12,6 +12,9 @@ import type { SessionDO } from "../session/session-do.js";
 import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
 import { RateLimitedLog } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
+import { setLogLevel } from "../objects/rate-limited-log.js";
+import { StatsReporter } from "../stats/reporter.js";
+import { STATS_OBJECT } from "../stats/stats-do.js";
 import type { RetainedPage } from "./retained-store.js";
 import { WILDCARD_SHARD } from "./shard-key.js";
 import { type ShardStats as CoreStats, TopicShard } from "./topic-shard.js";
@@ -31,6 +34,8 @@ export class TopicShardDO extends DurableObject<Env> {
   private readonly kv: CountingKv;
   private core: TopicShard | undefined;
   private readonly logs = new RateLimitedLog("shard");
+  /** Subscription and retained counts, and drops, for the broker's stats object. */
+  private readonly reporter: StatsReporter;
   private readonly sessions: StubCache<DurableObjectStub<SessionDO>>;
   private readonly shards: StubCache<DurableObjectStub<TopicShardDO>>;
   private retryArmed = false;
@@ -46,6 +51,16 @@ export class TopicShardDO extends DurableObject<Env> {
     this.config = loadConfig(env);
     this.kv = new CountingKv(ctx.storage.kv);
     this.sessions = new StubCache((id) => env.SESSIONS.get(env.SESSIONS.idFromName(id)));
+    setLogLevel(env.LOG_LEVEL);
+    const stats = new StubCache((name: string) => env.STATS.get(env.STATS.idFromName(name)));
+    this.reporter = new StatsReporter(
+      () => `shard ${this.core?.name ?? "?"}`,
+      (report) => stats.call(STATS_OBJECT, (stub) => stub.report(report)),
+    );
+    this.logs.observer = {
+      count: (counter) => this.reporter.count(counter),
+      logged: (level, counter, line) => level === "warn" && this.reporter.event("warn", counter, line),
+    };
     this.shards = new StubCache((key) => env.SHARDS.get(env.SHARDS.idFromName(key)));
     // A shard learns its name from the first call; one that has one resumes its deliveries now.
     const name = this.kv.get<string>("name");
@@ -56,6 +71,7 @@ export class TopicShardDO extends DurableObject<Env> {
   async subscribe(shard: string, clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<RetainedPage[]> {
     const core = this.enter(shard);
     const { retained } = core.subscribe(clientId, subscriptions, Date.now());
+    this.reportCounts();
     // The wildcard shard's first subscriber: every topic shard starts forwarding before SUBACK,
     // this one's and any other that arrives while the announcement is under way.
     if (core.isWildcardShard) await this.announce();
@@ -63,12 +79,13 @@ export class TopicShardDO extends DurableObject<Env> {
   }
 
   /** The next page of retained messages for a filter, after the topic `after`. */
-  async retainedPage(shard: string, filter: string, after: string): Promise<RetainedPage> {
+  async retainedPage(shard: string, filter: string, after?: string): Promise<RetainedPage> {
     return this.enter(shard).retained.matching(filter, Date.now(), after);
   }
 
   async unsubscribe(shard: string, clientId: string, filters: string[]): Promise<void> {
     this.enter(shard).unsubscribe(clientId, filters);
+    this.reportCounts();
   }
 
   /**
@@ -191,10 +208,17 @@ export class TopicShardDO extends DurableObject<Env> {
     return this.announcing;
   }
 
+  /** The shard's totals for the stats object (sent only when they changed, in a batch). */
+  private reportCounts(): void {
+    const core = this.core;
+    if (core?.name !== undefined) this.reporter.shardNow({ key: core.name, subscriptions: core.subs.size, retained: core.retained.size });
+  }
+
   /** Something changed: releases are flushed soon, and the alarm watches outstanding deliveries. */
   private afterChange(): void {
     const core = this.core;
     if (!core) return;
+    this.reportCounts();
     if (core.log.dirty && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
     // (`unreleased` looks at every lane: only asked while no alarm is armed.)
     if (!this.retryArmed && (core.log.stats.messages > 0 || core.lanes.unreleased)) void this.armRetry();

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { ConfigError, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import { authSettings } from "../session/auth-gate.js";
+import { admin } from "./admin.js";
 import { clientAddress } from "./client-address.js";
 import { allowConnect } from "./connect-rate.js";
 import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
@@ -16,6 +17,7 @@ import { chooseSubprotocol } from "./subprotocol.js";
 
 export { SessionDO } from "../session/session-do.js";
 export { TopicShardDO } from "../topics/topic-shard-do.js";
+export { StatsDO } from "../stats/stats-do.js";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -80,6 +82,9 @@ app.get("/mqtt", async (c) => {
   pipeToSession(server, c.env, config, subprotocol, address, edgeInFront);
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
+
+// The operator's API and metrics (ADMIN_TOKEN).
+app.route("/", admin);
 
 // Stats reveal client ids and subscriptions: only with the operator's STATS_TOKEN.
 app.use("/stats/*", async (c, next) => {

@@ -34,8 +34,9 @@ export interface Broker {
 
 export const STATS_TOKEN = "test-stats-token";
 export const GATEWAY_SECRET = "test-gateway-secret";
+export const ADMIN_TOKEN = "test-admin-token";
 // Anonymous clients are let in unless a test configures authentication (the deployed default is false).
-const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN, GATEWAY_SECRET, ALLOW_ANONYMOUS: "true" };
+const DEFAULT_VARS = { MAX_PACKET_SIZE: "1048576", MAX_QUEUED_MESSAGES: "1000", MAX_INFLIGHT: "20", STATS_TOKEN, GATEWAY_SECRET, ADMIN_TOKEN, ALLOW_ANONYMOUS: "true" };
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const ownDir = options.persistDir === undefined;
@@ -50,6 +51,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       durableObjects: {
         SESSIONS: { className: "SessionDO", useSQLite: true },
         SHARDS: { className: "TopicShardDO", useSQLite: true },
+        STATS: { className: "StatsDO", useSQLite: true },
       },
       durableObjectsPersist: persistDir,
       // The web pages, as wrangler.toml [assets] serves them (built by the global setup).

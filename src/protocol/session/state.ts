@@ -109,6 +109,8 @@ export interface ConnectionState {
   connectExpiry: number;
   /** Who the client authenticated as, and until when. */
   auth: ConnectionAuth;
+  /** When its CONNECT was accepted (epoch ms). */
+  connectedAt?: number;
 }
 
 /** A disconnected session whose expiry passed is gone (MQTT 5 §3.1.2.11.2). */

@@ -132,6 +132,7 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     topicAliasMaximum: v5 ? (props.topicAliasMaximum ?? 0) : 0,
     problemInformation: props.requestProblemInformation !== false,
     connectExpiry: expiry,
+    connectedAt: now,
     auth: { ...verdict.auth, ...(props.authenticationMethod !== undefined ? { method: props.authenticationMethod } : {}) },
     // The keepalive is enforced here unless the edge in front does it [MQTT-3.1.2-24] / [MQTT-3.1.2-22].
     ...(keepalive > 0 && !route.edgeKeepalive ? { keepaliveCheckAt: now + keepalive * 1500 } : {}),
