@@ -76,14 +76,14 @@ describe("RateLimitedLog", () => {
     const log = new RateLimitedLog("shard", () => now);
     for (let i = 0; i < 5; i++) log.log("warn", "dropped", "drops");
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn).toHaveBeenLastCalledWith("shard: dropped");
+    expect(warn).toHaveBeenLastCalledWith(expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z shard: dropped$/));
     now = LOG_EVERY_MS - 1;
     log.log("warn", "dropped", "drops");
     expect(warn).toHaveBeenCalledTimes(1);
     now = LOG_EVERY_MS;
     log.log("warn", "dropped", "drops");
     expect(warn).toHaveBeenCalledTimes(2);
-    expect(warn).toHaveBeenLastCalledWith("shard: dropped (and 5 more like it; drops=7)");
+    expect(warn).toHaveBeenLastCalledWith(expect.stringMatching(/Z shard: dropped \(and 5 more like it; drops=7\)$/));
     expect(log.snapshot()).toEqual({ drops: 7 });
   });
 
