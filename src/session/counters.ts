@@ -42,6 +42,12 @@ export class Counters {
     this.limiter.logCounted(observed, `session: ${message}`, counter, this.count(counter));
   }
 
+  /** The session ended (its storage was cleared): counting starts again from nothing. */
+  forget(): void {
+    this.values = {};
+    this.dirty = false;
+  }
+
   save(): void {
     if (!this.dirty || !this.values) return;
     this.kv.put(KEY, this.values);

@@ -442,6 +442,8 @@ export class SessionDO extends DurableObject<Env> {
     this.reported = signature;
     if (!record) {
       if (!first) this.reporter.clientNow({ clientId: this.lastClientId ?? "?", gone: true });
+      // Its counters row was cleared with the session (review F22); memory must not write it back.
+      this.counters.forget();
       return;
     }
     this.lastClientId = record.clientId;

@@ -165,3 +165,15 @@ describe("KvSessionStore", () => {
     expect(new KvSessionStore(kv).listOutbound()).toEqual([entry(5)]);
   });
 });
+
+describe("clear (review F22)", () => {
+  it("leaves nothing of the session behind: counters and the muted list too", () => {
+    const kv = new MemoryKv();
+    const store = new KvSessionStore(kv);
+    kv.put("stats", { dropped_queue_full: 3 });
+    store.writeMuted(["t/a"]);
+    store.writeSession({ clientId: "c", expiryInterval: 0, subscriptions: {} });
+    store.clear();
+    expect([...kv.list()]).toEqual([]);
+  });
+});

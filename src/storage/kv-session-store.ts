@@ -14,6 +14,8 @@ const IN = "in2:";
 const MARK = "mark:";
 const QUEUE_SIZE = "outq";
 const MUTED = "muted";
+/** Written by the shell's Counters (src/session/counters.ts). */
+const COUNTERS = "stats";
 
 // Fixed-width numbers keep `list` in numeric order.
 const outKey = (seq: number) => OUT + seq.toString().padStart(16, "0");
@@ -118,5 +120,8 @@ export class KvSessionStore implements SessionStore {
     this.kv.delete(WILL);
     this.kv.delete(ALIASES);
     this.kv.delete(QUEUE_SIZE);
+    this.kv.delete(MUTED);
+    // The shell's counters row goes with the session (review F22): nothing of an ended session stays.
+    this.kv.delete(COUNTERS);
   }
 }

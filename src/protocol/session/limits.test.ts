@@ -101,3 +101,52 @@ describe.each([4, 5] as const)("MQTT %s: limits", (version) => {
     expect(session.current?.connId).toBe("k5");
   });
 });
+
+describe("MQTT 5: Reason Strings within the client's Maximum Packet Size (review F26)", () => {
+  const { connect } = forVersion(5);
+  it("a DISCONNECT whose Reason String would not fit is sent without it [MQTT-3.14.2-3]", () => {
+    const { session } = newSession();
+    connect(session, "k1", "c1", { properties: { maximumPacketSize: 20 } });
+    const actions = session.fail("k1", Reason.ProtocolError, "a reason string much longer than twenty bytes", 0);
+    const disconnect = packets(actions, "disconnect")[0]!;
+    expect(disconnect.reasonCode).toBe(Reason.ProtocolError);
+    expect(disconnect.properties?.reasonString).toBeUndefined();
+    const { session: roomy } = newSession();
+    connect(roomy, "k1", "c1", { properties: { maximumPacketSize: 1000 } });
+    expect(packets(roomy.fail("k1", Reason.ProtocolError, "fits", 0), "disconnect")[0]!.properties?.reasonString).toBe("fits");
+  });
+});
+
+describe("QoS 1/2 from the client awaiting the broker's acknowledgement (review F15, F27)", () => {
+  it("MQTT 5: more QoS 1 and 2 messages than Receive Maximum in flight is 0x93 (§4.9)", () => {
+    const { connect } = forVersion(5);
+    const { session } = newSession({ receiveMaximum: 3 });
+    connect(session, "k1", "c1");
+    for (let id = 1; id <= 2; id++) expect(only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 1, id)), 0), "route")).toHaveLength(1);
+    expect(only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 2, 3)), 0), "route")).toHaveLength(1);
+    const over = session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 1, 4)), 0);
+    expect(packets(over, "disconnect")[0]).toMatchObject({ reasonCode: Reason.ReceiveMaximumExceeded });
+  });
+
+  it("a QoS 1 message whose route completed no longer counts", () => {
+    const { connect } = forVersion(5);
+    const { session } = newSession({ receiveMaximum: 2 });
+    connect(session, "k1", "c1");
+    for (let id = 1; id <= 10; id++) {
+      const actions = session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 1, id)), 0);
+      expect(packets(settle(actions), "puback")).toHaveLength(1);
+    }
+  });
+
+  it("a PUBREL before the PUBREC does not bring the released packet id back (review F27)", () => {
+    const { connect } = forVersion(4);
+    const { session, kv } = newSession();
+    connect(session, "k1", "c1");
+    const route2 = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 2, 5)), 0), "route")[0]!;
+    expect(packets(session.receive("k1", route("c1"), ok({ cmd: "pubrel", messageId: 5 }), 0), "pubcomp")).toHaveLength(1);
+    route2.after!();
+    expect(kv.get("in2:00005")).toBeUndefined();
+    // A new QoS 2 PUBLISH with that id is routed, not only acknowledged.
+    expect(only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "y", 2, 5)), 0), "route")).toHaveLength(1);
+  });
+});

@@ -83,6 +83,11 @@ describe("buildPublish: Message Expiry Interval", () => {
     }
   });
 
+  it("retransmits a message already sent whatever its expiry, so its QoS 1/2 flow completes [MQTT-4.3.3-7] (review F23)", () => {
+    const built = buildPublish(conn({ version: 5 }), out(message("a/b", "x", { expiresAt: 1_000 }), { qos: 2, packetId: 9, dup: true }), noAliases(), 16, 5_000);
+    expect(built).toMatchObject({ ok: true, packet: { dup: true, qos: 2, messageId: 9, properties: { messageExpiryInterval: 1 } } });
+  });
+
   it("sends the remaining lifetime in whole seconds, rounded up [MQTT-3.3.2-6]", () => {
     const interval = (expiresAt: number, now: number) =>
       packetOf(buildPublish(conn(), out(message("a/b", "x", { expiresAt })), noAliases(), 16, now)).properties?.messageExpiryInterval;

@@ -30,7 +30,9 @@ export function buildPublish(
   now: number,
 ): BuildResult {
   const { message } = out;
-  if (isExpired(message, now)) return { ok: false, why: "expired" };
+  // Expiry stops a message before its delivery starts [MQTT-3.3.2-5]; one already sent is
+  // retransmitted (DUP) whatever its expiry, so the QoS 1/2 flow completes [MQTT-4.3.3-7] (review F23).
+  if (!out.dup && isExpired(message, now)) return { ok: false, why: "expired" };
   const packet: IPublishPacket = {
     cmd: "publish",
     topic: message.topic,

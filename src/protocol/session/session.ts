@@ -7,7 +7,7 @@
 import type { Packet } from "mqtt-packet";
 import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
-import type { DecodeResult } from "../codec/codec.js";
+import { type DecodeResult, encodePacket } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
 import { isExpired, messageBytes, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
 import { getOwn } from "./own-keys.js";
@@ -62,6 +62,8 @@ export class Session {
   private publishBudget: { connId: string; messages: RateBudget; bytes: RateBudget } | undefined;
   /** QoS 2 packet ids from the client whose route is still under way (memory only). */
   qos2InFlight = new Set<number>();
+  /** QoS 1 messages from the client whose route is under way, and their bytes (memory only). */
+  inbound = { count: 0, bytes: 0 };
 
   constructor(
     readonly store: SessionStore,
@@ -248,6 +250,7 @@ export class Session {
     this.muted.forget();
     this.aliases = { inbound: {}, outbound: {} };
     this.qos2InFlight = new Set();
+    this.inbound = { count: 0, bytes: 0 };
     if (filters.length > 0) actions.push({ type: "unsubscribe", clientId: record.clientId, filters });
     return actions;
   }
@@ -420,7 +423,22 @@ export class Session {
 }
 
 export function send(conn: ConnectionState, packet: Packet): Action {
-  return { type: "send", connId: conn.connId, version: conn.version, packet };
+  return { type: "send", connId: conn.connId, version: conn.version, packet: fitted(conn, packet) };
+}
+
+/**
+ * A Reason String or User Properties must be left out of an acknowledgement, SUBACK, UNSUBACK,
+ * AUTH or DISCONNECT that they would make larger than the client's Maximum Packet Size
+ * ([MQTT-3.4.2-2], [MQTT-3.9.2-1], [MQTT-3.11.2-1], [MQTT-3.14.2-3], [MQTT-3.15.2-2]; review F26).
+ * PUBLISH is fitted in publish-out.ts.
+ */
+function fitted(conn: ConnectionState, packet: Packet): Packet {
+  const props = (packet as { properties?: Record<string, unknown> }).properties;
+  if (conn.version !== 5 || conn.maximumPacketSize === undefined || packet.cmd === "publish" || !props) return packet;
+  if (props.reasonString === undefined && props.userProperties === undefined) return packet;
+  if (encodePacket(packet, 5).byteLength <= conn.maximumPacketSize) return packet;
+  const { reasonString: _, userProperties: __, ...rest } = props;
+  return { ...packet, properties: rest } as Packet;
 }
 
 export function close(connId: string, reason: string, error: boolean): Action {

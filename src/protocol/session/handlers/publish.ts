@@ -9,6 +9,9 @@ import { send, type Session } from "../session.js";
 import type { ConnectionState } from "../state.js";
 import { ack } from "../wire.js";
 
+/** Bytes of QoS 1 messages from one client that may await their route (and PUBACK) at once. */
+export const MAX_INBOUND_BYTES = 32 * 1024 * 1024;
+
 export function handlePublish(s: Session, conn: ConnectionState, packet: IPublishPacket, now: number): Action[] {
   // Guard: what the broker offers in CONNACK binds the client (MQTT 5 §3.2.2.3.4, §3.2.2.3.5).
   if (packet.qos > s.config.maximumQoS) throw new ProtocolError(Reason.QosNotSupported, `QoS ${packet.qos} above the maximum ${s.config.maximumQoS}`);
@@ -43,9 +46,25 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
   switch (packet.qos) {
     case 0:
       return [{ type: "route", message }];
-    case 1:
+    case 1: {
+      // MQTT 5: QoS 1 and 2 messages awaiting the broker's acknowledgement count against its
+      // Receive Maximum (§4.9); both versions: against a byte cap (review F15).
+      const bytes = message.payload.byteLength + message.topic.length;
+      if (conn.version === 5 && s.inbound.count + s.store.countIncoming() >= s.config.receiveMaximum) {
+        throw new ProtocolError(Reason.ReceiveMaximumExceeded, `more than ${s.config.receiveMaximum} unacknowledged QoS 1/2 messages`);
+      }
+      if (s.inbound.bytes + bytes > MAX_INBOUND_BYTES) throw new ProtocolError(Reason.QuotaExceeded, `more than ${MAX_INBOUND_BYTES} bytes of QoS 1 messages awaiting their PUBACK`);
+      s.inbound.count++;
+      s.inbound.bytes += bytes;
+      const record = s.record;
+      const done = () => {
+        if (s.record !== record) return;
+        s.inbound.count--;
+        s.inbound.bytes -= bytes;
+      };
       // PUBACK only once every shard holds the message [MQTT-4.3.2-2].
-      return [{ type: "route", message, after: () => [send(conn, ack("puback", packet.messageId!, conn.version))] }];
+      return [{ type: "route", message, after: () => (done(), [send(conn, ack("puback", packet.messageId!, conn.version))]), failed: done }];
+    }
     case 2:
       return publishQoS2(s, conn, packet.messageId!, message);
   }
@@ -123,6 +142,9 @@ function publishQoS2(s: Session, conn: ConnectionState, packetId: number, messag
       // A session that ended meanwhile (and any new one) must not inherit this packet id.
       if (s.record !== record) return [];
       s.qos2InFlight.delete(packetId);
+      // A PUBREL that came before the PUBREC (a misbehaving client) already released the id: the
+      // row must not come back, or a later new PUBLISH with this id would be dropped (review F27).
+      if (!s.store.getIncoming(packetId)) return [];
       // Routed: a retransmission is now only acknowledged [MQTT-4.3.3-2].
       s.store.putIncoming({ packetId, routed: true });
       // PUBREC to the live connection, which may be a newer one than the PUBLISH came on.
