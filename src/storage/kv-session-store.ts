@@ -2,6 +2,7 @@
  * The session store on a Durable Object's synchronous KV. One key per outbound message and per
  * pending QoS 2 receipt, so an acknowledgement rewrites a few hundred bytes, never the session.
  */
+import type { Message } from "../protocol/message.js";
 import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "../protocol/session/state.js";
 import type { SessionStore } from "../protocol/session/store.js";
 import type { SyncKv } from "./memory-kv.js";
@@ -14,6 +15,7 @@ const IN = "in2:";
 const MARK = "mark:";
 const QUEUE_SIZE = "outq";
 const MUTED = "muted";
+const PENDING_WILLS = "wills";
 /** Written by the shell's Counters (src/session/counters.ts). */
 const COUNTERS = "stats";
 
@@ -92,6 +94,15 @@ export class KvSessionStore implements SessionStore {
 
   writeMark(shard: string, mark: ShardMark): void {
     this.kv.put(MARK + shard, mark);
+  }
+
+  readPendingWills(): { id: number; message: Message }[] {
+    return this.kv.get<{ id: number; message: Message }[]>(PENDING_WILLS) ?? [];
+  }
+
+  writePendingWills(wills: { id: number; message: Message }[]): void {
+    if (wills.length > 0) this.kv.put(PENDING_WILLS, wills);
+    else this.kv.delete(PENDING_WILLS);
   }
 
   readMuted(): string[] {

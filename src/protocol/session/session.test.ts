@@ -464,7 +464,7 @@ describe("end of a connection", () => {
     deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 1) }]);
     expect([...kv.list()].length).toBeGreaterThan(0);
 
-    const actions = session.connectionLost("conn1", 0);
+    const actions = settle(session.connectionLost("conn1", 0));
     expect(only(actions, "unsubscribe")).toEqual([{ type: "unsubscribe", clientId: "c1", filters: ["a/b", "+/x"] }]);
     expect([...kv.list()]).toEqual([]);
     expect(session.record).toBeUndefined();
@@ -545,7 +545,7 @@ describe("keepalive [MQTT-3.1.2-24]", () => {
     connect(session, "conn1", "c1", { keepalive: 10, will: WILL }, 0);
     session.receive("conn1", route("c1"), ok({ cmd: "pingreq" }), 5_000);
     expect(session.timer(15_000)).toEqual([]);
-    const actions = session.timer(20_000);
+    const actions = settle(session.timer(20_000));
     expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
     expect(only(actions, "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
     expect(session.current).toBeNull();

@@ -23,6 +23,7 @@ import { RateBudget } from "./rate-budget.js";
 import { Marks } from "./marks.js";
 import { MutedShards } from "./muted.js";
 import { Takeovers } from "./takeovers.js";
+import { PendingWills } from "./pending-wills.js";
 import type { AuthVerdict } from "./auth-verdict.js";
 import type { TopicRights } from "../../auth/authorizer.js";
 import { type DropReason, Outbound } from "./outbound.js";
@@ -55,6 +56,7 @@ export class Session {
   marks: Marks;
   readonly muted: MutedShards;
   readonly takeovers = new Takeovers();
+  readonly wills: PendingWills;
   aliases: TopicAliases;
   /** What the live connection may still be sent of QoS 0 messages (memory only; see RateBudget). */
   private qos0Budget: { connId: string; budget: RateBudget } | undefined;
@@ -73,6 +75,7 @@ export class Session {
     this.outbound = new Outbound(store, config);
     this.marks = new Marks(store);
     this.muted = new MutedShards(store);
+    this.wills = new PendingWills(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
   }
 
@@ -155,7 +158,7 @@ export class Session {
 
   /** When the shell should next call `timer`: keepalive check, delayed will, session expiry. */
   nextDeadline(): number | null {
-    const times = [this.current?.keepaliveCheckAt, this.current?.auth.expiresAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt];
+    const times = [this.current?.keepaliveCheckAt, this.current?.auth.expiresAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt, this.wills.retryAt ?? undefined];
     const defined = times.filter((t): t is number => t !== undefined);
     return defined.length > 0 ? Math.min(...defined) : null;
   }
@@ -173,6 +176,9 @@ export class Session {
     // A token's expiry ends the connection, unless an MQTT 5 client re-authenticated in time (§4.12.1).
     if (this.current && this.current.auth.expiresAt !== undefined && now >= this.current.auth.expiresAt) {
       actions.push(...this.fail(this.current.connId, Reason.MaximumConnectTime, "the client's token expired (an MQTT 5 client can send a fresh one in an AUTH packet before)", now));
+    }
+    for (const will of this.wills.due(now)) {
+      actions.push({ type: "log", level: "warn", message: `routing the will on ${will.message.topic} again: its shard has not stored it yet`, counter: "wills_retried" }, this.routeWill(will.id, will.message));
     }
     const record = this.record;
     if (record?.delayedWill && now >= record.delayedWill.at) {
@@ -415,10 +421,24 @@ export class Session {
   private publishWill(will: Will, now: number, why: string): Action[] {
     const message: Message = { ...will.message };
     if (will.expiryInterval !== undefined) message.expiresAt = now + will.expiryInterval * 1000;
+    const id = this.wills.add(message, now);
     return [
       { type: "log", level: "info", message: `publishing will of ${message.origin} on ${message.topic} (${why})`, counter: "wills_published" },
-      { type: "route", message },
+      this.routeWill(id, message),
     ];
+  }
+
+  /** A will is routed like a QoS 1 publish: kept until its shard stored it (review F11). */
+  private routeWill(id: number, message: Message): Action {
+    return {
+      type: "route",
+      message,
+      after: () => {
+        this.wills.done(id);
+        return [];
+      },
+      failed: () => this.wills.failed(Date.now()),
+    };
   }
 }
 

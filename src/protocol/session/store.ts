@@ -3,6 +3,7 @@
  * synchronous storage, so the core can write as it decides and the runtime's output gate holds
  * every acknowledgement until the write is durable.
  */
+import type { Message } from "../message.js";
 import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "./state.js";
 
 export interface SessionStore {
@@ -29,6 +30,9 @@ export interface SessionStore {
   writeQueueSize(size: { count: number; bytes: number } | undefined): void;
   readMarks(): Record<string, ShardMark>;
   writeMark(shard: string, mark: ShardMark): void;
+  /** Wills not yet stored by their topic shard (see PendingWills); this row outlives `clear`. */
+  readPendingWills(): { id: number; message: Message }[];
+  writePendingWills(wills: { id: number; message: Message }[]): void;
   /** Topic shards told that the client is offline, to be told when it is back (F28). */
   readMuted(): string[];
   writeMuted(shards: string[]): void;

@@ -1,0 +1,41 @@
+/**
+ * Wills stay stored until their topic shard stored them, and are routed again until then, also
+ * after a restart of the session object (review F11, [MQTT-3.1.2-8]).
+ */
+import { describe, expect, it } from "vitest";
+import { MemoryKv } from "../../storage/memory-kv.js";
+import { WILL_RETRY_MS } from "./pending-wills.js";
+import { forVersion, newSession, only, settle } from "./test-support.js";
+
+const WILL = { topic: "status/c1", payload: Buffer.from("gone"), qos: 1 as const, retain: false };
+
+describe.each([4, 5] as const)("MQTT %s: wills are durable until routed (F11)", (version) => {
+  const { connect } = forVersion(version);
+
+  it("a will whose route failed is routed again after WILL_RETRY_MS, and then forgotten", () => {
+    const { session, kv } = newSession();
+    connect(session, "k1", "c1", { will: WILL });
+    const [route] = only(session.connectionLost("k1", 0), "route");
+    route!.failed!();
+    expect(kv.get("wills")).toHaveLength(1);
+    expect(session.nextDeadline()).toBe(WILL_RETRY_MS);
+    const again = only(session.timer(WILL_RETRY_MS), "route");
+    expect(again.map((r) => r.message.topic)).toEqual(["status/c1"]);
+    settle(again);
+    expect(kv.get("wills")).toBeUndefined();
+    expect(session.nextDeadline()).toBeNull();
+  });
+
+  it("a will not yet stored when the object restarts is routed by the new one", () => {
+    const kv = new MemoryKv();
+    const { session } = newSession({}, kv);
+    connect(session, "k1", "c1", { will: WILL });
+    session.connectionLost("k1", 0); // the route never answers: the object is reset
+    const { session: restarted } = newSession({}, kv);
+    expect(restarted.nextDeadline()).toBe(0);
+    const routes = only(restarted.timer(10), "route");
+    expect(routes.map((r) => r.message.topic)).toEqual(["status/c1"]);
+    settle(routes);
+    expect(kv.get("wills")).toBeUndefined();
+  });
+});
