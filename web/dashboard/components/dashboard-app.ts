@@ -74,7 +74,8 @@ export class DashboardApp extends LightElement {
   private outcome(error: ApiError | null): void {
     if (error === null) return;
     if (error.kind === "unauthorized") {
-      this.signOut(this.token === null ? "" : "The API refused this token (401 Unauthorized). It may be wrong or have been changed: enter the current ADMIN_TOKEN.");
+      // The other requests of the same round are refused too: sign out once.
+      if (this.token !== null) this.signOut("The API refused this token (401 Unauthorized). It may be wrong or have been changed: enter the current ADMIN_TOKEN.");
       return;
     }
     this.tickErrors.push(error);
@@ -110,6 +111,7 @@ export class DashboardApp extends LightElement {
       }
     }
     if (events.status === "fulfilled") this.events = events.value.events;
+    if (document.hidden) return; // hidden while the round was under way: stay "paused"
     const error = this.tickErrors[0];
     if (!error) {
       this.updatedAt = this.now;

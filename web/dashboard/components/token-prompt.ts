@@ -35,6 +35,7 @@ export class TokenPrompt extends LightElement {
         ${this.message
           ? html`<p class="notice error" role="alert" id="token-message">${this.message}</p>`
           : nothing}
+        <input type="text" name="username" autocomplete="username" value="admin" hidden />
         <label for="admin-token">Admin token</label>
         <input
           id="admin-token"
