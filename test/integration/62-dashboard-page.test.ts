@@ -10,6 +10,9 @@ import { extname, join, resolve, sep } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrokerEvent, ClientDetail, ClientList, EventList, Overview, RetainedList, RetainedSummary } from "../../src/admin/api-types.js";
+import { sameOriginBase } from "../../web/dashboard/same-origin.js";
+import { formatAgo, formatBytes, formatCount, formatDuration, formatRate, niceCeiling, protocolName } from "../../web/dashboard/format.js";
+import { previewPayload } from "../../web/dashboard/payload.js";
 import { launchBrowser, openPage, screenshot } from "../helpers/browser.js";
 
 const TOKEN = "test-admin-token";
@@ -385,5 +388,38 @@ describe("operator console", () => {
 
   it("logged no console errors but the refused and failed requests the tests provoked", () => {
     expect(errors.filter((e) => !expected.some((re) => re.test(e)))).toEqual([]);
+  });
+});
+
+describe("the console's pure helpers", () => {
+  it("formats counts, durations, bytes, rates and ages", () => {
+    expect(formatCount(1_234_567)).toBe("1,234,567");
+    expect(formatDuration(0)).toBe("0 s");
+    expect(formatDuration(45)).toBe("45 s");
+    expect(formatDuration(3_725)).toBe("1 h 2 min");
+    expect(formatDuration(93_784)).toBe("1 d 2 h");
+    expect(formatDuration(86_400)).toBe("1 d");
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1_536)).toBe("1.5 KiB");
+    expect(formatBytes(64 * 1024 * 1024)).toBe("64 MiB");
+    expect(formatRate(0.25)).toBe("0.3/s");
+    expect(formatAgo(1_000, 1_500)).toBe("just now");
+    expect(formatAgo(0, 300_000)).toBe("5 min ago");
+    expect(niceCeiling(0)).toBe(1);
+    expect(niceCeiling(151)).toBe(200);
+    expect(niceCeiling(3_001)).toBe(5_000);
+    expect(protocolName(4)).toBe("3.1.1");
+    expect(protocolName(undefined)).toBe("—");
+  });
+
+  it("previews payloads as text when printable UTF-8, as hex otherwise", () => {
+    expect(previewPayload(Buffer.from("héllo").toString("base64"))).toEqual({ kind: "text", display: "héllo" });
+    expect(previewPayload(Buffer.from([0, 255]).toString("base64"))).toEqual({ kind: "binary", display: "00 ff" });
+    expect(previewPayload("")).toEqual({ kind: "empty", display: "" });
+  });
+
+  it("takes only a same-origin path as the API base", () => {
+    expect(sameOriginBase("/api/")).toBe("/api");
+    for (const bad of ["https://evil.example/api", "//evil.example/api", "/\\evil.example", "api", "/api?x=1"]) expect(() => sameOriginBase(bad)).toThrow();
   });
 });

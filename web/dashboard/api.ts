@@ -3,6 +3,7 @@
  * a URL, so the token cannot be sent elsewhere), `Authorization: Bearer <token>`, a timeout, and
  * one error type whose `kind` the page turns into a message.
  */
+import { sameOriginBase } from "./same-origin.js";
 import type { ClientDetail, ClientList, EventList, Overview, RetainedList } from "../../src/admin/api-types.js";
 
 export type ApiErrorKind =
@@ -33,11 +34,6 @@ export type OutcomeListener = (error: ApiError | null) => void;
 
 const TIMEOUT_MS = 10_000;
 
-/** Accepts only a same-origin absolute path (`/api`, `/admin/api/`); anything else throws. */
-export function sameOriginBase(base: string): string {
-  if (!/^\/(?![/\\])[^?#\\]*$/.test(base)) throw new Error(`the API base must be a same-origin path such as /api, not ${JSON.stringify(base)}`);
-  return base.replace(/\/+$/, "");
-}
 
 type Query = Record<string, string | number | boolean | undefined>;
 

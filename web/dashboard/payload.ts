@@ -24,7 +24,7 @@ export function previewPayload(b64: string, maxChars = 200): PayloadPreview {
   if (bytes.length === 0) return { kind: "empty", display: "" };
   let text: string | undefined;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     // Not UTF-8 (or cut inside a character at the 4 KiB limit: the hex view is honest then).
   }
