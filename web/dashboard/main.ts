@@ -1,2 +1,3 @@
-// The operator's console (placeholder until the page is built).
-document.getElementById("app")!.textContent = "edge-mqtt-broker: the operator console is being built.";
+// The operator's console at /dashboard: one <dashboard-app>, styled by one stylesheet.
+import "./styles.css";
+import "./components/dashboard-app.js";
