@@ -4,9 +4,17 @@
  * ADMIN_TOKEN configured the API answers 404, with a wrong token 401.
  */
 
+/**
+ * Errors are JSON `{ error, message }`: `admin_api_disabled` (404: no ADMIN_TOKEN), `unauthorized`
+ * (401), or a 404 / 400 about the request (an unknown or offline client, a bad filter).
+ * Answers carry `Cache-Control: no-store`. Times are epoch milliseconds of the broker's clock.
+ */
+
 /** GET /api/overview */
 export interface Overview {
   version: string;
+  /** The broker's clock when it answered (compare `since` and event times with it, not the browser's). */
+  now: number;
   /** Since the stats object started (it restarts with the runtime). */
   uptimeSeconds: number;
   clients: { connected: number; /** Sessions known: connected plus kept for offline clients. */ sessions: number };
@@ -18,7 +26,7 @@ export interface Overview {
     /** Dropped or refused messages by reason (the counters' names, e.g. `dropped_queue_full`). */
     dropped: Record<string, number>;
   };
-  /** Messages per second in and out, one point per 10 s, oldest first (at most 30 minutes). */
+  /** Messages per second in and out over the 10 s ending at `at`, oldest first (at most 30 minutes; the current partial 10 s is not included). */
   rates: { at: number; inPerSecond: number; outPerSecond: number }[];
 }
 
@@ -45,6 +53,7 @@ export interface ClientList {
 
 /** GET /api/clients/:clientId — one session in detail (404 when unknown). */
 export interface ClientDetail extends ClientSummary {
+  /** Session Expiry Interval in seconds (capped by MAX_SESSION_EXPIRY; 0: ends with the connection). */
   expiryInterval?: number;
   /** Filter → granted QoS. */
   filters: Record<string, number>;

@@ -87,6 +87,7 @@ export class BrokerStats {
     for (const [name, n] of Object.entries(this.totals.counters)) if (isDropCounter(name) && n > 0) dropped[name] = n;
     return {
       version: this.version,
+      now,
       uptimeSeconds: Math.floor((now - this.startedAt) / 1000),
       clients: { connected: this.totals.connected, sessions: this.totals.sessions },
       subscriptions: this.subscriptions,

@@ -20,9 +20,14 @@ export const admin = new Hono<{ Bindings: Env }>();
 
 const requireToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   const token = c.env.ADMIN_TOKEN;
-  if (!token) return c.text("the operator API is off: set ADMIN_TOKEN to turn it on.\n", 404);
+  // Answers are live data: never cached.
+  c.header("Cache-Control", "no-store");
+  if (!token) return c.json({ error: "admin_api_disabled", message: "the operator API is off: set ADMIN_TOKEN to turn it on" }, 404);
   const given = c.req.header("Authorization") ?? "";
-  if (!given.startsWith("Bearer ") || !sameSecret(given.slice(7), token)) return c.text("this needs Authorization: Bearer <ADMIN_TOKEN>.\n", 401);
+  if (!given.startsWith("Bearer ") || !sameSecret(given.slice(7), token)) {
+    c.header("WWW-Authenticate", 'Bearer realm="edge-mqtt-broker"');
+    return c.json({ error: "unauthorized", message: "this needs Authorization: Bearer <ADMIN_TOKEN>" }, 401);
+  }
   await next();
 };
 // Only these paths: the app mounts this at its root.

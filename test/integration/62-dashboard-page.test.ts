@@ -89,6 +89,7 @@ function overview(s: FakeState): Overview {
   }
   return {
     version: "0.1.0",
+    now,
     uptimeSeconds: 93_784,
     clients: { connected: s.clients.filter((c) => c.connected).length, sessions: s.clients.length },
     subscriptions: s.clients.reduce((n, c) => n + c.subscriptions, 0),
