@@ -21,6 +21,8 @@ export interface Message {
   properties?: MessageProperties;
   /** From the Message Expiry Interval: epoch ms after which it is not delivered [MQTT-3.3.2-5]. */
   expiresAt?: number;
+  /** When its topic shard accepted it (epoch ms): only subscriptions older than that get it. */
+  publishedAt?: number;
 }
 
 /** One message handed by a topic shard to a session. */

@@ -151,3 +151,18 @@ describe("ShardSubscriptions: shared subscriptions (MQTT 5 §4.8.2)", () => {
     expect(sharesOf(new ShardSubscriptions(kv), "t")).toEqual([]);
   });
 });
+
+describe("ShardSubscriptions: only subscriptions older than the message ([MQTT-4.5.0-1])", () => {
+  it("a subscription made after a message was published does not get it, also after a restart", () => {
+    const kv = new MemoryKv();
+    const subs = new ShardSubscriptions(kv);
+    subs.add("early", "+/+", 1000);
+    subs.add("late", "+/+", 2000);
+    expect([...subs.recipients("a/b", 1500).clients]).toEqual(["early"]);
+    expect([...subs.recipients("a/b", 2000).clients].sort()).toEqual(["early", "late"]);
+    expect([...new ShardSubscriptions(kv).recipients("a/b", 1500).clients]).toEqual(["early"]);
+    // A repeated SUBSCRIBE keeps the subscription's first time.
+    subs.add("early", "+/+", 3000);
+    expect([...subs.recipients("a/b", 1500).clients]).toEqual(["early"]);
+  });
+});

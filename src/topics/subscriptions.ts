@@ -27,16 +27,17 @@ export interface Recipients {
 }
 
 export class ShardSubscriptions {
-  private readonly trie = new SubscriptionTrie<true>();
+  /** Each entry's value: when the subscription reached this shard (epoch ms). */
+  private readonly trie = new SubscriptionTrie<number>();
   private readonly byClient = new Map<string, Set<string>>();
   private readonly groups = new Map<string, Group>();
   /** Subscriptions held, kept as they change (review F29: counting them was O(clients)). */
   private count = 0;
 
   constructor(private readonly kv: SyncKv) {
-    for (const [k] of kv.list({ prefix: SUB })) {
+    for (const [k, since] of kv.list<number>({ prefix: SUB })) {
       const sep = k.lastIndexOf("\u0000");
-      this.track(k.slice(SUB.length, sep), k.slice(sep + 1));
+      this.track(k.slice(SUB.length, sep), k.slice(sep + 1), since);
     }
   }
 
@@ -44,9 +45,11 @@ export class ShardSubscriptions {
     return this.count;
   }
 
-  add(clientId: string, filter: string): void {
-    this.kv.put(key(filter, clientId), 1);
-    this.track(filter, clientId);
+  /** `since`: when the subscription was made; a repeated SUBSCRIBE keeps the first time. */
+  add(clientId: string, filter: string, since = 0): void {
+    if (this.byClient.get(clientId)?.has(filter)) return;
+    this.kv.put(key(filter, clientId), since);
+    this.track(filter, clientId, since);
   }
 
   remove(clientId: string, filter: string): void {
@@ -73,11 +76,16 @@ export class ShardSubscriptions {
     for (const filter of [...(this.byClient.get(clientId) ?? [])]) this.remove(clientId, filter);
   }
 
-  /** Clients with at least one filter matching the topic, and the matching shared groups. */
-  recipients(topic: string): Recipients {
+  /**
+   * Clients with at least one filter matching the topic, and the matching shared groups, among
+   * the subscriptions that existed when the message was published (`at`): a message reaching the
+   * wildcard shard late must not go to a subscription made after it ([MQTT-4.5.0-1]).
+   */
+  recipients(topic: string, at = Number.POSITIVE_INFINITY): Recipients {
     const clients = new Set<string>();
     const shares: string[] = [];
     for (const m of this.trie.match(topic)) {
+      if (m.value > at) continue;
       if (m.key.startsWith("\u0000")) shares.push(m.key.slice(1));
       else clients.add(m.key);
     }
@@ -103,7 +111,7 @@ export class ShardSubscriptions {
     return this.groups.get(share)?.members[0] ?? null;
   }
 
-  private track(filter: string, clientId: string): void {
+  private track(filter: string, clientId: string, since: number): void {
     let filters = this.byClient.get(clientId);
     if (!filters) this.byClient.set(clientId, (filters = new Set()));
     if (filters.has(filter)) return;
@@ -111,14 +119,14 @@ export class ShardSubscriptions {
     this.count++;
     const shared = parseShared(filter);
     if (!shared) {
-      this.trie.add(filter, clientId, true);
+      this.trie.add(filter, clientId, since);
       return;
     }
     let group = this.groups.get(filter);
     if (!group) {
       group = { share: filter, members: [], next: 0 };
       this.groups.set(filter, group);
-      this.trie.add(shared.filter, groupKey(filter), true);
+      this.trie.add(shared.filter, groupKey(filter), since);
     }
     if (!group.members.includes(clientId)) group.members.push(clientId);
   }

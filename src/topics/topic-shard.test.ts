@@ -101,7 +101,7 @@ describe("TopicShard: publish to subscribers", () => {
     shard.accept([msg("a/b", "m1", 0)]);
     expect(segRows(mem)).toBe(0);
     await settle();
-    expect(f.calls[0]!.batch).toEqual([{ message: msg("a/b", "m1", 0) }]);
+    expect(f.calls[0]!.batch).toEqual([{ message: { ...msg("a/b", "m1", 0), publishedAt: 0 } }]);
     expect(shard.stats()).toMatchObject({ pendingDurable: 0, lanes: 0 });
   });
 

@@ -93,7 +93,7 @@ export class TopicShard {
   subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[], now: number): { retained: RetainedPage[]; becameActive: boolean } {
     const wasEmpty = this.subs.size === 0;
     const retained = subscriptions.map(({ filter, retained }) => {
-      this.subs.add(clientId, filter);
+      this.subs.add(clientId, filter, now);
       return retained ? this.retained.matching(filter, now) : { messages: [] };
     });
     const becameActive = this.isWildcardShard && wasEmpty && this.subs.size > 0;
@@ -108,7 +108,9 @@ export class TopicShard {
 
   /** Accepts publishes in order: durable ones are in the log when this returns. */
   accept(messages: Message[]): void {
-    const plans = messages.map((message) => this.plan(message));
+    const now = this.peers.now();
+    // A message is published when its topic shard accepts it; a forwarded one keeps that time.
+    const plans = messages.map((message) => this.plan(message.publishedAt === undefined ? { ...message, publishedAt: now } : message));
     const durable = plans.filter((p) => p.durable.length > 0);
     const items = this.log.append(durable.map((p) => ({ message: p.message, to: p.durable.map(recipientKey) })));
     durable.forEach((p, i) => (p.seq = items[i]!.seq));
@@ -171,7 +173,7 @@ export class TopicShard {
       this.peers.log("warn", `shard ${this.name}: ${this.retained.size} retained messages already (MAX_RETAINED_PER_SHARD): not retaining ${message.topic}`, "retained_refused_limit");
       message = { ...message, retain: false };
     }
-    const { clients, shares } = this.subs.recipients(message.topic);
+    const { clients, shares } = this.subs.recipients(message.topic, message.publishedAt);
     const recipients: Recipient[] = [...[...clients].map(client), ...shares.map(group)];
     // Retained messages always reach the wildcard shard, whose retained store serves `#`-like
     // filters; a retained update goes there durably at any QoS, so the two stores never drift.

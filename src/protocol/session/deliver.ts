@@ -51,6 +51,10 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
     const ids: number[] = [];
     for (const [filter, sub] of Object.entries(record.subscriptions)) {
       if (isShared(filter) || !topicMatches(filter, message.topic)) continue;
+      // A subscription made after the message was published is not its recipient ([MQTT-4.5.0-1]):
+      // neither its QoS nor its shard counts, so a copy in transit on the wildcard path is not
+      // dropped for a newer filter that lives in the topic's shard (review F9).
+      if (message.publishedAt !== undefined && s.recentSubscriptions.newerThan(filter, message.publishedAt)) continue;
       if (sub.noLocal && message.origin === record.clientId) continue;
       granted = granted === -1 ? sub.qos : maxQoS(granted, sub.qos);
       if (shardForFilter(filter) === topicShard) designated = topicShard;

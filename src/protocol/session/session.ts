@@ -23,6 +23,7 @@ import { RateBudget } from "./rate-budget.js";
 import { Marks } from "./marks.js";
 import { MutedShards } from "./muted.js";
 import { Takeovers } from "./takeovers.js";
+import { RecentSubscriptions } from "./recent-subscriptions.js";
 import { PendingWills } from "./pending-wills.js";
 import type { AuthVerdict } from "./auth-verdict.js";
 import type { TopicRights } from "../../auth/authorizer.js";
@@ -56,6 +57,7 @@ export class Session {
   marks: Marks;
   readonly muted: MutedShards;
   readonly takeovers = new Takeovers();
+  readonly recentSubscriptions = new RecentSubscriptions();
   readonly wills: PendingWills;
   aliases: TopicAliases;
   /** What the live connection may still be sent of QoS 0 messages (memory only; see RateBudget). */

@@ -79,6 +79,9 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
     }
     if (!existed) count++;
     const qos = minQoS(request.qos as QoS, s.config.maximumQoS);
+    // When it began: messages published before it are not its to deliver (see deliver.ts); a
+    // repeated SUBSCRIBE replaces the options, not the beginning.
+    if (!existed) s.recentSubscriptions.began(filter, now);
     const sub: Subscription = { qos };
     if (request.nl) sub.noLocal = true;
     if (request.rap) sub.retainAsPublished = true;
