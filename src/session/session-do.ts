@@ -148,6 +148,7 @@ export class SessionDO extends DurableObject<Env> {
     await this.serial(async () => {
       const now = Date.now();
       this.closeSilent(now);
+      await this.runSafely(this.session.recoverLostConnection(now));
       await this.runSafely(this.session.timer(now));
     });
   }
@@ -175,6 +176,16 @@ export class SessionDO extends DurableObject<Env> {
       if (!outcome.gone && outcome.released !== undefined) this.router.heard(shard, outcome.released);
       return outcome;
     });
+  }
+
+  /**
+   * Asked by the stats object after it (re)started, for every client it last knew connected: a
+   * session whose connection did not survive a restart of the runtime ends it (will, clean
+   * session). A session with a live socket is not touched.
+   */
+  async wake(): Promise<void> {
+    this.kv.cost.requests++;
+    await this.serial(() => this.runSafely(this.session.recoverLostConnection(Date.now())));
   }
 
   /** The operator's "disconnect": MQTT 5 clients get DISCONNECT 0x98 Administrative action. False when not connected. */

@@ -28,6 +28,7 @@ export class StatsDO extends DurableObject<Env> {
   private lastTick = 0;
   private lastReport = Date.now();
   private alarmArmed = false;
+  private swept = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -37,6 +38,7 @@ export class StatsDO extends DurableObject<Env> {
   }
 
   async report(report: StatsReport): Promise<void> {
+    this.sweepOnce();
     this.stats.apply(report);
     this.lastReport = Date.now();
     await this.arm();
@@ -64,6 +66,7 @@ export class StatsDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
+    this.sweepOnce();
     const now = Date.now();
     if (now - this.lastTick >= TICK_MS - 500) {
       this.lastTick = now;
@@ -75,6 +78,25 @@ export class StatsDO extends DurableObject<Env> {
     }
     // An idle broker's stats object sleeps ($SYS uptime then waits for the next report).
     if (now - this.lastReport < IDLE_AFTER_MS) await this.arm();
+  }
+
+  /**
+   * After the object (re)started, possibly with the whole runtime: every client it last knew as
+   * connected is asked to check that its connection survived (SessionDO.wake), so wills fire and
+   * clean sessions end for connections the restart cut.
+   */
+  private sweepOnce(): void {
+    if (this.swept) return;
+    this.swept = true;
+    const ids = this.stats.clients({ connected: true, limit: 1000 }).clients.map((c) => c.clientId);
+    if (ids.length === 0) return;
+    this.ctx.waitUntil(
+      (async () => {
+        for (let i = 0; i < ids.length; i += 20) {
+          await Promise.allSettled(ids.slice(i, i + 20).map((id) => this.env.SESSIONS.get(this.env.SESSIONS.idFromName(id)).wake()));
+        }
+      })(),
+    );
   }
 
   private async publishSys(now: number): Promise<void> {

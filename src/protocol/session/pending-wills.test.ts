@@ -39,3 +39,29 @@ describe.each([4, 5] as const)("MQTT %s: wills are durable until routed (F11)", 
     expect(kv.get("wills")).toBeUndefined();
   });
 });
+
+describe.each([4, 5] as const)("MQTT %s: a connection that did not survive a restart of the runtime", (version) => {
+  const { connect } = forVersion(version);
+
+  it("ends: its will goes out and a clean session is removed", () => {
+    const kv = new MemoryKv();
+    const { session } = newSession({}, kv);
+    connect(session, "k1", "c1", { will: WILL });
+    // The runtime dies; the new object finds no socket.
+    const { session: after } = newSession({}, kv);
+    const actions = settle(after.recoverLostConnection(10));
+    expect(only(actions, "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
+    expect(after.record).toBeUndefined();
+    expect(after.recoverLostConnection(20)).toEqual([]);
+  });
+
+  it("leaves a persistent session that had disconnected alone", () => {
+    const kv = new MemoryKv();
+    const { session } = newSession({}, kv);
+    connect(session, "k1", "c1", version === 5 ? { clean: false, properties: { sessionExpiryInterval: 600 } } : { clean: false });
+    session.connectionLost("k1", 0);
+    const { session: after } = newSession({}, kv);
+    expect(after.recoverLostConnection(10)).toEqual([]);
+    expect(after.record).toBeDefined();
+  });
+});

@@ -158,6 +158,20 @@ export class Session {
     return this.endConnection(true, "connection lost", now);
   }
 
+  /**
+   * The object woke with no socket although its session was connected: the connection did not
+   * survive a restart of the runtime. It ended without DISCONNECT: the will goes out and a
+   * session that was to end with its connection ends ([MQTT-3.1.2-8], [MQTT-3.1.2-6]).
+   * Connected means: a will is stored, or the session has no expiry deadline running.
+   */
+  recoverLostConnection(now: number): Action[] {
+    const record = this.record;
+    if (this.current || !record) return [];
+    const wasConnected = this.store.readWill() !== undefined || (record.expiresAt === undefined && record.expiryInterval !== NEVER_EXPIRES);
+    if (!wasConnected) return [];
+    return [{ type: "log", level: "warn", message: `${record.clientId}: its connection did not survive a restart; ending it`, counter: "connections_lost_in_restart" }, ...this.endConnection(true, "connection lost in a restart", now)];
+  }
+
   /** When the shell should next call `timer`: keepalive check, delayed will, session expiry. */
   nextDeadline(): number | null {
     const times = [this.current?.keepaliveCheckAt, this.current?.auth.expiresAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt, this.wills.retryAt ?? undefined];
