@@ -105,7 +105,6 @@ app.get("/mqtt", async (c) => {
   // CONNECT here, then pipes to the session object, answering PINGREQ itself.
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
-  server.accept();
   pipeToSession(server, c.env, config, subprotocol, address, edgeInFront);
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
