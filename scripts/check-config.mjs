@@ -5,9 +5,9 @@
 // nearest known name) is listed at once; the exit status is 1 if there is any. `npm start` and
 // `npm run deploy` run it first. The checks are the Worker's own (src/worker/settings.ts), bundled.
 import { build } from "esbuild";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -23,22 +23,21 @@ Checks the broker's settings: names every bad value and every unknown name at on
   --env NAME           a wrangler environment: [env.NAME.vars] (and .dev.vars.NAME if it exists)
   --help               this text`;
 
-/** The Worker's checks (src/worker/settings.ts), bundled for Node on first use. */
+/** The Worker's checks (src/worker/settings.ts), bundled for Node in memory on first use. */
 let checksModule;
 export async function loadChecks() {
   if (!checksModule) {
-    const outfile = join(root, "dist", "settings-check.mjs");
-    mkdirSync(dirname(outfile), { recursive: true });
-    await build({
+    const result = await build({
       entryPoints: [join(root, "src", "worker", "settings.ts")],
-      outfile,
+      write: false,
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node20",
       logLevel: "warning",
     });
-    checksModule = await import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
+    const code = result.outputFiles[0].text;
+    checksModule = await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
   }
   return checksModule;
 }
