@@ -143,7 +143,13 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
   // a client's close frame fails that pump and workerd reports it as an uncaught "Network
   // connection lost." for every client that leaves without DISCONNECT (a closed tab). Nothing is
   // sent before the CONNECT, and events wait for accept().
-  setTimeout(() => client.accept(), 0);
+  setTimeout(() => {
+    try {
+      client.accept();
+    } catch (error) {
+      run(edge.close(1011, `the client's socket could not be accepted: ${String(error)}`));
+    }
+  }, 0);
 }
 
 /**
