@@ -88,65 +88,103 @@ export class ConfigError extends Error {
  */
 export const MAX_STORABLE_PACKET = 2_000_000 - 64 * 1024;
 
+/** Every setting loadConfig reads (the rest of the Worker's settings are checked in src/worker/settings.ts). */
+export const BROKER_LIMIT_SETTINGS: readonly (keyof ConfigVars)[] = [
+  "MAX_PACKET_SIZE", "MAX_QUEUED_MESSAGES", "MAX_QUEUED_BYTES", "MAX_QOS0_BYTES_PER_SECOND", "MAX_INFLIGHT",
+  "RECEIVE_MAXIMUM", "TOPIC_ALIAS_MAXIMUM", "SERVER_TOPIC_ALIASES", "MAX_KEEPALIVE", "MAXIMUM_QOS", "RETAIN_AVAILABLE",
+  "WILDCARD_SUBSCRIPTIONS", "SUBSCRIPTION_IDENTIFIERS", "SHARED_SUBSCRIPTIONS", "MAX_SUBSCRIPTIONS", "RESPONSE_INFORMATION",
+  "CONNECT_TIMEOUT", "MAX_CLIENT_ID_LENGTH", "MAX_TOPIC_LENGTH", "MAX_TOPIC_LEVELS", "MAX_SESSION_EXPIRY", "MAX_PUBLISH_RATE",
+  "MAX_PUBLISH_BYTES_PER_SECOND", "MAX_TAKEOVERS_PER_MINUTE", "MAX_RETAINED_PER_SHARD",
+];
+
+/** The broker's limits; every bad value is named at once, in one ConfigError. */
 export function loadConfig(vars: ConfigVars): BrokerConfig {
-  const config = readConfig(vars);
-  // A packet the broker accepts must fit what a connection may publish in a burst (two seconds' worth).
-  if (config.maxPublishBytesPerSecond * 2 < config.maxPacketSize) {
-    throw new ConfigError(`MAX_PUBLISH_BYTES_PER_SECOND (${config.maxPublishBytesPerSecond}) must be at least half of MAX_PACKET_SIZE (${config.maxPacketSize})`);
-  }
-  return config;
+  const result = readBrokerConfig(vars);
+  if (!result.ok) throw new ConfigError(result.errors.join("; "));
+  return result.config;
 }
 
-function readConfig(vars: ConfigVars): BrokerConfig {
+/** The broker's limits, or every problem with them (each names its setting). */
+export function readBrokerConfig(vars: ConfigVars): { ok: true; config: BrokerConfig } | { ok: false; errors: string[] } {
+  const errors: string[] = [];
+  const config = readConfig(vars, errors);
+  // A packet the broker accepts must fit what a connection may publish in a burst (two seconds' worth).
+  if (errors.length === 0 && config.maxPublishBytesPerSecond * 2 < config.maxPacketSize) {
+    errors.push(`MAX_PUBLISH_BYTES_PER_SECOND (${config.maxPublishBytesPerSecond}) must be at least half of MAX_PACKET_SIZE (${config.maxPacketSize})`);
+  }
+  return errors.length === 0 ? { ok: true, config } : { ok: false, errors };
+}
+
+function readConfig(vars: ConfigVars, errors: string[]): BrokerConfig {
+  const integer = (name: keyof ConfigVars, fallback: number, min: number, max: number) => readInteger(vars, name, fallback, min, max, errors);
+  const flag = (name: keyof ConfigVars, fallback: boolean) => readFlag(vars, name, fallback, errors);
   return {
-    maxPacketSize: integer(vars, "MAX_PACKET_SIZE", 1024 * 1024, 64, MAX_STORABLE_PACKET),
+    maxPacketSize: integer("MAX_PACKET_SIZE", 1024 * 1024, 64, MAX_STORABLE_PACKET),
     // The queue lives in storage (a Durable Object has 10 GB), read a page at a time.
-    maxQueuedMessages: integer(vars, "MAX_QUEUED_MESSAGES", 100_000, 1, 10_000_000),
-    maxQueuedBytes: integer(vars, "MAX_QUEUED_BYTES", 64 * 1024 * 1024, 1024, 4 * 1024 ** 3),
+    maxQueuedMessages: integer("MAX_QUEUED_MESSAGES", 100_000, 1, 10_000_000),
+    maxQueuedBytes: integer("MAX_QUEUED_BYTES", 64 * 1024 * 1024, 1024, 4 * 1024 ** 3),
     // A client that stops reading must not pile QoS 0 up in the runtime's send buffer (F7).
-    maxQos0BytesPerSecond: integer(vars, "MAX_QOS0_BYTES_PER_SECOND", 4 * 1024 * 1024, 1024, 1024 ** 3),
-    maxInflight: integer(vars, "MAX_INFLIGHT", 64, 1, 65535),
-    receiveMaximum: integer(vars, "RECEIVE_MAXIMUM", 100, 1, 65535),
-    topicAliasMaximum: integer(vars, "TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),
-    serverTopicAliases: integer(vars, "SERVER_TOPIC_ALIASES", 16, 0, 65535),
+    maxQos0BytesPerSecond: integer("MAX_QOS0_BYTES_PER_SECOND", 4 * 1024 * 1024, 1024, 1024 ** 3),
+    maxInflight: integer("MAX_INFLIGHT", 64, 1, 65535),
+    receiveMaximum: integer("RECEIVE_MAXIMUM", 100, 1, 65535),
+    topicAliasMaximum: integer("TOPIC_ALIAS_MAXIMUM", 16, 0, 65535),
+    serverTopicAliases: integer("SERVER_TOPIC_ALIASES", 16, 0, 65535),
     // Cloudflare cuts WebSockets idle for about 100 s: clients must ping more often than that.
-    maxKeepalive: integer(vars, "MAX_KEEPALIVE", 60, 0, 65535),
-    maximumQoS: integer(vars, "MAXIMUM_QOS", 2, 0, 2) as 0 | 1 | 2,
-    retainAvailable: flag(vars, "RETAIN_AVAILABLE", true),
-    wildcardSubscriptions: flag(vars, "WILDCARD_SUBSCRIPTIONS", true),
-    subscriptionIdentifiers: flag(vars, "SUBSCRIPTION_IDENTIFIERS", true),
-    sharedSubscriptions: flag(vars, "SHARED_SUBSCRIPTIONS", true),
-    maxSubscriptions: integer(vars, "MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
-    responseInformation: vars.RESPONSE_INFORMATION ?? "response/",
-    connectTimeoutMs: integer(vars, "CONNECT_TIMEOUT", 10, 1, 3600) * 1000,
+    maxKeepalive: integer("MAX_KEEPALIVE", 60, 0, 65535),
+    maximumQoS: integer("MAXIMUM_QOS", 2, 0, 2) as 0 | 1 | 2,
+    retainAvailable: flag("RETAIN_AVAILABLE", true),
+    wildcardSubscriptions: flag("WILDCARD_SUBSCRIPTIONS", true),
+    subscriptionIdentifiers: flag("SUBSCRIPTION_IDENTIFIERS", true),
+    sharedSubscriptions: flag("SHARED_SUBSCRIPTIONS", true),
+    maxSubscriptions: integer("MAX_SUBSCRIPTIONS", 1000, 1, 1_000_000),
+    responseInformation: text(vars, "RESPONSE_INFORMATION", "response/", errors),
+    connectTimeoutMs: integer("CONNECT_TIMEOUT", 10, 1, 3600) * 1000,
     // Client ids and topics become storage keys (at most 2 KiB each): these maxima keep every
     // key (`sub:<filter>\0<client id>` is the longest) within it.
-    maxClientIdBytes: integer(vars, "MAX_CLIENT_ID_LENGTH", 256, 23, 1000),
-    maxTopicBytes: integer(vars, "MAX_TOPIC_LENGTH", 1024, 16, 1024),
-    maxTopicLevels: integer(vars, "MAX_TOPIC_LEVELS", 128, 1, 1024),
+    maxClientIdBytes: integer("MAX_CLIENT_ID_LENGTH", 256, 23, 1000),
+    maxTopicBytes: integer("MAX_TOPIC_LENGTH", 1024, 16, 1024),
+    maxTopicLevels: integer("MAX_TOPIC_LEVELS", 128, 1, 1024),
     // Unauthenticated or not, a session must not hold storage for ever (review finding F16).
-    maxSessionExpiry: integer(vars, "MAX_SESSION_EXPIRY", 7 * 24 * 3600, 0, 0xffffffff),
-    maxPublishRate: integer(vars, "MAX_PUBLISH_RATE", 10_000, 1, 1_000_000),
-    maxPublishBytesPerSecond: integer(vars, "MAX_PUBLISH_BYTES_PER_SECOND", 16 * 1024 * 1024, 1024, 1024 ** 3),
-    maxTakeoversPerMinute: integer(vars, "MAX_TAKEOVERS_PER_MINUTE", 10, 1, 10_000),
-    maxRetainedPerShard: integer(vars, "MAX_RETAINED_PER_SHARD", 100_000, 1, 100_000_000),
+    maxSessionExpiry: integer("MAX_SESSION_EXPIRY", 7 * 24 * 3600, 0, 0xffffffff),
+    maxPublishRate: integer("MAX_PUBLISH_RATE", 10_000, 1, 1_000_000),
+    maxPublishBytesPerSecond: integer("MAX_PUBLISH_BYTES_PER_SECOND", 16 * 1024 * 1024, 1024, 1024 ** 3),
+    maxTakeoversPerMinute: integer("MAX_TAKEOVERS_PER_MINUTE", 10, 1, 10_000),
+    maxRetainedPerShard: integer("MAX_RETAINED_PER_SHARD", 100_000, 1, 100_000_000),
   };
 }
 
-function integer(vars: ConfigVars, name: keyof ConfigVars, fallback: number, min: number, max: number): number {
-  const raw = vars[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
+/**
+ * A setting's value as the runtime passes it: a string, or a number or boolean when wrangler.toml
+ * has it unquoted (`MAX_PACKET_SIZE = 100000`). An integer may be either.
+ */
+function raw(vars: ConfigVars, name: keyof ConfigVars): unknown {
+  return (vars as Record<string, unknown>)[name];
+}
+
+function readInteger(vars: ConfigVars, name: keyof ConfigVars, fallback: number, min: number, max: number, errors: string[]): number {
+  const given = raw(vars, name);
+  if (given === undefined || given === "") return fallback;
+  const value = typeof given === "string" && given.trim() !== "" ? Number(given) : typeof given === "number" ? given : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    errors.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(given)}`);
+    return fallback;
   }
   return value;
 }
 
-function flag(vars: ConfigVars, name: keyof ConfigVars, fallback: boolean): boolean {
-  const raw = vars[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  throw new ConfigError(`${name} must be "true" or "false", got ${JSON.stringify(raw)}`);
+function readFlag(vars: ConfigVars, name: keyof ConfigVars, fallback: boolean, errors: string[]): boolean {
+  const given = raw(vars, name);
+  if (given === undefined || given === "") return fallback;
+  if (given === "true") return true;
+  if (given === "false") return false;
+  errors.push(`${name} must be "true" or "false", got ${JSON.stringify(given)}`);
+  return fallback;
+}
+
+function text(vars: ConfigVars, name: keyof ConfigVars, fallback: string, errors: string[]): string {
+  const given = raw(vars, name);
+  if (given === undefined) return fallback;
+  if (typeof given === "string") return given;
+  errors.push(`${name} must be a string, got ${JSON.stringify(given)}`);
+  return fallback;
 }

@@ -5,6 +5,8 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import WebSocket from "ws";
+import { GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
 import { Bridge } from "./bridge.js";
 import type { GatewayOptions } from "./options.js";
 
@@ -106,21 +108,69 @@ function listen(server: Server, host: string, port: number, setting: string): Pr
   });
 }
 
-/** Checks that the Worker answers, retrying for `waitForWorkerMs` (it may still be starting). */
+/**
+ * Checks that the Worker accepts the gateway: a real WebSocket upgrade on the configured URL with
+ * subprotocol mqtt and the gateway's secret, closed at once (no CONNECT, so no session). Retries
+ * for `waitForWorkerMs` while nothing listens or wrangler's proxy says the Worker is not up yet
+ * (502, 503); any other refusal (a wrong path's 404, a misconfigured broker's 500, a wrong
+ * secret's 401) stops the gateway with what the Worker said.
+ */
 async function waitForWorker(options: GatewayOptions): Promise<void> {
-  const httpUrl = options.workerUrl.replace(/^ws/, "http");
   const deadline = Date.now() + options.waitForWorkerMs;
   for (;;) {
-    try {
-      await fetch(httpUrl, { signal: AbortSignal.timeout(2000) });
-      return; // any HTTP answer (426 for /mqtt) means the Worker is there
-    } catch (error) {
-      if (Date.now() >= deadline) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        const why = cause?.code ?? cause?.message ?? (error as Error).message;
-        throw new GatewayStartError(`the Worker at ${options.workerUrl} is unreachable: ${why} (check --worker-url / GATEWAY_WORKER_URL, or raise --wait-for-worker)`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
+    const result = await probeWorker(options);
+    if (result.ok) return;
+    if (!result.retry || Date.now() >= deadline) {
+      const hint = result.retry ? "check --worker-url / GATEWAY_WORKER_URL, or raise --wait-for-worker" : result.hint;
+      throw new GatewayStartError(`the Worker at ${options.workerUrl} ${result.why} (${hint})`);
     }
+    await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+type ProbeResult = { ok: true } | { ok: false; retry: true; why: string } | { ok: false; retry: false; why: string; hint: string };
+
+/** Statuses wrangler's dev proxy answers while the Worker (re)starts. */
+const NOT_READY = new Set([502, 503]);
+
+export function probeWorker(options: Pick<GatewayOptions, "workerUrl" | "secret">, timeoutMs = 10_000): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    // The secret alone (no device address): a wrong one is refused now, not for every device.
+    const headers: Record<string, string> = options.secret ? { [GATEWAY_SECRET_HEADER]: options.secret } : {};
+    const ws = new WebSocket(options.workerUrl, ["mqtt"], { headers, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+    let done = false;
+    const finish = (result: ProbeResult) => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    ws.on("open", () => {
+      ws.close(1000, "gateway startup check");
+      finish({ ok: true });
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      const status = res.statusCode ?? 0;
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body = (body + chunk).slice(0, 2000)));
+      const settle = () => {
+        ws.terminate();
+        const said = body.trim() ? `: ${body.trim().replace(/\s*\n\s*/g, " ")}` : "";
+        if (NOT_READY.has(status)) return finish({ ok: false, retry: true, why: `is not ready (HTTP ${status}${said})` });
+        const hint =
+          status === 404 ? "there is no MQTT endpoint at that path; the broker's is /mqtt: check --worker-url / GATEWAY_WORKER_URL"
+          : status === 401 ? "--secret / GATEWAY_SECRET must equal the Worker's GATEWAY_SECRET"
+          : status === 500 ? "fix the Worker's settings: `npm run check-config`"
+          : "check --worker-url / GATEWAY_WORKER_URL";
+        finish({ ok: false, retry: false, why: `refused the gateway's WebSocket with HTTP ${status}${said}`, hint });
+      };
+      res.on("end", settle);
+      res.on("error", settle);
+      res.on("close", settle);
+    });
+    ws.on("error", (error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      finish({ ok: false, retry: true, why: `is unreachable: ${code ?? error.message}` });
+    });
+  });
 }

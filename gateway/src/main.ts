@@ -17,6 +17,9 @@ async function main(): Promise<void> {
     console.log(helpText());
     return;
   }
+  // Started by `npm start` with an IPC channel: if it goes (killed with SIGKILL), so do we.
+  const orphaned = () => process.exit(1);
+  if (process.send) process.once("disconnect", orphaned);
   let gateway;
   try {
     gateway = await startGateway(options);
@@ -27,16 +30,25 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Started by `npm start` (scripts/start.mjs) with an IPC channel: it waits for this before saying "ready".
+  process.send?.({ type: "ready", port: gateway.port, tlsPort: gateway.tlsPort });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`gateway: ${signal}: closing ${gateway.stats().open} client(s)`);
+    const open = gateway.stats().open;
+    console.log(`gateway: ${signal}: closing ${open} client(s)`);
     await gateway.stop();
+    // Tells npm start whether the Worker has wills and clean sessions to finish before it stops.
+    if (process.send && process.connected) await new Promise((done) => process.send!({ type: "stopped", closed: open }, () => done(undefined)));
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  if (process.send) {
+    process.off("disconnect", orphaned);
+    process.on("disconnect", () => void stop("npm start is gone"));
+  }
 }
 
 void main();

@@ -13,7 +13,9 @@ import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
 import { pipeToSession } from "./pipe.js";
 import { checkOrigin, parseAllowedOrigins } from "./origin.js";
+import { settingsErrors } from "./settings.js";
 import { chooseSubprotocol } from "./subprotocol.js";
+import { WILDCARD_SHARD } from "../topics/shard-key.js";
 
 export { SessionDO } from "../session/session-do.js";
 export { TopicShardDO } from "../topics/topic-shard-do.js";
@@ -22,10 +24,35 @@ export { StatsDO } from "../stats/stats-do.js";
 const app = new Hono<{ Bindings: Env }>();
 
 app.onError((error, c) => {
-  if (error instanceof ConfigError) return c.text(`broker misconfigured: ${error.message}\n`, 500);
+  if (error instanceof ConfigError) {
+    logMisconfigured(error.message);
+    return c.text(`broker misconfigured: ${error.message}\n`, 500);
+  }
   console.error(`worker: ${String(error)}`);
   return c.text("internal error\n", 500);
 });
+
+/** A bad setting is logged once a minute per isolate (every request fails the same way). */
+let misconfiguredLogged: { message: string; at: number } | undefined;
+function logMisconfigured(message: string): void {
+  const now = Date.now();
+  if (misconfiguredLogged?.message === message && now - misconfiguredLogged.at < 60_000) return;
+  misconfiguredLogged = { message, at: now };
+  console.error(`worker: broker misconfigured, answering 500 until it is fixed: ${message}`);
+}
+
+/** Every setting is checked before any route (static pages are served without the Worker). */
+let checked: { key: string; errors: string[] } | undefined;
+app.use("*", async (c, next) => {
+  const env = c.env as unknown as Record<string, unknown>;
+  const key = JSON.stringify(Object.keys(env).sort().map((name) => [name, typeof env[name] === "object" ? null : env[name]]));
+  if (checked?.key !== key) checked = { key, errors: settingsErrors(env) };
+  if (checked.errors.length > 0) throw new ConfigError(checked.errors.join("; "));
+  await next();
+});
+
+// For load balancers, supervisors and the gateway's startup check: 200 once the settings are good.
+app.get("/health", (c) => c.text("edge-mqtt-broker: ok\n"));
 
 // The pages at / and /dashboard are static assets (wrangler.toml [assets]); this answers only
 // when they were not built.
@@ -34,8 +61,8 @@ app.get("/", (c) =>
 );
 
 app.get("/mqtt", async (c) => {
+  // Every setting was checked above (settingsErrors): these cannot throw here.
   const config = loadConfig(c.env);
-  // Bad authentication settings fail here, naming each, not in every session object.
   authSettings(c.env as unknown as Record<string, unknown>);
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return c.text("/mqtt speaks MQTT over WebSocket: send a WebSocket upgrade request.\n", 426, { Upgrade: "websocket" });
@@ -78,7 +105,6 @@ app.get("/mqtt", async (c) => {
   // CONNECT here, then pipes to the session object, answering PINGREQ itself.
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
-  server.accept();
   pipeToSession(server, c.env, config, subprotocol, address, edgeInFront);
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
@@ -94,14 +120,25 @@ app.use("/stats/*", async (c, next) => {
   await next();
 });
 
+// A session object exists for every name: one that holds no session, is not connected and has
+// counted nothing is a client id the broker does not know (a typo, or a clean session that ended).
 app.get("/stats/sessions/:clientId", async (c) => {
-  const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(c.req.param("clientId")));
-  return c.json(await stub.stats());
+  const clientId = c.req.param("clientId");
+  const stats = await c.env.SESSIONS.get(c.env.SESSIONS.idFromName(clientId)).stats();
+  const unknown = stats.clientId === undefined && !stats.connected && stats.queued === 0 && Object.keys(stats.subscriptions).length === 0 && Object.keys(stats.counters).length === 0;
+  if (unknown) return c.json({ error: `no session ${JSON.stringify(clientId)}: that client id never connected, or its clean session ended`, ...stats }, 404);
+  return c.json(stats);
 });
 
+// Shard keys are `t/<first topic level>`, or `#` (URL-encoded `%23`) for the wildcard shard; a
+// shard that never held a subscription or a retained message has no name stored.
+const SHARD_KEYS = "shard keys are t/<first topic level> (e.g. t/sensors) or %23 for the wildcard shard";
 app.get("/stats/shards/:key{.+}", async (c) => {
   const key = c.req.param("key");
-  return c.json(await c.env.SHARDS.get(c.env.SHARDS.idFromName(key)).stats());
+  if (key !== WILDCARD_SHARD && !key.startsWith("t/")) return c.json({ error: `no shard ${JSON.stringify(key)}: ${SHARD_KEYS}` }, 404);
+  const stats = await c.env.SHARDS.get(c.env.SHARDS.idFromName(key)).stats();
+  if (stats.shard === undefined) return c.json({ error: `no shard ${JSON.stringify(key)}: no subscription or retained message has used it (${SHARD_KEYS})`, ...stats }, 404);
+  return c.json(stats);
 });
 
 export default app;

@@ -22,7 +22,7 @@ const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
 const STALL_TIMEOUT_MS = 30_000;
 
 /**
- * Pipes `client` to its session object. `edgeInFront`: our gateway already answers PINGREQ and
+ * Pipes `client` (the Worker's end of the pair, not yet accepted) to its session object. `edgeInFront`: our gateway already answers PINGREQ and
  * enforces the keepalive for this connection (its header said so), so the pipe only relays.
  */
 export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string, edgeInFront: boolean): void {
@@ -139,6 +139,17 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
   client.addEventListener("close", (event) => run(edge.close(event.code, event.reason || "client closed")));
   client.addEventListener("error", () => run(edge.close(1011, "client error")));
   run([]); // arms the CONNECT deadline
+  // Accepted a turn later, once the runtime pumps the 101's end to the network: accepted before,
+  // a client's close frame fails that pump and workerd reports it as an uncaught "Network
+  // connection lost." for every client that leaves without DISCONNECT (a closed tab). Nothing is
+  // sent before the CONNECT, and events wait for accept().
+  setTimeout(() => {
+    try {
+      client.accept();
+    } catch (error) {
+      run(edge.close(1011, `the client's socket could not be accepted: ${String(error)}`));
+    }
+  }, 0);
 }
 
 /**
