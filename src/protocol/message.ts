@@ -21,6 +21,12 @@ export interface Message {
   properties?: MessageProperties;
   /** From the Message Expiry Interval: epoch ms after which it is not delivered [MQTT-3.3.2-5]. */
   expiresAt?: number;
+  /**
+   * Set on a client's PUBLISH by its session: grows with each PUBLISH of that client id, so its
+   * session can tell the client's publishes made before one of its subscriptions (see
+   * `Subscription.madeAfter`) however late they reach it.
+   */
+  stamp?: number;
 }
 
 /** One message handed by a topic shard to a session. */

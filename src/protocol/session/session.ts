@@ -62,6 +62,8 @@ export class Session {
   private publishBudget: { connId: string; messages: RateBudget; bytes: RateBudget } | undefined;
   /** QoS 2 packet ids from the client whose route is still under way (memory only). */
   qos2InFlight = new Set<number>();
+  /** The stamp of the client's last PUBLISH (`Message.stamp`; memory only, see `stampPublish`). */
+  private lastStamp = 0;
 
   constructor(
     readonly store: SessionStore,
@@ -72,6 +74,23 @@ export class Session {
     this.marks = new Marks(store);
     this.muted = new MutedShards(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
+    // Stamps never go back below a stored subscription's mark, whatever the clock of this instance.
+    for (const sub of Object.values(this.record?.subscriptions ?? {})) this.lastStamp = Math.max(this.lastStamp, sub.madeAfter ?? 0);
+  }
+
+  /**
+   * A stamp for the client's next PUBLISH: above every earlier one. Microseconds of the clock
+   * when that is higher, so an object that restarts (losing the count) still goes on above what
+   * it stamped before; a subscription's `madeAfter` is the last stamp when it was made.
+   */
+  stampPublish(now: number): number {
+    this.lastStamp = Math.max(now * 1000, this.lastStamp + 1);
+    return this.lastStamp;
+  }
+
+  /** The stamp of the client's last PUBLISH so far (0: none). */
+  get publishedUpTo(): number {
+    return this.lastStamp;
   }
 
   /** Re-attaches the live connection after the object woke from hibernation, with its rights found again. */
