@@ -117,3 +117,100 @@ describe("a client's packets are handled in order [MQTT-4.5.0-1]", () => {
     raw.close();
   }, 60_000);
 });
+
+/** Where a client connects: the Worker pipe (stock client), straight to its session object (`?clientId=`), or the TCP gateway. */
+type Path = "pipe" | "direct" | "gateway";
+const PATHS: Path[] = ["pipe", "direct", "gateway"];
+
+/** A raw connection on `path` that sends `connect` (bytes) at once; resolves with what came back and how it ended. */
+async function tryConnect(path: Path, version: Version, connect: Uint8Array, hint?: string): Promise<{ packets: Packet[]; closed: boolean }> {
+  if (path === "gateway") {
+    const tcp = await RawTcpClient.open(gateway.port, version);
+    tcp.socket.write(connect);
+    await Promise.race([tcp.closed, tcp.expect("connack", 10_000).then((p) => tcp.packets.unshift(p)).catch(() => undefined)]);
+    const closed = await Promise.race([tcp.closed.then(() => true), quiet(3000).then(() => false)]);
+    tcp.socket.destroy();
+    return { packets: tcp.packets, closed };
+  }
+  const url = path === "direct" ? `${broker.mqttUrl}?clientId=${hint}` : broker.mqttUrl;
+  const raw = await RawClient.open(url, ["mqtt"], version);
+  raw.send(connect);
+  const closed = await Promise.race([raw.closed.then(() => true), quiet(15_000).then(() => false)]);
+  raw.close();
+  return { packets: raw.packets, closed };
+}
+
+const refusedId = (version: Version) => (version === 5 ? { cmd: "connack", reasonCode: 0x85 } : { cmd: "connack", returnCode: 0x02 });
+
+describe("client ids that cannot name a session are refused before they reach one", () => {
+  for (const path of PATHS) {
+    for (const version of [4, 5] as const) {
+      it(`[MQTT-3.1.3-8] a 65,000-byte client id gets CONNACK ${version === 5 ? "0x85" : "0x02"} and the connection closes (${path}, MQTT ${version === 5 ? "5.0" : "3.1.1"})`, async () => {
+        // The server may refuse a client id (MQTT 5 §3.1.3.1: CONNACK 0x85 Client Identifier not
+        // valid; 3.1.1 [MQTT-3.1.3-8]: 0x02 Identifier rejected), then closes [MQTT-3.2.2-5].
+        const id = "x".repeat(65_000);
+        const { packets, closed } = await tryConnect(path, version, bytesOf(connectOf(version, id), version), id);
+        expect(packets).toEqual([expect.objectContaining(refusedId(version))]);
+        expect(closed).toBe(true);
+        expect((await broker.stats("sessions", id.slice(0, 1000))).clientId).toBeUndefined();
+      }, 30_000);
+    }
+  }
+
+  it("[MQTT-3.1.3-8] an id just above MAX_CLIENT_ID_LENGTH (256 bytes) is refused on every path; one at it is accepted", async () => {
+    for (const path of PATHS) {
+      const long = uniqueId("l").padEnd(257, "y");
+      expect((await tryConnect(path, 5, bytesOf(connectOf(5, long), 5), long)).packets, path).toEqual([expect.objectContaining(refusedId(5))]);
+      const fits = uniqueId("f").padEnd(256, "y");
+      const ok = await RawClient.open(path === "direct" ? `${broker.mqttUrl}?clientId=${fits}` : broker.mqttUrl, ["mqtt"], 5);
+      ok.send(connectOf(5, fits), 5);
+      expect(await ok.expect("connack"), path).toMatchObject({ reasonCode: 0 });
+      ok.close();
+    }
+  }, 60_000);
+
+  for (const path of PATHS) {
+    for (const version of [4, 5] as const) {
+      it(`[MQTT-1.5.${version === 5 ? "4" : "3"}-1] a client id of ill-formed UTF-8 closes the connection as a Malformed Packet, never renamed to U+FFFD (${path}, MQTT ${version === 5 ? "5.0" : "3.1.1"})`, async () => {
+        // 3.1.1 [MQTT-1.5.3-1]: ill-formed UTF-8 → close. 5.0 [MQTT-1.5.4-1]: a Malformed Packet;
+        // before CONNACK the server MAY send CONNACK 0x81 and closes (§4.13.1). Here: closed.
+        const marker = uniqueId("u");
+        const good = Buffer.from(bytesOf(connectOf(version, `${marker}-ZZ`), version));
+        const at = good.indexOf(Buffer.from("-ZZ"));
+        for (const [i, bad] of [[0xff, 0xfe], [0xed, 0xa0], [0xc0, 0xaf]].entries()) {
+          // 0xFF, an encoded surrogate (ED A0 80), an overlong "/" (C0 AF): each ill-formed.
+          const bytes = Buffer.from(good);
+          bytes[at + 1] = bad[0]!;
+          bytes[at + 2] = bad[1]!;
+          if (bad[0] === 0xed) bytes[at] = 0xed, bytes[at + 1] = 0xa0, bytes[at + 2] = 0x80;
+          const { packets, closed } = await tryConnect(path, version, bytes, `${marker}-%${bad[0]!.toString(16)}%${bad[1]!.toString(16)}`);
+          const allowed = version === 5 ? [{ cmd: "connack", reasonCode: 0x81 }] : [];
+          expect(packets.every((p) => allowed.some((a) => p.cmd === a.cmd && (p as { reasonCode?: number }).reasonCode === a.reasonCode)), `case ${i}: ${JSON.stringify(packets)}`).toBe(true);
+          expect(closed, `case ${i}`).toBe(true);
+        }
+        for (const renamed of [`${marker}\uFFFD\uFFFD`, `${marker}\uFFFD`, `${marker}-\uFFFD\uFFFD`, `${marker}\uFFFDZ`]) {
+          expect((await broker.stats("sessions", renamed)).clientId).toBeUndefined();
+        }
+      }, 60_000);
+    }
+  }
+
+  it("a client id of well-formed non-ASCII UTF-8 reaches its session exactly as sent, on every path", async () => {
+    for (const path of PATHS) {
+      const id = `${uniqueId("ü")}-ünïcødé-€-😀-${path}`;
+      if (path === "gateway") {
+        const tcp = await RawTcpClient.open(gateway.port, 5);
+        tcp.send(connectOf(5, id));
+        expect(await tcp.expect("connack"), path).toMatchObject({ reasonCode: 0 });
+        expect((await broker.stats("sessions", id)).connected, path).toBe(true);
+        tcp.socket.destroy();
+        continue;
+      }
+      const raw = await RawClient.open(path === "direct" ? `${broker.mqttUrl}?clientId=${encodeURIComponent(id)}` : broker.mqttUrl, ["mqtt"], 5);
+      raw.send(connectOf(5, id), 5);
+      expect(await raw.expect("connack"), path).toMatchObject({ reasonCode: 0 });
+      expect((await broker.stats("sessions", id)).connected, path).toBe(true);
+      raw.close();
+    }
+  }, 30_000);
+});
