@@ -1,6 +1,7 @@
 /**
- * Protocol strictness, with raw bytes: a client's packets are handled in order, and client ids
- * that cannot be a session's name are refused at the edge with the right CONNACK.
+ * Protocol strictness, with raw bytes: a message too large for a subscriber is dropped without
+ * holding up the next ones, a client's packets are handled in order, and client ids that cannot
+ * be a session's name are refused at the edge with the right CONNACK.
  */
 import mqttPacket, { type Packet } from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +38,57 @@ async function rawConnected(version: Version, clientId = uniqueId("raw")): Promi
 async function until(raw: RawClient, cmd: Packet["cmd"]): Promise<Packet> {
   return raw.expect(cmd, 10_000);
 }
+
+/** Where a client connects: the Worker pipe (stock client), straight to its session object (`?clientId=`), or the TCP gateway. */
+type Path = "pipe" | "direct" | "gateway";
+const PATHS: Path[] = ["pipe", "direct", "gateway"];
+
+describe("a message above a subscriber's Maximum Packet Size [MQTT-3.1.2-25]", () => {
+  // The server discards it and behaves as if it had completed sending it [MQTT-3.1.2-25]; it
+  // never sends a packet above the client's maximum [MQTT-3.1.2-24]. The next messages must come.
+  for (const path of PATHS) {
+    for (const qos of [0, 1, 2] as const) {
+      it(`is dropped for that subscriber, and the next message reaches it (QoS ${qos}, ${path})`, async () => {
+        const id = uniqueId("small");
+        const topic = `too-large/${id}`;
+        // Receive Maximum 1: a dropped message must not take the only place in the window either.
+        const connect = connectOf(5, id, { properties: { maximumPacketSize: 1000, receiveMaximum: 1 } });
+        const sub = path === "gateway" ? await RawTcpClient.open(gateway.port, 5) : await RawClient.open(path === "direct" ? `${broker.mqttUrl}?clientId=${id}` : broker.mqttUrl, ["mqtt"], 5);
+        const send = (p: Packet) => (sub instanceof RawTcpClient ? sub.send(p) : sub.send(p, 5));
+        send(connect);
+        expect(await sub.expect("connack")).toMatchObject({ reasonCode: 0 });
+        send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos }] } as Packet);
+        await sub.expect("suback");
+        // Reads and acknowledges what arrives, as a client does.
+        const got: { payload: string; size: number }[] = [];
+        const reader = setInterval(() => {
+          for (let i; (i = sub.packets.findIndex((p) => p.cmd === "publish" || p.cmd === "pubrel")) !== -1; ) {
+            const p = sub.packets.splice(i, 1)[0] as mqttPacket.IPublishPacket | mqttPacket.IPubrelPacket;
+            if (p.cmd === "pubrel") send({ cmd: "pubcomp", messageId: p.messageId } as Packet);
+            else {
+              got.push({ payload: payloadOf(p), size: mqttPacket.generate(p, { protocolVersion: 5 }).length });
+              if (p.qos > 0) send({ cmd: p.qos === 1 ? "puback" : "pubrec", messageId: p.messageId } as Packet);
+            }
+          }
+        }, 10);
+        const pub = await connectV5(broker.mqttUrl);
+        for (const payload of ["first", "x".repeat(5000), "y".repeat(5000), "small"]) await pub.client.publishAsync(topic, payload, { qos });
+        const deadline = Date.now() + 15_000;
+        while (got.length < 2 && Date.now() < deadline) await quiet(20);
+        expect(got.map((m) => m.payload)).toEqual(["first", "small"]);
+        expect(Math.max(...got.map((m) => m.size))).toBeLessThanOrEqual(1000);
+        await quiet(300); // the last acknowledgements (QoS 2: PUBREC, PUBREL, PUBCOMP) reach the session
+        clearInterval(reader);
+        const stats = (await broker.stats("sessions", id)) as { counters: Record<string, number>; queued: number };
+        expect(stats.counters.dropped_too_large).toBe(2);
+        expect(stats.queued).toBe(0);
+        await pub.client.endAsync();
+        if (sub instanceof RawTcpClient) sub.socket.destroy();
+        else sub.close();
+      }, 30_000);
+    }
+  }
+});
 
 describe("a client's packets are handled in order [MQTT-4.5.0-1]", () => {
   // The broker takes ownership of a PUBLISH when it handles it; it goes to the subscriptions that
@@ -117,10 +169,6 @@ describe("a client's packets are handled in order [MQTT-4.5.0-1]", () => {
     raw.close();
   }, 60_000);
 });
-
-/** Where a client connects: the Worker pipe (stock client), straight to its session object (`?clientId=`), or the TCP gateway. */
-type Path = "pipe" | "direct" | "gateway";
-const PATHS: Path[] = ["pipe", "direct", "gateway"];
 
 /** A raw connection on `path` that sends `connect` (bytes) at once; resolves with what came back and how it ended. */
 async function tryConnect(path: Path, version: Version, connect: Uint8Array, hint?: string): Promise<{ packets: Packet[]; closed: boolean }> {
