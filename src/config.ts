@@ -87,6 +87,12 @@ export class ConfigError extends Error {
  * together may not exceed 2 MB. 64 KiB are left for the topic, properties and the record.
  */
 export const MAX_STORABLE_PACKET = 2_000_000 - 64 * 1024;
+/**
+ * The highest MAX_CLIENT_ID_LENGTH: an id names a session object and rides in its route header,
+ * its socket attachment (16 KiB) and storage keys. Edges that do not know the setting (the
+ * gateway) refuse longer ids themselves.
+ */
+export const CLIENT_ID_BYTES_LIMIT = 1000;
 
 /** Every setting loadConfig reads (the rest of the Worker's settings are checked in src/worker/settings.ts). */
 export const BROKER_LIMIT_SETTINGS: readonly (keyof ConfigVars)[] = [
@@ -141,7 +147,7 @@ function readConfig(vars: ConfigVars, errors: string[]): BrokerConfig {
     connectTimeoutMs: integer("CONNECT_TIMEOUT", 10, 1, 3600) * 1000,
     // Client ids and topics become storage keys (at most 2 KiB each): these maxima keep every
     // key (`sub:<filter>\0<client id>` is the longest) within it.
-    maxClientIdBytes: integer("MAX_CLIENT_ID_LENGTH", 256, 23, 1000),
+    maxClientIdBytes: integer("MAX_CLIENT_ID_LENGTH", 256, 23, CLIENT_ID_BYTES_LIMIT),
     maxTopicBytes: integer("MAX_TOPIC_LENGTH", 1024, 16, 1024),
     maxTopicLevels: integer("MAX_TOPIC_LEVELS", 128, 1, 1024),
     // Unauthenticated or not, a session must not hold storage for ever (review finding F16).

@@ -11,6 +11,7 @@ import { EdgeConnection, type EdgeAction } from "../../src/edge/connection.js";
 import { DeadlineTimer } from "../../src/edge/deadline-timer.js";
 import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
 import type { GatewayOptions } from "./options.js";
+import { CLIENT_ID_BYTES_LIMIT } from "../../src/config.js";
 import { closeReason } from "../../src/edge/close-reason.js";
 
 
@@ -49,6 +50,9 @@ export class Bridge {
         stallTimeoutMs: options.stallTimeoutMs,
         enforceKeepalive: true,
         flowWindowBytes: FLOW_WINDOW_BYTES,
+        // The Worker's MAX_CLIENT_ID_LENGTH is not known here: ids beyond its highest value never
+        // go out in a URL; the session object refuses those between the two with the same CONNACK.
+        maxClientIdBytes: CLIENT_ID_BYTES_LIMIT,
       },
       Date.now(),
     );

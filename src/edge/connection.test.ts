@@ -3,7 +3,7 @@ import mqttPacket, { type Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { EdgeConnection, type EdgeAction, type EdgeOptions } from "./connection.js";
 
-const OPTIONS: EdgeOptions = { maxPacketSize: 4096, maxHeldBytes: 8192, connectTimeoutMs: 10_000, stallTimeoutMs: 30_000, enforceKeepalive: true, flowWindowBytes: null };
+const OPTIONS: EdgeOptions = { maxPacketSize: 4096, maxHeldBytes: 8192, connectTimeoutMs: 10_000, stallTimeoutMs: 30_000, enforceKeepalive: true, flowWindowBytes: null, maxClientIdBytes: 256 };
 
 const bytes = (packet: Packet, version: 4 | 5 = 4) => new Uint8Array(mqttPacket.generate(packet, { protocolVersion: version }));
 const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
@@ -300,5 +300,40 @@ describe("flow control towards the session (a device that writes faster than its
     const edge = accepted(4, 60, 0, { flowWindowBytes: null });
     for (let i = 0; i < 3; i++) expect(toUpstream(edge.fromClient(big(3000), i))).toEqual([list(big(3000))]);
     expect(edge.paused).toBe(false);
+  });
+});
+
+describe("client ids that cannot name a session [MQTT-3.1.3-8]", () => {
+  // The server may refuse a client id: CONNACK 0x85 Client Identifier not valid (MQTT 5 §3.1.3.1),
+  // 0x02 Identifier rejected (3.1.1 [MQTT-3.1.3-8]), then it closes [MQTT-3.2.2-5]. An id above
+  // maxClientIdBytes never reaches a session object (its name, route header, socket attachment).
+  it.each([
+    [4, [0x20, 0x02, 0x00, 0x02]],
+    [5, [0x20, 0x03, 0x00, 0x85, 0x00]],
+  ] as const)("MQTT %i: refuses an id above maxClientIdBytes itself, opening nothing", (version, connack) => {
+    const edge = new EdgeConnection(OPTIONS, 0);
+    const actions = edge.fromClient(connectOf(version, 0, "x".repeat(257)), 0);
+    expect(actions.map((a) => a.type)).toEqual(["toClient", "close"]);
+    expect(toClient(actions)).toEqual([[...connack]]);
+    expect(edge.closed).toBe(true);
+    expect(edge.fromClient(PINGREQ, 1)).toEqual([]);
+  });
+
+  it("counts bytes, not characters, and opens an id at the limit", () => {
+    expect(new EdgeConnection(OPTIONS, 0).fromClient(connectOf(5, 0, "€".repeat(86)), 0).map((a) => a.type)).toEqual(["toClient", "close"]); // 258 bytes
+    expect(new EdgeConnection(OPTIONS, 0).fromClient(connectOf(5, 0, "€".repeat(85) + "x"), 0)).toEqual([{ type: "open", clientId: "€".repeat(85) + "x" }]); // 256
+  });
+
+  it("with the id the URL named (too long to go straight to its session), refuses a CONNECT with another id", () => {
+    const hinted = { ...OPTIONS, clientIdHint: "y".repeat(2000) };
+    expect(toClient(new EdgeConnection(hinted, 0).fromClient(connectOf(4, 0, "short"), 0))).toEqual([[0x20, 0x02, 0x00, 0x02]]);
+    expect(toClient(new EdgeConnection(hinted, 0).fromClient(connectOf(4, 0, "y".repeat(2000)), 0))).toEqual([[0x20, 0x02, 0x00, 0x02]]);
+  });
+
+  it("leaves an empty id (assigned by the broker) and an undecodable CONNECT to the session", () => {
+    expect(new EdgeConnection(OPTIONS, 0).fromClient(connectOf(5, 0, ""), 0)).toEqual([{ type: "open", clientId: "" }]);
+    const illFormed = connectOf(4, 0, "ab");
+    illFormed[illFormed.length - 1] = 0xff;
+    expect(new EdgeConnection(OPTIONS, 0).fromClient(illFormed, 0)).toEqual([{ type: "open", clientId: null }]);
   });
 });

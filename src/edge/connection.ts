@@ -11,6 +11,7 @@
 import { connectSummary, decodePacket, type ProtocolVersion } from "../protocol/codec/codec.js";
 import { Framer } from "../protocol/codec/framer.js";
 import { Reason, type ReasonCode } from "../protocol/errors.js";
+import { utf8Length } from "../protocol/topic/validate.js";
 import { joinPackets } from "./join.js";
 
 export interface EdgeOptions {
@@ -36,6 +37,17 @@ export interface EdgeOptions {
    * PINGREQs can tell the PINGRESPs apart.
    */
   flowWindowBytes: number | null;
+  /**
+   * Longest client id, in UTF-8 bytes. A longer one is refused here with CONNACK 0x85 (5.0) /
+   * 0x02 (3.1.1) and the connection closed: an id names the session object and rides in its route
+   * header and socket attachment, which must never see one that cannot fit.
+   */
+  maxClientIdBytes: number;
+  /**
+   * The id the upgrade named (`?clientId=`) when it was too long to go straight to its session:
+   * a CONNECT must carry the same one, as the session object checks on the direct path.
+   */
+  clientIdHint?: string;
 }
 
 /** What the shell must do, in order. Close codes are WebSocket ones (RFC 6455 §7.4.1). */
@@ -113,6 +125,8 @@ export class EdgeConnection {
         if (connect) {
           this.version = connect.version;
           this.keepalive = connect.keepalive;
+          const refused = this.refusedClientId(connect.clientId);
+          if (refused) return this.refuseConnect(refused);
         }
         this.phase = "opening";
         actions.push({ type: "open", clientId: connect ? connect.clientId : null });
@@ -233,6 +247,21 @@ export class EdgeConnection {
       this.keepaliveCheckAt = due;
     }
     return [];
+  }
+
+  /** Why the CONNECT's client id may not reach a session object, if it may not. */
+  private refusedClientId(clientId: string): string | null {
+    // The server may refuse an id (MQTT 5 §3.1.3.1), 3.1.1 [MQTT-3.1.3-8].
+    if (utf8Length(clientId) > this.options.maxClientIdBytes) return `client id longer than ${this.options.maxClientIdBytes} bytes (MAX_CLIENT_ID_LENGTH)`;
+    const hint = this.options.clientIdHint;
+    if (hint !== undefined && clientId !== hint) return "client id does not match the one in the URL";
+    return null;
+  }
+
+  /** CONNACK 0x85 Client Identifier not valid (5.0) / 0x02 Identifier rejected (3.1.1), then close [MQTT-3.2.2-5]. */
+  private refuseConnect(why: string): EdgeAction[] {
+    const connack = this.version === 5 ? Uint8Array.of(0x20, 0x03, 0x00, Reason.ClientIdentifierNotValid, 0x00) : Uint8Array.of(0x20, 0x02, 0x00, 0x02);
+    return [{ type: "toClient", bytes: connack }, ...this.close(1002, why)];
   }
 
   private hold(packet: Uint8Array): void {

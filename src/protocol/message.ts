@@ -23,6 +23,12 @@ export interface Message {
   expiresAt?: number;
   /** When its topic shard accepted it (epoch ms): only subscriptions older than that get it. */
   publishedAt?: number;
+  /**
+   * Set on a client's PUBLISH by its session: grows with each PUBLISH of that client id, so its
+   * session can tell the client's publishes made before one of its subscriptions (see
+   * `Subscription.madeAfter`) however late they reach it.
+   */
+  stamp?: number;
 }
 
 /** One message handed by a topic shard to a session. */

@@ -8,12 +8,17 @@
  * failed batch of several messages is split in two and each half tried once more, so a batch too
  * large for the call can never fail for ever (review finding F2). Release points are sent the
  * same way: one call in flight per shard, carrying the latest point.
+ *
+ * A subscription is registered only once the publishes routed before it to its shard were
+ * accepted there, so a client's PUBLISH followed by its SUBSCRIBE never reaches the new
+ * subscription (which would be out of order, [MQTT-4.5.0-1]) and a retained one is found by it.
+ * Publishes themselves never wait for one another.
  */
 import type { Env } from "../env.js";
 import { messageBytes, type Message, type QoS } from "../protocol/message.js";
 import { StubCache } from "../objects/stub-cache.js";
 import type { RetainedPage } from "../topics/retained-store.js";
-import { shardForFilter, shardForTopic } from "../topics/shard-key.js";
+import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../topics/shard-key.js";
 import type { TopicShardDO } from "../topics/topic-shard-do.js";
 
 /** At most this many messages and bytes per publish call. */
@@ -53,6 +58,11 @@ export class ShardRouter {
   private readonly releasing = new Set<string>();
   /** The highest release point each shard is known to have heard. */
   private readonly told = new Map<string, number>();
+  /**
+   * Per shard, the last publish routed to it, settled or not: calls to a shard go one after the
+   * other, so once it settled every earlier one has too.
+   */
+  private readonly lastPublish = new Map<string, Promise<void>>();
 
   constructor(ns: Env["SHARDS"]) {
     this.stubs = new StubCache((key) => ns.get(ns.idFromName(key)));
@@ -61,13 +71,33 @@ export class ShardRouter {
   /** Resolves once the topic's shard has stored the message (it forwards to the wildcard shard). */
   publish(message: Message): Promise<void> {
     const key = shardForTopic(message.topic);
-    return new Promise((resolve, reject) => {
+    const routed = new Promise<void>((resolve, reject) => {
       const queue = this.queue(key);
       const bytes = messageBytes(message);
       queue.waiting.push({ message, bytes, resolve, reject });
       queue.bytes += bytes;
       if (!queue.busy) this.flush(key, queue);
     });
+    const settled: Promise<void> = routed.then(
+      () => this.forgetPublish(key, settled),
+      () => this.forgetPublish(key, settled),
+    );
+    this.lastPublish.set(key, settled);
+    return routed;
+  }
+
+  /**
+   * Resolves once the publishes routed so far to the shards of `filters` were accepted there or
+   * failed. A filter of the wildcard shard waits for every shard: its messages come from all.
+   */
+  async accepted(filters: string[]): Promise<void> {
+    const keys = new Set(filters.map(shardForFilter));
+    const waits = keys.has(WILDCARD_SHARD) ? [...this.lastPublish.values()] : [...keys].flatMap((key) => this.lastPublish.get(key) ?? []);
+    await Promise.all(waits);
+  }
+
+  private forgetPublish(key: string, settled: Promise<void>): void {
+    if (this.lastPublish.get(key) === settled) this.lastPublish.delete(key);
   }
 
   /** Whether no publish is waiting for or on its way to a shard. */
@@ -87,8 +117,12 @@ export class ShardRouter {
     return !!queue && (queue.waiting.length >= MAX_QOS0_BACKLOG || queue.bytes >= MAX_QOS0_BACKLOG_BYTES);
   }
 
-  /** Registers the filters with their shards; returns the first page of retained messages per filter, in order. */
+  /**
+   * Registers the filters with their shards, once the publishes routed before were accepted
+   * there (see the top of this file); returns the first page of retained messages per filter, in order.
+   */
   async subscribe(clientId: string, subscriptions: { filter: string; qos: QoS; retained: boolean }[]): Promise<RetainedPage[]> {
+    await this.accepted(subscriptions.map((s) => s.filter));
     const groups = groupBy(subscriptions, (s) => shardForFilter(s.filter));
     const retained: RetainedPage[] = new Array(subscriptions.length);
     await Promise.all(

@@ -11,6 +11,7 @@ import { clientAddress } from "./client-address.js";
 import { allowConnect } from "./connect-rate.js";
 import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
+import { utf8Length } from "../protocol/topic/validate.js";
 import { pipeToSession } from "./pipe.js";
 import { checkOrigin, parseAllowedOrigins } from "./origin.js";
 import { settingsErrors } from "./settings.js";
@@ -92,9 +93,12 @@ app.get("/mqtt", async (c) => {
   // Our gateway answers PINGREQ and enforces the keepalive itself; nobody behind it may do it again.
   const edgeInFront = c.req.header(EDGE_KEEPALIVE_HEADER) === "1";
   // A client id hint (our gateway, our page) lets the upgrade go straight to the session object,
-  // which checks that the CONNECT carries the same id.
+  // which checks that the CONNECT carries the same id. An id too long to name a session (it
+  // would not fit its route and socket attachment) takes the pipe, whose edge reads the CONNECT
+  // and refuses it with the CONNACK the session would send [MQTT-3.1.3-8].
   const hint = c.req.query("clientId");
-  if (hint !== undefined && hint !== "") {
+  const routable = hint !== undefined && utf8Length(hint) <= config.maxClientIdBytes;
+  if (hint !== undefined && hint !== "" && routable) {
     const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(hint));
     return stub.fetch("https://session.internal/connect", {
       headers: routeHeaders({ clientId: hint, assigned: false, address, ...(edgeInFront ? { edgeKeepalive: true } : {}) }, subprotocol),
@@ -105,7 +109,7 @@ app.get("/mqtt", async (c) => {
   // CONNECT here, then pipes to the session object, answering PINGREQ itself.
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
-  pipeToSession(server, c.env, config, subprotocol, address, edgeInFront);
+  pipeToSession(server, c.env, config, subprotocol, address, edgeInFront, hint !== undefined && !routable ? hint : undefined);
   return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": subprotocol } });
 });
 

@@ -19,3 +19,13 @@ describe("the route header", () => {
     expect(parseRoute(JSON.stringify({ clientId: 1, assigned: false }))).toBeNull();
   });
 });
+
+describe("the client id in the route header", () => {
+  it("travels as ASCII and comes back exactly as it was, whatever its characters", () => {
+    for (const clientId of ["ünïcødé-€-😀", "\uFFFD", "\uFEFF", "a\u007fb", "\u{10FFFF}"]) {
+      const header = routeHeaders({ clientId, assigned: false }, "mqtt")[ROUTE_HEADER]!;
+      expect(/^[\x20-\x7e]*$/.test(header), clientId).toBe(true);
+      expect(parseRoute(header)?.clientId).toBe(clientId);
+    }
+  });
+});

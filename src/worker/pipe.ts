@@ -24,8 +24,9 @@ const STALL_TIMEOUT_MS = 30_000;
 /**
  * Pipes `client` (the Worker's end of the pair, not yet accepted) to its session object. `edgeInFront`: our gateway already answers PINGREQ and
  * enforces the keepalive for this connection (its header said so), so the pipe only relays.
+ * `clientIdHint`: the upgrade named an id too long to go straight to its session (`?clientId=`).
  */
-export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string, edgeInFront: boolean): void {
+export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig, subprotocol: string, address: string, edgeInFront: boolean, clientIdHint?: string): void {
   // Sockets created inside workerd deliver Blobs unless told otherwise.
   client.binaryType = "arraybuffer";
   const edge = new EdgeConnection(
@@ -38,6 +39,8 @@ export function pipeToSession(client: WebSocket, env: Env, config: BrokerConfig,
       enforceKeepalive: !edgeInFront,
       // A Worker cannot stop reading a WebSocket: no flow control to apply here.
       flowWindowBytes: null,
+      maxClientIdBytes: config.maxClientIdBytes,
+      ...(clientIdHint !== undefined ? { clientIdHint } : {}),
     },
     Date.now(),
   );

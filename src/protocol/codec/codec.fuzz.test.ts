@@ -197,7 +197,7 @@ describe("encode → decode round trips", () => {
 
 describe("EdgeConnection (pipe and gateway) on hostile bytes", () => {
   it("never throws, whatever the client sends and however the session answers", () => {
-    const options = { maxPacketSize: 512, maxHeldBytes: 2048, connectTimeoutMs: 10_000, stallTimeoutMs: 30_000, enforceKeepalive: true, flowWindowBytes: 256 };
+    const options = { maxPacketSize: 512, maxHeldBytes: 2048, connectTimeoutMs: 10_000, stallTimeoutMs: 30_000, enforceKeepalive: true, flowWindowBytes: 256, maxClientIdBytes: 64 };
     const input = fc.oneof(
       version.chain((v) => fc.tuple(connectPacket(v), fc.array(clientPacket(v), { maxLength: 6 })).map(([c, ps]) => concat([encodePacket(c, v), ...ps.map((p) => encodePacket(p, v))]))),
       hostile,

@@ -254,3 +254,41 @@ describe("duplicated MQTT 5 properties (review F13)", () => {
     expect(decodePacket(bytes, 5)).toMatchObject({ ok: true, packet: { properties: { userProperties: { k: ["1", "2"] } } } });
   });
 });
+
+describe("a client id of ill-formed UTF-8 [MQTT-1.5.3-1] (3.1.1), [MQTT-1.5.4-1] (5.0)", () => {
+  // mqtt-packet reads strings leniently (U+FFFD for what does not decode): a client id so
+  // rewritten would name another session. Ill-formed UTF-8 is a Malformed Packet (5.0), and 3.1.1
+  // says to close the connection; the decoder says "malformed" and nothing reads the id.
+  const connectWith = (version: 4 | 5, idBytes: number[]) => {
+    const placeholder = "#".repeat(idBytes.length);
+    const properties = version === 5 ? { properties: { sessionExpiryInterval: 30, userProperties: { a: "b" } } } : {};
+    const bytes = Buffer.from(encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: version, clientId: placeholder, clean: true, keepalive: 10, username: placeholder, ...properties } as Packet, version));
+    // The first occurrence is the client id; the user name (the same placeholder) stays well-formed.
+    Buffer.from(idBytes).copy(bytes, bytes.indexOf(placeholder));
+    return new Uint8Array(bytes);
+  };
+  const ILL_FORMED = {
+    "a lone continuation byte": [0x61, 0x80, 0x62],
+    "0xFF": [0x61, 0xff],
+    "an encoded surrogate U+D800": [0xed, 0xa0, 0x80],
+    "an overlong '/'": [0xc0, 0xaf],
+    "a truncated sequence": [0x61, 0xe2, 0x82],
+    "a code point above U+10FFFF": [0xf4, 0x90, 0x80, 0x80],
+  };
+
+  for (const version of [4, 5] as const) {
+    it(`MQTT ${version}: is malformed, for each kind of ill-formed UTF-8`, () => {
+      for (const [what, idBytes] of Object.entries(ILL_FORMED)) {
+        expect(decodePacket(connectWith(version, idBytes), undefined), what).toMatchObject({ ok: false, error: "malformed" });
+        expect(connectSummary(connectWith(version, idBytes)), what).toBeNull();
+      }
+    });
+
+    it(`MQTT ${version}: well-formed multi-byte ids, U+FFFD and a BOM included, decode exactly`, () => {
+      for (const id of ["ünïcødé-€-😀", "\uFFFD", "\uFEFFid"]) {
+        const decoded = decodePacket(connectWith(version, [...Buffer.from(id)]), undefined);
+        expect(decoded.ok && decoded.packet.cmd === "connect" ? decoded.packet.clientId : decoded, id).toBe(id);
+      }
+    });
+  }
+});

@@ -4,7 +4,7 @@
  */
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
-import { peekConnectProtocol } from "./connect-header.js";
+import { connectClientIdBytes, isWellFormedUtf8, peekConnectProtocol } from "./connect-header.js";
 
 export type ProtocolVersion = 3 | 4 | 5;
 
@@ -64,6 +64,11 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   }
   const duplicate = duplicatedProperty(packet);
   if (duplicate) return { ok: false, error: "duplicate-property", detail: `${packet.cmd} carries ${duplicate} more than once` };
+  // mqtt-packet turns ill-formed UTF-8 into U+FFFD: a client id so rewritten would name another
+  // session. Ill-formed UTF-8 is a Malformed Packet [MQTT-1.5.4-1] (5.0); 3.1.1 closes [MQTT-1.5.3-1].
+  if (packet.cmd === "connect" && !isWellFormedUtf8(connectClientIdBytes(bytes) ?? new Uint8Array())) {
+    return { ok: false, error: "malformed", detail: "the client id is not well-formed UTF-8" };
+  }
   return { ok: true, packet };
 }
 

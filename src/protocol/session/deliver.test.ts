@@ -5,7 +5,7 @@ import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../../topics/sh
 import type { Action } from "../actions.js";
 import type { Message } from "../message.js";
 import type { Session } from "./session.js";
-import { deliverNow, forVersion, message, newSession, type Publish, publishes, text } from "./test-support.js";
+import { deliverNow, forVersion, message, newSession, ok, only, type Publish, publishPacket, publishes, route, settle, subscribePacket, text } from "./test-support.js";
 
 // ---- helpers (the shared ones are in ./test-support.ts) ----
 
@@ -141,5 +141,62 @@ describe("Session.deliver", () => {
     ]);
     expect(r1).toMatchObject({ actions: [], outcome: { gone: false, declined: [] } });
     expect(session.outbound.size).toBe(2);
+  });
+});
+
+describe("the client's own publishes and its later subscriptions [MQTT-4.5.0-1]", () => {
+  // The broker takes a PUBLISH when it handles it, for the subscriptions that exist then
+  // [MQTT-4.5.0-1]. A SUBSCRIBE the client sent after it must not receive it, however late the
+  // PUBLISH reaches a shard (another call, or forwarded to the wildcard shard).
+  const { connect } = forVersion(5);
+  const persistent = { clean: false, properties: { sessionExpiryInterval: 600 } };
+
+  /** "c1" connected on "k1": publishes `topic` (QoS 1), then subscribes to `filters`; returns the routed message. */
+  function publishThenSubscribe(filters: string[], kv = new MemoryKv()) {
+    const { session } = newSession({}, kv);
+    connect(session, "k1", "c1", persistent);
+    const routed = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "before", 1, 1)), 0), "route");
+    expect(routed).toHaveLength(1);
+    settle(session.receive("k1", route("c1"), ok(subscribePacket(filters.map((f) => [f, 1]), 2)), 0));
+    return { session, kv, before: routed[0]!.message };
+  }
+  const payloads = (actions: Action[]) => publishes(actions).map((p) => text(p.payload));
+
+  it("does not deliver a PUBLISH handled before the SUBSCRIBE, from the topic shard or the wildcard shard", () => {
+    for (const filter of ["a/b", "+/b", "#"]) {
+      const { session, before } = publishThenSubscribe([filter]);
+      expect(fromEveryShard(session, before, 1), filter).toEqual([]);
+      // The release point moves past it: it was not wanted.
+      expect(session.marks.releasePoint(shardForTopic("a/b")), filter).toBe(1);
+      const after = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "after", 1, 3)), 0), "route")[0]!.message;
+      expect(payloads(fromEveryShard(session, after, 2)), filter).toEqual(["after"]);
+    }
+  });
+
+  it("still delivers it through a subscription that existed before the PUBLISH, at that subscription's QoS", () => {
+    const { session } = newSession();
+    connect(session, "k1", "c1", persistent);
+    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/#", 0]], 1)), 0));
+    const before = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "before", 1, 1)), 0), "route")[0]!.message;
+    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]], 2)), 0));
+    // Re-subscribing to the older filter (replacing it) does not make it new.
+    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/#", 0]], 3)), 0));
+    expect(publishes(fromEveryShard(session, before, 1)).map((p) => [text(p.payload), p.qos])).toEqual([["before", 0]]);
+  });
+
+  it("delivers other clients' messages whenever they come", () => {
+    const { session } = publishThenSubscribe(["a/b"]);
+    expect(payloads(fromEveryShard(session, message("a/b", "theirs", 1), 1))).toEqual(["theirs"]);
+  });
+
+  it("keeps telling them apart after the object restarts, whatever its clock says", () => {
+    const { kv, before } = publishThenSubscribe(["a/b"]);
+    const { session } = newSession({}, kv);
+    connect(session, "k2", "c1", persistent);
+    expect(fromEveryShard(session, before, 1)).toEqual([]);
+    // Stamps of the new instance go on above the subscription's mark even with the clock at 0.
+    const after = only(session.receive("k2", route("c1"), ok(publishPacket("a/b", "after", 1, 3)), 0), "route")[0]!.message;
+    expect(after.stamp).toBeGreaterThan(before.stamp!);
+    expect(payloads(fromEveryShard(session, after, 2))).toEqual(["after"]);
   });
 });

@@ -4,6 +4,8 @@
  *   every matching Subscription Identifier [MQTT-3.3.4-3] (5.0), capped at the published QoS;
  * - No Local skips the client's own messages [MQTT-3.8.3-3] (5.0); Retain As Published keeps the
  *   retain flag [MQTT-3.3.1-13], otherwise forwarding clears it [MQTT-3.3.1-12] (5.0);
+ * - the client's own PUBLISH handled before a SUBSCRIBE is not that subscription's, however late
+ *   it arrives (its stamp is not above the subscription's `madeAfter`) [MQTT-4.5.0-1];
  * - a message can arrive from two shards (its topic's and the wildcard shard); exactly one of
  *   them is designated to deliver it, so overlapping subscriptions never produce two copies;
  * - a shared-subscription delivery is declined while the client is offline, so the shard can
@@ -55,7 +57,11 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       // neither its QoS nor its shard counts, so a copy in transit on the wildcard path is not
       // dropped for a newer filter that lives in the topic's shard (review F9).
       if (message.publishedAt !== undefined && s.recentSubscriptions.newerThan(filter, message.publishedAt)) continue;
-      if (sub.noLocal && message.origin === record.clientId) continue;
+      if (message.origin === record.clientId) {
+        if (sub.noLocal) continue;
+        // The client's own PUBLISH handled before this SUBSCRIBE is not this subscription's [MQTT-4.5.0-1].
+        if (sub.madeAfter !== undefined && message.stamp !== undefined && message.stamp <= sub.madeAfter) continue;
+      }
       granted = granted === -1 ? sub.qos : maxQoS(granted, sub.qos);
       if (shardForFilter(filter) === topicShard) designated = topicShard;
       if (sub.retainAsPublished && message.retain) retain = true;

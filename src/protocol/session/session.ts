@@ -68,6 +68,8 @@ export class Session {
   qos2InFlight = new Set<number>();
   /** QoS 1 messages from the client whose route is under way, and their bytes (memory only). */
   inbound = { count: 0, bytes: 0 };
+  /** The stamp of the client's last PUBLISH (`Message.stamp`; memory only, see `stampPublish`). */
+  private lastStamp = 0;
 
   constructor(
     readonly store: SessionStore,
@@ -79,6 +81,23 @@ export class Session {
     this.muted = new MutedShards(store);
     this.wills = new PendingWills(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
+    // Stamps never go back below a stored subscription's mark, whatever the clock of this instance.
+    for (const sub of Object.values(this.record?.subscriptions ?? {})) this.lastStamp = Math.max(this.lastStamp, sub.madeAfter ?? 0);
+  }
+
+  /**
+   * A stamp for the client's next PUBLISH: above every earlier one. Microseconds of the clock
+   * when that is higher, so an object that restarts (losing the count) still goes on above what
+   * it stamped before; a subscription's `madeAfter` is the last stamp when it was made.
+   */
+  stampPublish(now: number): number {
+    this.lastStamp = Math.max(now * 1000, this.lastStamp + 1);
+    return this.lastStamp;
+  }
+
+  /** The stamp of the client's last PUBLISH so far (0: none). */
+  get publishedUpTo(): number {
+    return this.lastStamp;
   }
 
   /** Re-attaches the live connection after the object woke from hibernation, with its rights found again. */

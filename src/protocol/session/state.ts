@@ -14,6 +14,12 @@ export interface Subscription {
   retainHandling?: 0 | 1 | 2;
   /** Subscription Identifier (§3.8.2.1.2). */
   id?: number;
+  /**
+   * The stamp (`Message.stamp`) of the client's last PUBLISH before this subscription was made:
+   * those publishes, handled before the SUBSCRIBE, are not this subscription's [MQTT-4.5.0-1],
+   * even when they reach a shard after it.
+   */
+  madeAfter?: number;
 }
 
 export interface Will {

@@ -41,6 +41,8 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
     origin: conn.clientId,
     ...(properties ? { properties } : {}),
     ...(props.messageExpiryInterval !== undefined ? { expiresAt: now + props.messageExpiryInterval * 1000 } : {}),
+    // Handled before any SUBSCRIBE that follows it: never delivered to that subscription [MQTT-4.5.0-1].
+    stamp: s.stampPublish(now),
   };
 
   switch (packet.qos) {

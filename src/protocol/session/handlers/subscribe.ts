@@ -5,7 +5,7 @@ import { ProtocolError, Reason } from "../../errors.js";
 import { minQoS, type Message, type QoS } from "../../message.js";
 import { isShared, parseShared } from "../../topic/shared.js";
 import { beyondTopicLimits, hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
-import { hasOwn, setOwn } from "../own-keys.js";
+import { getOwn, hasOwn, setOwn } from "../own-keys.js";
 import { send, type Session } from "../session.js";
 import type { ConnectionState, Subscription } from "../state.js";
 
@@ -87,6 +87,10 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
     if (request.rap) sub.retainAsPublished = true;
     if (request.rh) sub.retainHandling = request.rh as 1 | 2;
     if (subscriptionId !== undefined) sub.id = subscriptionId;
+    // A new subscription is not given the client's own publishes handled before it, however late
+    // they reach their shard [MQTT-4.5.0-1]; a replaced one keeps its mark.
+    const madeAfter = existed ? (getOwn(record.subscriptions, filter)?.madeAfter ?? accepted.find((a) => a.filter === filter)?.sub.madeAfter) : s.publishedUpTo;
+    if (madeAfter) sub.madeAfter = madeAfter;
     const rh = request.rh ?? 0;
     granted.push(qos);
     // Retain Handling 0: always, 1: only for a new subscription, 2: never [MQTT-3.3.1-9..11];
