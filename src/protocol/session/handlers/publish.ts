@@ -9,8 +9,11 @@ import { send, type Session } from "../session.js";
 import type { ConnectionState } from "../state.js";
 import { ack } from "../wire.js";
 
-/** Bytes of QoS 1 messages from one client that may await their route (and PUBACK) at once. */
-export const MAX_INBOUND_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes of QoS 1 messages from one client that may await their route (and PUBACK) at once: what
+ * MAX_PUBLISH_BYTES_PER_SECOND lets it send in a burst (two seconds' worth; 32 MiB by default).
+ */
+export const maxInboundBytes = (config: { maxPublishBytesPerSecond: number }): number => 2 * config.maxPublishBytesPerSecond;
 
 export function handlePublish(s: Session, conn: ConnectionState, packet: IPublishPacket, now: number): Action[] {
   // Guard: what the broker offers in CONNACK binds the client (MQTT 5 §3.2.2.3.4, §3.2.2.3.5).
@@ -55,7 +58,8 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
       if (conn.version === 5 && s.inbound.count + s.store.countIncoming() >= s.config.receiveMaximum) {
         throw new ProtocolError(Reason.ReceiveMaximumExceeded, `more than ${s.config.receiveMaximum} unacknowledged QoS 1/2 messages`);
       }
-      if (s.inbound.bytes + bytes > MAX_INBOUND_BYTES) throw new ProtocolError(Reason.QuotaExceeded, `more than ${MAX_INBOUND_BYTES} bytes of QoS 1 messages awaiting their PUBACK`);
+      const cap = maxInboundBytes(s.config);
+      if (s.inbound.bytes + bytes > cap) throw new ProtocolError(Reason.QuotaExceeded, `more than ${cap} bytes of QoS 1 messages awaiting their PUBACK`);
       s.inbound.count++;
       s.inbound.bytes += bytes;
       const record = s.record;
