@@ -29,6 +29,8 @@ export interface Env extends ConfigVars {
   SYS_INTERVAL?: string;
   /** debug | info | warn | error: the least severe log line printed. Default info. */
   LOG_LEVEL?: string;
+  /** Test-only fault injection (src/objects/faults.ts); never set in a deployment. */
+  FAULTS?: string;
   /** Web pages (origins) allowed to open MQTT WebSockets besides the broker's own; `*` for any. */
   ALLOWED_ORIGINS?: string;
   /** Bearer token for GET /stats/*; the endpoints are off without it. */

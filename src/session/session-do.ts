@@ -21,6 +21,7 @@ import { ShardRouter } from "./router.js";
 import { closeReason } from "../edge/close-reason.js";
 import type { AuthVerdict } from "../protocol/session/auth-verdict.js";
 import { AuthGate, authSettings } from "./auth-gate.js";
+import { Faults, topicsOf } from "../objects/faults.js";
 import { logLine, setLogLevel } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
 import { StatsReporter } from "../stats/reporter.js";
@@ -44,6 +45,8 @@ export interface SessionStats {
 export class SessionDO extends DurableObject<Env> {
   private readonly config: BrokerConfig;
   private readonly gate: AuthGate;
+  /** Test-only fault injection (null unless the FAULTS binding is set). */
+  private readonly faults: Faults | null;
   private readonly session: Session;
   private readonly router: ShardRouter;
   private readonly sockets = new Map<string, WebSocket>();
@@ -73,6 +76,7 @@ export class SessionDO extends DurableObject<Env> {
     super(ctx, env);
     this.config = loadConfig(env);
     this.gate = new AuthGate(authSettings(env as unknown as Record<string, unknown>));
+    this.faults = Faults.from(env.FAULTS, ctx.storage.kv);
     this.kv = new CountingKv(ctx.storage.kv);
     this.session = new Session(new KvSessionStore(this.kv), this.config);
     this.router = new ShardRouter(env.SHARDS);
@@ -170,12 +174,15 @@ export class SessionDO extends DurableObject<Env> {
   /** A topic shard hands over messages; they are stored before this resolves. */
   async deliver(shard: string, deliveries: Delivery[]): Promise<DeliveryOutcome> {
     this.kv.cost.requests++;
-    return this.serial(async () => {
+    if (this.faults?.fires("resetSessionOn", topicsOf(deliveries))) await this.reset("fault injected: session reset");
+    const result = await this.serial(async () => {
       const { actions, outcome } = this.session.deliver(shard, deliveries, Date.now());
       await this.runSafely(actions);
       if (!outcome.gone && outcome.released !== undefined) this.router.heard(shard, outcome.released);
       return outcome;
     });
+    if (this.faults?.fires("loseDeliveryReplyOn", topicsOf(deliveries))) throw new Error("fault injected: the reply to a delivery is lost");
+    return result;
   }
 
   /**
@@ -186,6 +193,13 @@ export class SessionDO extends DurableObject<Env> {
   async wake(): Promise<void> {
     this.kv.cost.requests++;
     await this.serial(() => this.runSafely(this.session.recoverLostConnection(Date.now())));
+  }
+
+  /** Test-only: the object resets as a crash or a redeploy would (its fired-fault mark kept). */
+  private async reset(why: string): Promise<never> {
+    await this.ctx.storage.sync();
+    this.ctx.abort(why);
+    throw new Error(why);
   }
 
   /** The operator's "disconnect": MQTT 5 clients get DISCONNECT 0x98 Administrative action. False when not connected. */

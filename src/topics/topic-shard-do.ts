@@ -12,6 +12,7 @@ import type { SessionDO } from "../session/session-do.js";
 import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
 import { RateLimitedLog } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
+import { Faults, topicsOf } from "../objects/faults.js";
 import { setLogLevel } from "../objects/rate-limited-log.js";
 import { StatsReporter } from "../stats/reporter.js";
 import { STATS_OBJECT } from "../stats/stats-do.js";
@@ -34,6 +35,8 @@ export class TopicShardDO extends DurableObject<Env> {
   private readonly kv: CountingKv;
   private core: TopicShard | undefined;
   private readonly logs = new RateLimitedLog("shard");
+  /** Test-only fault injection (null unless the FAULTS binding is set). */
+  private readonly faults: Faults | null;
   /** Subscription and retained counts, and drops, for the broker's stats object. */
   private readonly reporter: StatsReporter;
   private readonly sessions: StubCache<DurableObjectStub<SessionDO>>;
@@ -50,6 +53,7 @@ export class TopicShardDO extends DurableObject<Env> {
     super(ctx, env);
     this.config = loadConfig(env);
     this.kv = new CountingKv(ctx.storage.kv);
+    this.faults = Faults.from(env.FAULTS, ctx.storage.kv);
     this.sessions = new StubCache((id) => env.SESSIONS.get(env.SESSIONS.idFromName(id)));
     setLogLevel(env.LOG_LEVEL);
     const stats = new StubCache((name: string) => env.STATS.get(env.STATS.idFromName(name)));
@@ -92,8 +96,9 @@ export class TopicShardDO extends DurableObject<Env> {
    * Accepts publishes in order; resolves once they are durable here. Calls that arrive together
    * (from many publishers) share one commit: they are accepted in the next turn, as one batch.
    */
-  publish(shard: string, messages: Message[]): Promise<void> {
+  async publish(shard: string, messages: Message[]): Promise<void> {
     this.enter(shard);
+    if (this.faults?.fires("resetShardOn", messages)) await this.reset("fault injected: topic shard reset");
     return new Promise((resolve, reject) => {
       if (this.accepting.length === 0) setTimeout(() => this.acceptWaiting(), 0);
       this.accepting.push({ messages, done: (error) => (error === undefined ? resolve() : reject(error)) });
@@ -114,9 +119,19 @@ export class TopicShardDO extends DurableObject<Env> {
 
   /** Wildcard shard: publishes forwarded by a topic shard. Says whether to go on forwarding. */
   async forward(from: string, deliveries: Delivery[]): Promise<WildcardState> {
+    const delay = this.faults?.delayMs(deliveries) ?? 0;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (this.faults?.fires("resetWildcardOn", topicsOf(deliveries))) await this.reset("fault injected: wildcard shard reset");
     const state = this.enter(WILDCARD_SHARD).forwarded(from, deliveries);
     this.afterChange();
     return state;
+  }
+
+  /** Test-only: the object resets as a crash or a redeploy would (its fired-fault mark kept). */
+  private async reset(why: string): Promise<never> {
+    await this.ctx.storage.sync();
+    this.ctx.abort(why);
+    throw new Error(why);
   }
 
   /** A session's client acknowledged durable messages up to `upTo`: the shard may let them go. */

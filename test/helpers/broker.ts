@@ -2,12 +2,13 @@
  * Starts the bundled broker in the real local Workers runtime (workerd via Miniflare) on
  * 127.0.0.1 with a free port; optionally with Durable Object state on disk for restart tests.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
+import { descendants } from "../../bench/process-tree.js";
 
 export interface BrokerOptions {
   /** Keep Durable Object state in this folder (kept across restart()). */
@@ -28,6 +29,8 @@ export interface Broker {
   mqttUrl: string;
   /** Stops workerd and starts it again on the same state folder and port. */
   restart(): Promise<void>;
+  /** SIGKILLs workerd (no shutdown of any kind), then starts it again on the same state and port. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
   stats(kind: "sessions" | "shards", name: string): Promise<Record<string, unknown>>;
 }
@@ -71,6 +74,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     mqttUrl: url.replace(/^http/, "ws") + "/mqtt",
     async restart() {
       await mf.dispose();
+      mf = make();
+      await mf.ready;
+    },
+    async kill() {
+      // This process's workerd children: the runtime, killed as a crash would.
+      for (const pid of descendants([process.pid])) {
+        if (pid !== process.pid && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd") process.kill(pid, "SIGKILL");
+      }
+      await mf.dispose().catch(() => undefined);
       mf = make();
       await mf.ready;
     },
