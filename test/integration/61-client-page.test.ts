@@ -151,6 +151,7 @@ describe("the client page", () => {
     await a.locator('[data-testid=sub-row][data-filter="secret/#"][data-status=refused]').waitFor();
 
     await a.locator('[data-testid=log-row][data-topic="room/retained"]').click();
+    await a.evaluate("window.scrollTo(0, 0)");
     await screenshot(a, "client-desktop");
     await a.locator("topic-tree-view").screenshot({ path: join(SCREENSHOTS, "client-topic-tree.png") });
     expect(errorsA).toEqual([]);
@@ -228,6 +229,26 @@ describe("the client page", () => {
     await pub.endAsync();
     expect(errors).toEqual([]);
   }, 40_000);
+
+  it("says why in words when the broker refuses a CONNECT or ends the session, and does not retry those", async () => {
+    const { page, errors } = await open();
+    // A will to a topic the client may not write refuses the CONNECT: 0x87 (MQTT 5).
+    await page.getByText("Last will").click();
+    await page.getByTestId("will-enabled").check();
+    await page.getByTestId("will-topic").fill("secret/will");
+    await page.getByTestId("connect").click();
+    await page.locator("[data-testid=conn-status][data-status=failed]").waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId("conn-detail").textContent()).toMatch(/^Refused: CONNACK 0x87 Not authorized: /);
+    await page.getByTestId("will-enabled").uncheck();
+    const clientId = await connectPage(page);
+    // Another connection takes the id over: MQTT 5 says so with DISCONNECT 0x8E, and the page stays off.
+    const usurper = await connect(broker.mqttUrl, { clientId, protocolVersion: 5 });
+    await page.locator("[data-testid=conn-status][data-status=failed]").waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId("conn-detail").textContent()).toMatch(/DISCONNECT 0x8E Session taken over: another connection with the same client id/);
+    expect(usurper.connected).toBe(true);
+    usurper.end(true);
+    expect(errors).toEqual([]);
+  }, 30_000);
 
   it("stays responsive through a burst of 10,000 messages and counts them all", async () => {
     const { page, errors } = await open();
