@@ -4,6 +4,7 @@
  * reconnecting, a burst of 10,000 messages with the page's frame times, a phone screen.
  * Screenshots go to .tmp/screenshots/client-*.png.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -190,6 +191,15 @@ describe("the client page", () => {
 
     await page.getByTestId("history-row").first().getByRole("button", { name: /Publish again/ }).click();
     expect((await inbox.next()).payload).toBe("hi node");
+
+    // Export: what the log shows, as JSON and CSV downloads.
+    await waitForCount(page, 2, 5000, "count-sent");
+    const [json] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-json").click()]);
+    const exported = JSON.parse(readFileSync(await json.path(), "utf8")) as { topic: string; direction: string; payload: string; properties?: Record<string, unknown> }[];
+    expect(exported.map((m) => [m.direction, m.topic])).toEqual([["received", "chat/node"], ["sent", "chat/page"], ["sent", "chat/page"]]);
+    expect(exported[0]!.properties).toMatchObject({ contentType: "application/json", userProperties: [["from", "node"]] });
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+    expect(readFileSync(await csv.path(), "utf8").split("\r\n")[0]).toBe("time,direction,topic,qos,retain,encoding,payload,properties");
     await node.endAsync();
     expect(errors).toEqual([]);
   }, 30_000);
@@ -323,6 +333,50 @@ describe("the client page", () => {
     await pub.endAsync();
     expect(errors).toEqual([]);
   }, 90_000);
+
+  it("holds 100,000 messages: capped, drops the oldest and says so, filters them quickly", async () => {
+    const { page, errors } = await open();
+    // Straight into the page's message handler (no broker: its throughput is not what is measured here).
+    const figures = (await page.evaluate(`(async () => {
+      const ws = document.querySelector("mqtt-app").workspaces[0];
+      const enc = new TextEncoder();
+      const frames = [];
+      let last = performance.now(), stop = false;
+      const tick = (t) => { frames.push(t - last); last = t; if (!stop) requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+      const t0 = performance.now();
+      for (let i = 0; i < 110000; i++) {
+        ws.onMessage("synthetic/" + (i % 100), enc.encode(JSON.stringify({ n: i })), { qos: 0, retain: false, dup: false });
+        if (i % 2000 === 1999) await new Promise((r) => setTimeout(r, 0));
+      }
+      const injectMs = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      const f0 = performance.now();
+      ws.setFilter({ topic: "+/7", text: "", dir: "all" });
+      const topicFilterMs = performance.now() - f0;
+      const topicShown = ws.view.length;
+      const f1 = performance.now();
+      ws.setFilter({ topic: "", text: '"n":10424', dir: "all" });
+      const textFilterMs = performance.now() - f1;
+      const textShown = ws.view.length;
+      ws.setFilter({ topic: "", text: "", dir: "all" });
+      return { injectMs: Math.round(injectMs), longestFrameMs: Math.round(Math.max(...frames)), topicFilterMs: Math.round(topicFilterMs), topicShown, textFilterMs: Math.round(textFilterMs), textShown };
+    })()`)) as Record<string, number>;
+    console.log("100,000 messages in the page:", JSON.stringify(figures));
+    await page.locator("[data-testid=count-log][data-value='100000']").waitFor();
+    await page.locator("[data-testid=count-dropped][data-value='10000']").waitFor();
+    expect(await page.getByTestId("count-dropped").textContent()).toMatch(/^oldest 10,000 dropped \(/);
+    expect(figures.topicShown).toBe(1000);
+    expect(figures.textShown).toBe(1 + 10);
+    expect(figures.topicFilterMs).toBeLessThan(1000);
+    expect(figures.textFilterMs).toBeLessThan(2000);
+    // Scrolled to the middle, the list draws the rows there (and only those).
+    await page.getByTestId("log-list").evaluate((el) => el.scrollTo(0, 50_000 * 46));
+    await page.locator('[data-testid=log-row][aria-posinset="50001"]').waitFor();
+    expect(await page.getByTestId("log-row").count()).toBeLessThan(60);
+    expect(errors).toEqual([]);
+  }, 40_000);
 
   it("works on a phone screen (375×667) without sideways scrolling", async () => {
     const { page, errors } = await open({ width: 375, height: 667 });

@@ -40,7 +40,6 @@ export class PublishPanel extends LitElement {
   @property({ attribute: false }) workspace?: Workspace;
   @state() private req: PublishRequest = { topic: "", input: "", format: "text", qos: 0, retain: false, props: { ...NO_PROPS } };
   @state() private outcome?: { ok: boolean; text: string };
-  @state() private busy = false;
 
   constructor() {
     super();
@@ -61,9 +60,8 @@ export class PublishPanel extends LitElement {
   }
 
   private async send(req: PublishRequest): Promise<void> {
-    this.busy = true;
+    this.outcome = { ok: true, text: "publishing…" };
     this.outcome = await this.workspace!.publish(req);
-    this.busy = false;
   }
 
   override render() {
@@ -114,7 +112,7 @@ export class PublishPanel extends LitElement {
               </details>`
             : nothing}
           <div class="row">
-            <button class="primary" type="submit" data-testid="publish" ?disabled=${!online || this.busy}>Publish</button>
+            <button class="primary" type="submit" data-testid="publish" ?disabled=${!online}>Publish</button>
             <span data-testid="pub-outcome" class=${this.outcome?.ok ? "ok" : "error"} role="status">${this.outcome?.text ?? ""}</span>
           </div>
         </form>
