@@ -1,2 +1,2 @@
-// The browser MQTT client (placeholder until the page is built).
-document.getElementById("app")!.textContent = "edge-mqtt-broker: the client page is being built.";
+// The browser MQTT client at /: every browser a first-class MQTT client of this broker.
+import "./components/mqtt-app.js";
