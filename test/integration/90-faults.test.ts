@@ -6,12 +6,15 @@
  * (src/objects/faults.ts). Each test prints `FAULT-RESULT <name> sent= acked= delivered=
  * duplicated= lost=` for docs/RELIABILITY.md.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Broker, startBroker } from "../helpers/broker.js";
+import { listening } from "../../bench/process-tree.js";
+import { build } from "esbuild";
+import { type Broker, GATEWAY_SECRET, startBroker } from "../helpers/broker.js";
 import { collect, connect, quiet, uniqueId } from "../helpers/clients.js";
 
 const FAULTS = JSON.stringify({
@@ -185,4 +188,66 @@ describe.runIf(process.env.FAULTS_LONG === "1")("runtime kill", () => {
     back.end(true);
     pub.end(true);
   }, 90_000);
+});
+
+describe("gateway kill", () => {
+  /** The gateway as its own process, as deployed, on a free port; SIGKILL is a crash. */
+  async function gatewayProcess(port: number): Promise<ChildProcess> {
+    // Its own bundle (another test file may be building dist/gateway.mjs meanwhile).
+    const file = join(stateDir, "gateway.mjs");
+    await build({
+      entryPoints: ["gateway/src/main.ts"],
+      outfile: file,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      external: ["bufferutil", "utf-8-validate"],
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      logLevel: "warning",
+    });
+    const child = spawn(process.execPath, [file, "--worker-url", broker.mqttUrl, "--port", String(port), "--tls-port", "0", "--secret", GATEWAY_SECRET], { stdio: "ignore" });
+    const end = Date.now() + 15_000;
+    while (!(await listening(port))) {
+      if (Date.now() > end) throw new Error("the gateway did not start");
+      await quiet(100);
+    }
+    return child;
+  }
+
+  it("SIGKILL of the gateway: its devices' wills fire; after a restart they resume their persistent sessions", async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    let gateway = await gatewayProcess(port);
+    try {
+      const watcher = await connect(broker.mqttUrl, { clientId: uniqueId("gk-watch") });
+      const inbox = collect(watcher);
+      const root = uniqueId("gk");
+      await watcher.subscribeAsync(`${root}/status/+`, { qos: 1 });
+      const ids = [uniqueId("dev"), uniqueId("dev")];
+      const devices = await Promise.all(
+        ids.map(async (id) => {
+          const device = await connect(`mqtt://127.0.0.1:${port}`, { clientId: id, clean: false, reconnectPeriod: 500, will: { topic: `${root}/status/${id}`, payload: Buffer.from("offline"), qos: 1, retain: false } });
+          await device.subscribeAsync(`${root}/cmd/${id}`, { qos: 1 });
+          return { device, inbox: collect(device) };
+        }),
+      );
+      gateway.kill("SIGKILL");
+      const wills = await (async () => {
+        const end = Date.now() + 15_000;
+        while (inbox.messages.filter((m) => m.payload === "offline").length < ids.length && Date.now() < end) await quiet(100);
+        return inbox.messages.filter((m) => m.payload === "offline").map((m) => m.topic).sort();
+      })();
+      expect(wills).toEqual(ids.map((id) => `${root}/status/${id}`).sort());
+      // While the devices are away, commands for them are queued in their sessions.
+      for (const id of ids) await watcher.publishAsync(`${root}/cmd/${id}`, `while away ${id}`, { qos: 1 });
+      gateway = await gatewayProcess(port);
+      const got = await Promise.all(devices.map((d, i) => d.inbox.next(20_000).then((m) => m.payload === `while away ${ids[i]}`)));
+      expect(got).toEqual([true, true]);
+      console.log(`FAULT-RESULT gateway-kill devices=${ids.length} wills=${wills.length} resumed=${got.filter(Boolean).length}`);
+      for (const d of devices) d.device.end(true);
+      watcher.end(true);
+    } finally {
+      gateway.kill("SIGKILL");
+    }
+  }, 60_000);
 });
