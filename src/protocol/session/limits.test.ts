@@ -28,6 +28,12 @@ describe.each([4, 5] as const)("MQTT %s: limits", (version) => {
     expect(session.record).toBeUndefined();
   });
 
+  it("refuses a user name over 1024 bytes (it must fit the socket attachment): 0x86 / 0x04", () => {
+    const { session } = newSession();
+    expect(refusedWith(tryConnect(session, "k1", "c1", { username: "u".repeat(1025), password: Buffer.from("p") }))).toBe(v5 ? Reason.BadUserNameOrPassword : 4);
+    expect(session.current).toBeNull();
+  });
+
   it("refuses control characters in a client id (review F1): 0x85 / 0x02", () => {
     for (const id of ["\u0001wildcard", "a\nb", "x\u007f", "y\u0085"]) {
       const { session } = newSession();

@@ -12,6 +12,9 @@ import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, 
 import { connack } from "../wire.js";
 
 
+/** Longest user name accepted, in UTF-8 bytes. */
+export const MAX_USERNAME_BYTES = 1024;
+
 /** What the Worker told the session object about the connection it routed here. */
 export interface ConnectRoute {
   /** The client id this object serves (its Durable Object name). */
@@ -55,6 +58,10 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   // Enhanced authentication: only "JWT" (a token in Authentication Data, renewable with AUTH) [MQTT-4.12.0-1].
   if (v5 && props.authenticationMethod !== undefined && props.authenticationMethod !== JWT_AUTH_METHOD) {
     return reject(connId, version, Reason.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported (only ${JWT_AUTH_METHOD})`);
+  }
+  // A user name rides in the socket attachment (16 KiB in all) with the client id and a token.
+  if (packet.username !== undefined && utf8Length(packet.username) > MAX_USERNAME_BYTES) {
+    return reject(connId, version, Reason.BadUserNameOrPassword, `user name longer than ${MAX_USERNAME_BYTES} bytes`);
   }
   // Credentials, judged by the shell, before anything else: a refused CONNECT takes nothing over.
   if (!verdict.ok) {
