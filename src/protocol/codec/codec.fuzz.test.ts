@@ -31,7 +31,7 @@ function onlyProtocolErrors<T>(fn: () => T): T | ProtocolError {
 function isDecodeResult(r: unknown): r is DecodeResult {
   if (typeof r !== "object" || r === null || !("ok" in r)) return false;
   const d = r as DecodeResult;
-  return d.ok ? typeof d.packet === "object" && typeof d.packet.cmd === "string" : typeof d.detail === "string" && (d.error === "malformed" || d.error === "unacceptable-protocol" || d.error === "duplicate-property");
+  return d.ok ? typeof d.packet === "object" && typeof d.packet.cmd === "string" : typeof d.detail === "string" && (d.error === "malformed" || d.error === "unacceptable-protocol" || d.error === "duplicate-property" || d.error === "protocol-error");
 }
 
 /** Cut points: an arbitrary list of chunk sizes, applied to any byte string. */

@@ -118,7 +118,7 @@ export class Session {
     try {
       if (!input.ok) {
         if (input.error === "unacceptable-protocol") return handleConnect.unacceptable(connId, input.detail);
-        if (input.error === "duplicate-property") throw new ProtocolError(Reason.ProtocolError, input.detail);
+        if (input.error === "duplicate-property" || input.error === "protocol-error") throw new ProtocolError(Reason.ProtocolError, input.detail);
         throw new ProtocolError(Reason.MalformedPacket, `malformed packet: ${input.detail}`);
       }
       const packet = input.packet;
