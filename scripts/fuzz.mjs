@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { bundleForNode } from "./bundle-node.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -57,17 +57,7 @@ if (runNetwork) {
   // The Worker bundle (as the integration tests' globalSetup builds it) and the fuzzer itself.
   execFileSync(process.execPath, [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
   const outfile = join(root, "dist", "fuzz-network.mjs");
-  await build({
-    entryPoints: [join(root, "test", "fuzz", "network-fuzz.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    external: ["bufferutil", "utf-8-validate", "miniflare"],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
+  await bundleForNode(join(root, "test", "fuzz", "network-fuzz.ts"), outfile, ["miniflare"]);
   process.chdir(root); // the broker helper loads dist/index.js relative to the working directory
   const fuzz = await import(pathToFileURL(outfile).href);
   if (replay !== undefined) {

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { bundleForNode } from "./bundle-node.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -42,17 +42,7 @@ if (!existsSync(join(root, "public"))) {
 }
 execFileSync(process.execPath, [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
 const outfile = join(root, "dist", "soak.mjs");
-await build({
-  entryPoints: [join(root, "test", "soak", "soak.ts")],
-  outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  logLevel: "warning",
-  external: ["bufferutil", "utf-8-validate", "miniflare"],
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
+await bundleForNode(join(root, "test", "soak", "soak.ts"), outfile, ["miniflare"]);
 process.chdir(root); // the broker helper loads dist/index.js relative to the working directory
 const soak = await import(pathToFileURL(outfile).href);
 const quiet = args.includes("--quiet");

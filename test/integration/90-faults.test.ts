@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listening } from "../../bench/process-tree.js";
-import { build } from "esbuild";
+import { bundleForNode } from "../../scripts/bundle-node.mjs";
 import { type Broker, GATEWAY_SECRET, startBroker } from "../helpers/broker.js";
 import { collect, connect, quiet, uniqueId } from "../helpers/clients.js";
 
@@ -195,17 +195,7 @@ describe("gateway kill", () => {
   async function gatewayProcess(port: number): Promise<ChildProcess> {
     // Its own bundle (another test file may be building dist/gateway.mjs meanwhile).
     const file = join(stateDir, "gateway.mjs");
-    await build({
-      entryPoints: ["gateway/src/main.ts"],
-      outfile: file,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      external: ["bufferutil", "utf-8-validate"],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: "warning",
-    });
+    await bundleForNode("gateway/src/main.ts", file);
     const child = spawn(process.execPath, [file, "--worker-url", broker.mqttUrl, "--port", String(port), "--tls-port", "0", "--secret", GATEWAY_SECRET], { stdio: "ignore" });
     const end = Date.now() + 15_000;
     while (!(await listening(port))) {
