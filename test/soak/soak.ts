@@ -111,9 +111,14 @@ interface PerQos {
   lost: number;
   /** Delivered although the publisher never saw its acknowledgement. */
   deliveredUnacked: number;
+  /**
+   * QoS 2 copies delivered twice because the publisher (mqtt.js 5.16) sent the message again
+   * after its QoS 2 flow had completed: a new message by the protocol, not the broker's duplicate.
+   */
+  duplicatedByClient: number;
 }
 
-const perQos = (): PerQos => ({ sent: 0, acked: 0, delivered: 0, expected: 0, duplicated: 0, lost: 0, deliveredUnacked: 0 });
+const perQos = (): PerQos => ({ sent: 0, acked: 0, delivered: 0, expected: 0, duplicated: 0, lost: 0, deliveredUnacked: 0, duplicatedByClient: 0 });
 
 export interface Sample {
   /** Seconds since publishing started. */
@@ -185,14 +190,12 @@ interface Filter {
 interface Ctx {
   /** Records what happened to a client id (the last events of each), for explaining a violation. */
   note: (id: string, what: string) => void;
-  rng: Prng;
   broker: Broker;
   gateway: TestGateway;
   /** Churn and disruptions stop. */
   stopping: boolean;
   /** Everything is being closed: no more recovery. */
   closing: boolean;
-  problems: string[];
   report: SoakReport;
 }
 
@@ -277,6 +280,8 @@ class DurableClient {
   /** The current instance's close is ours (a disruption), not a failure. */
   private intentional = false;
   private recovering = false;
+  /** Publishers: mqtt.js sent QoS 2 message `seq` again after its flow had completed. */
+  onResentAfterCompletion?: (seq: number) => void;
   /** Subscriptions to make on the first connection (and again if the session was lost). */
   filters: { filter: string; qos: Qos }[] = [];
 
@@ -315,6 +320,27 @@ class DurableClient {
     const no = ++this.instances;
     this.ctx.note(this.id, `instance ${no} connects (${this.transport}, v${this.version})`);
     c.on("close", () => this.ctx.note(this.id, `instance ${no}: closed`));
+    if (this.id.startsWith("pub-")) {
+      // mqtt.js 5.16 replays its outgoing store after a reconnect from a copy taken at CONNACK. If
+      // the broker's PUBREC for a PUBLISH of the previous connection arrives meanwhile, the flow
+      // completes (PUBREL, PUBCOMP), and the replay still sends that PUBLISH again later, with the
+      // same packet id, now free: a new message to the broker. Noticed here, so the duplicate it
+      // causes is counted apart.
+      const seqOf = new Map<number, number>();
+      const completed = new Set<number>();
+      c.on("packetsend", (p) => {
+        if (p.cmd !== "publish" || p.qos !== 2 || p.messageId === undefined) return;
+        const seq = Number(p.payload.toString("latin1", 0, 32).split("|")[2]);
+        if (completed.has(seq)) this.onResentAfterCompletion?.(seq);
+        seqOf.set(p.messageId, seq);
+      });
+      c.on("packetreceive", (p) => {
+        if (p.cmd !== "pubcomp" || p.messageId === undefined) return;
+        const seq = seqOf.get(p.messageId);
+        if (seq !== undefined) completed.add(seq);
+        if (completed.size > 5000) completed.delete(completed.values().next().value!);
+      });
+    }
     if (TRACE && this.id.startsWith("pub-")) {
       const text = (p: { payload?: unknown }) => (Buffer.isBuffer(p.payload) || typeof p.payload === "string" ? p.payload.toString().slice(0, 16) : "");
       c.on("packetsend", (p) => {
@@ -463,7 +489,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const rate = options.rate ?? 200;
   const drainMs = (options.drainSeconds ?? 30) * 1000;
   const sampleMs = (options.sampleSeconds ?? 5) * 1000;
-  const rng = new Prng(seed);
 
   // Roles.
   const total = Math.max(12, Math.round(options.clients));
@@ -478,9 +503,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const retainedTopic = (k: number) => `ret/x/${k}`;
   const churnIds = Array.from({ length: Math.ceil(nChurn * 1.5) }, (_, i) => `ch-${i}`);
   const runSeconds = runMs / 1000;
-  /** Seconds between disruptions of one persistent client. */
   /** Milliseconds a churn connection lives (unless taken over). */
   const lifetime: [number, number] = runSeconds > 120 ? [4000, 20_000] : [1000, 6000];
+  /** Seconds between disruptions of one persistent client. */
   const disruptEvery: [number, number] = [Math.max(4, Math.min(15, runSeconds / 6)), Math.max(8, Math.min(45, runSeconds / 3))];
 
   const report: SoakReport = {
@@ -578,7 +603,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const gatewayLogs = gateway.logs;
     const push = gatewayLogs.push.bind(gatewayLogs);
     gatewayLogs.push = (...lines: string[]) => push(...lines.map((l) => `${((Date.now() - runStart) / 1000).toFixed(3)} ${l}`));
-    const ctx: Ctx = { note, rng, broker, gateway, stopping: false, closing: false, problems: report.problems, report };
+    const ctx: Ctx = { note, broker, gateway, stopping: false, closing: false, report };
     ctxRef = ctx;
     log(`broker ${broker.mqttUrl}, gateway ${gateway.url}, seed ${seed}: ${nPub} publishers, ${nSub} checked subscribers, 1 will subscriber, ${nChurn} churn clients, ${nTopics} data topics, ${rate} msg/s for ${runSeconds.toFixed(0)} s`);
 
@@ -594,7 +619,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const checked: Checked[] = [];
     const dupEvents: { p: number; seq: number; at: number }[] = [];
     const topicSubs: number[][] = Array.from({ length: nTopics }, () => []);
-    const pubs: { d: DurableClient; seq: number; topic: number[]; qos: number[]; state: number[]; pending: number }[] = [];
+    const pubs: { d: DurableClient; seq: number; topic: number[]; qos: number[]; state: number[]; pending: number; resentAfterCompletion: Set<number> }[] = [];
     /** Publish → PUBACK / PUBCOMP times in ms, per QoS. */
     const ackTimes: Record<1 | 2, number[]> = { 1: [], 2: [] };
     ackTimesRef = ackTimes;
@@ -626,6 +651,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           example(`out of order: ${sub.d.id} got pub-${p} #${seq} (QoS ${q}, ${topic}) after #${last}`);
         } else sub.last.set(key, seq);
       } else {
+        if (q === 2 && pub.resentAfterCompletion.has(seq)) {
+          // mqtt.js sent this message again after its QoS 2 flow had completed (see DurableClient).
+          report.qos[2].duplicatedByClient++;
+          example(`QoS 2 duplicate caused by mqtt.js: ${sub.d.id} got pub-${p} #${seq} (${topic}) again; the publisher resent it after its PUBCOMP`);
+          return;
+        }
         stats.duplicated++;
         if (q === 2) {
           example(`QoS 2 duplicate: ${sub.d.id} got pub-${p} #${seq} (${topic}) ${before + 1} times${packet.dup ? " (DUP set)" : ""}`);
@@ -702,7 +733,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const transport = pickTransport(pubRng);
       countClient(transport, version);
       const d = new DurableClient(ctx, `pub-${i}`, version, transport, {}, () => undefined);
-      pubs.push({ d, seq: 0, topic: [], qos: [], state: [], pending: 0 });
+      const pub = { d, seq: 0, topic: [] as number[], qos: [] as number[], state: [] as number[], pending: 0, resentAfterCompletion: new Set<number>() };
+      d.onResentAfterCompletion = (seq) => {
+        pub.resentAfterCompletion.add(seq);
+        problem(ctx, `${d.id}: mqtt.js sent #${seq} again after its QoS 2 flow completed (PUBCOMP received)`);
+      };
+      pubs.push(pub);
       durables.push(d);
     }
 
@@ -815,17 +851,37 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       k: number;
       v: number;
       del: boolean;
+      qos: Qos;
+      /** The churn client that published it. */
+      by: string;
+      issuedAt: number;
+      settledAt?: number;
       state: "pending" | "acked" | "failed" | "qos0";
     }
+    const describeOp = (op: RetainedOp) =>
+      `#${op.v}${op.del ? " (deletion)" : ""} QoS ${op.qos} by ${op.by}, ${op.state} (issued at ${((op.issuedAt - runStart) / 1000).toFixed(2)} s${op.settledAt ? `, settled at ${((op.settledAt - runStart) / 1000).toFixed(2)} s` : ""})`;
+    /**
+     * What a subscription may find: the last acknowledged state (stored before its PUBACK, and any
+     * later update was published after that), or any update whose fate the publisher never learnt
+     * (its client died, or QoS 0), which may land late: updates from different clients are not
+     * ordered with each other. An acknowledged update older than the last one is a violation.
+     */
+    const retainedAcceptable = (k: number, lastAcked: { v: number; del: boolean }, have: number): boolean => {
+      const ops = retained[k]!.ops;
+      if (have < 0) return lastAcked.del || ops.some((op) => op.del && op.state !== "acked");
+      if (have === lastAcked.v && !lastAcked.del) return true;
+      const op = ops.find((o) => o.v === have);
+      return !!op && !op.del && op.state !== "acked";
+    };
     const retained = Array.from({ length: nRetained }, () => ({ version: 0, busy: false, quarantine: 0, lastAcked: { v: 0, del: true, at: 0 }, ops: [] as RetainedOp[] }));
-    const retainedUpdate = (client: MqttClient, r: Prng, pending: Set<RetainedOp>) => {
+    const retainedUpdate = (client: MqttClient, by: string, r: Prng, pending: Set<RetainedOp>) => {
       const now = Date.now();
       const free = retained.map((s, k) => (!s.busy && s.quarantine < now ? k : -1)).filter((k) => k >= 0);
       if (free.length === 0) return;
       const k = r.pick(free);
       const s = retained[k]!;
-      const op: RetainedOp = { k, v: ++s.version, del: r.chance(0.1), state: "pending" };
       const qos = r.pick([0, 1, 1, 2] as const);
+      const op: RetainedOp = { k, v: ++s.version, del: r.chance(0.1), qos, by, issuedAt: Date.now(), state: "pending" };
       s.ops.push(op);
       s.busy = true;
       pending.add(op);
@@ -833,6 +889,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const settle = (state: RetainedOp["state"]) => {
         if (op.state !== "pending") return;
         op.state = state;
+        op.settledAt = Date.now();
         pending.delete(op);
         s.busy = false;
         if (state === "acked") {
@@ -895,14 +952,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         snap.forEach((want, k) => {
           const versions = got.get(k) ?? [];
           const newest = versions.length ? Math.max(...versions) : -1;
-          // A deletion issued since the snapshot may have landed before the SUBSCRIBE.
-          const deletedSince = retained[k]!.ops.some((op) => op.v > want.v && op.del);
-          if (!want.del && newest < want.v && !(newest < 0 && deletedSince)) {
+          // Anything published since the snapshot may have landed before the SUBSCRIBE too.
+          const since = retained[k]!.ops.filter((op) => op.v > want.v);
+          const ok = retainedAcceptable(k, want, newest) || (newest < 0 ? since.some((op) => op.del) : since.some((op) => op.v === newest && !op.del));
+          if (!ok) {
             report.retained.stale++;
-            example(`stale retained: ${probeFilter} gave ${newest < 0 ? "nothing" : `#${newest}`} for ${retainedTopic(k)}, ${subscribedAt - want.at} ms after #${want.v} was acknowledged`);
-          } else if (want.del && newest >= 0 && newest < want.v) {
-            report.retained.stale++;
-            example(`stale retained: ${probeFilter} gave #${newest} for ${retainedTopic(k)}, ${subscribedAt - want.at} ms after its deletion #${want.v} was acknowledged`);
+            const held = retained[k]!.ops.find((op) => op.v === newest);
+            example(`stale retained: ${probeFilter} gave ${held ? describeOp(held) : "nothing"} for ${retainedTopic(k)}, ${subscribedAt - want.at} ms after ${want.del ? "the deletion" : "the update"} #${want.v} was acknowledged`);
           }
         });
       }
@@ -1007,6 +1063,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
             // What was in flight may or may not have landed.
             if (op.state === "pending") {
               op.state = "failed";
+              op.settledAt = Date.now();
               report.retained.failed++;
               const s = retained[op.k]!;
               s.busy = false;
@@ -1065,7 +1122,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
             report.churn.unsubscribes++;
             client.unsubscribe(filter, () => undefined);
           } else if (x < 0.8) {
-            retainedUpdate(client, r, conn.pending);
+            retainedUpdate(client, id, r, conn.pending);
           } else {
             client.publish(`chat/c${r.int(10)}`, `c|${id}`, { qos: r.pick([0, 1] as const) }, () => undefined);
           }
@@ -1167,12 +1224,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       retained.forEach((s, k) => {
         const versions = got.get(k) ?? [];
         const have = versions.length ? Math.max(...versions) : -1;
-        // Acceptable: the last acknowledged state, or any later update whose fate is unknown.
-        const ok = s.ops.filter((op) => op.v >= s.lastAcked.v).some((op) => (op.del ? have < 0 : have === op.v)) || (s.lastAcked.v === 0 && have < 0);
-        if (!ok || versions.length > 1) {
+        if (!retainedAcceptable(k, s.lastAcked, have) || versions.length > 1) {
           report.retained.finalWrong++;
+          const held = s.ops.find((op) => op.v === have);
+          const last = s.ops.find((op) => op.v === s.lastAcked.v);
           if (report.retained.finalWrongExamples.length < 6)
-            report.retained.finalWrongExamples.push(`${retainedTopic(k)} (${label}): holds ${have < 0 ? "nothing" : `#${have}`}${versions.length > 1 ? ` (${versions.length} copies)` : ""}; last acknowledged ${s.lastAcked.del ? "deletion" : "update"} #${s.lastAcked.v}, later unsettled: ${s.ops.filter((op) => op.v > s.lastAcked.v).map((op) => `#${op.v}${op.del ? " del" : ""} ${op.state}`).join(", ") || "none"}`);
+            report.retained.finalWrongExamples.push(`${retainedTopic(k)} (${label}): holds ${held ? describeOp(held) : "nothing"}${versions.length > 1 ? ` (${versions.length} copies)` : ""}; the last acknowledged is ${last ? describeOp(last) : "none"}`);
         }
       });
     }
@@ -1250,6 +1307,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await gateway?.stop().catch((e: unknown) => report.gatewayErrors.push(`gateway stop: ${String(e)}`));
     for (const line of gateway?.logs ?? []) if (/uncaught|TypeError|RangeError|ReferenceError/i.test(line)) report.gatewayErrors.push(line);
     await broker?.stop().catch(() => undefined);
+    brokerLog?.end();
     rmSync(persistDir, { recursive: true, force: true });
     process.off("uncaughtException", onProcessError);
     process.off("unhandledRejection", onProcessError);
@@ -1395,7 +1453,7 @@ export function formatReport(r: SoakReport): string {
   const c = r.clients;
   const row = (n: Qos) => {
     const s = r.qos[n];
-    return `  QoS ${n}: sent ${s.sent}, acknowledged ${n === 0 ? "-" : s.acked}, delivered ${s.delivered} copies${n === 0 ? "" : ` of ${s.expected} expected`}, duplicated ${s.duplicated}, lost ${n === 0 ? "- (may be shed)" : s.lost}${s.deliveredUnacked ? `, delivered though unacknowledged ${s.deliveredUnacked}` : ""}`;
+    return `  QoS ${n}: sent ${s.sent}, acknowledged ${n === 0 ? "-" : s.acked}, delivered ${s.delivered} copies${n === 0 ? "" : ` of ${s.expected} expected`}, duplicated ${s.duplicated}${s.duplicatedByClient ? ` (and ${s.duplicatedByClient} copies of messages mqtt.js published twice)` : ""}, lost ${n === 0 ? "- (may be shed)" : s.lost}${s.deliveredUnacked ? `, delivered though unacknowledged ${s.deliveredUnacked}` : ""}`;
   };
   const lines = [
     `soak: seed ${r.seed}, ${r.seconds.toFixed(1)} s of publishing at ${r.rate} msg/s, drain ${r.drainSeconds.toFixed(1)} s`,
