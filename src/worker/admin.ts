@@ -11,7 +11,7 @@ import type { Env } from "../env.js";
 import { STATS_OBJECT } from "../stats/stats-do.js";
 import { shardForFilter, shardForTopic } from "../topics/shard-key.js";
 import { isValidTopicFilter, isValidTopicName } from "../protocol/topic/validate.js";
-import { sameSecret } from "./client-address.js";
+import { bearerMatches } from "./client-address.js";
 
 /** A retained payload is shown up to this many bytes. */
 const PREVIEW_BYTES = 4096;
@@ -23,8 +23,7 @@ const requireToken: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   // Answers are live data: never cached.
   c.header("Cache-Control", "no-store");
   if (!token) return c.json({ error: "admin_api_disabled", message: "the operator API is off: set ADMIN_TOKEN to turn it on" }, 404);
-  const given = c.req.header("Authorization") ?? "";
-  if (!given.startsWith("Bearer ") || !sameSecret(given.slice(7), token)) {
+  if (!bearerMatches(c.req.header("Authorization"), token)) {
     c.header("WWW-Authenticate", 'Bearer realm="edge-mqtt-broker"');
     return c.json({ error: "unauthorized", message: "this needs Authorization: Bearer <ADMIN_TOKEN>" }, 401);
   }

@@ -18,6 +18,11 @@ export function clientAddress(headers: Headers, secret: string | undefined): Cli
   return { ok: true, address: claimed ?? direct, viaGateway: true };
 }
 
+/** Whether an Authorization header is `Bearer <token>`, compared as `sameSecret` does. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  return header !== undefined && header.startsWith("Bearer ") && sameSecret(header.slice(7), token);
+}
+
 /** Compares in time independent of where the strings differ. */
 export function sameSecret(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);

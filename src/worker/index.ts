@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import { authSettings } from "../session/auth-gate.js";
 import { admin } from "./admin.js";
-import { clientAddress } from "./client-address.js";
+import { bearerMatches, clientAddress } from "./client-address.js";
 import { allowConnect } from "./connect-rate.js";
 import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
 import { routeHeaders } from "./internal-headers.js";
@@ -120,7 +120,7 @@ app.route("/", admin);
 app.use("/stats/*", async (c, next) => {
   const token = c.env.STATS_TOKEN;
   if (!token) return c.text("stats are disabled: set STATS_TOKEN to enable them.\n", 404);
-  if (c.req.header("Authorization") !== `Bearer ${token}`) return c.text("stats need Authorization: Bearer <STATS_TOKEN>.\n", 401);
+  if (!bearerMatches(c.req.header("Authorization"), token)) return c.text("stats need Authorization: Bearer <STATS_TOKEN>.\n", 401);
   await next();
 });
 
