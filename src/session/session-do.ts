@@ -128,7 +128,7 @@ export class SessionDO extends DurableObject<Env> {
     this.kv.cost.wsMessagesIn++;
     await this.serial(async () => {
       const a = this.attachments.get(ws);
-      if (!this.sockets.has(a.connId)) return; // already closed by us
+      if (!this.sockets.has(a.connId)) return this.lateInput(a, data); // already closed by us
       try {
         await this.onBytes(ws, a, data);
       } catch (error) {
@@ -137,6 +137,22 @@ export class SessionDO extends DurableObject<Env> {
         await this.runSafely(this.session.fail(a.connId, Reason.UnspecifiedError, "internal error", Date.now()));
       }
     });
+  }
+
+  /**
+   * A frame from a connection this object already closed. Only a DISCONNECT that crossed a
+   * takeover matters: it decides the will the connection left (see PendingWills).
+   */
+  private async lateInput(a: Attachment, data: ArrayBuffer | string): Promise<void> {
+    if (typeof data === "string" || !this.session.wills.holds(a.connId)) return;
+    const { packets } = new Framer(this.config.maxPacketSize).push(new Uint8Array(data));
+    for (const bytes of packets) {
+      // A 3.1.1 DISCONNECT (no body) decodes as MQTT 5's with reason 0x00.
+      const input = decodePacket(bytes, 5);
+      if (input.ok && input.packet.cmd === "disconnect") {
+        await this.runSafely(this.session.lateDisconnect(a.connId, input.packet.reasonCode ?? Reason.NormalDisconnection, Date.now()));
+      }
+    }
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {

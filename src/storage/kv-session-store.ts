@@ -4,7 +4,7 @@
  */
 import type { Message } from "../protocol/message.js";
 import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "../protocol/session/state.js";
-import type { SessionStore } from "../protocol/session/store.js";
+import type { PendingWill, SessionStore } from "../protocol/session/store.js";
 import type { SyncKv } from "./memory-kv.js";
 
 const SESSION = "session";
@@ -96,11 +96,11 @@ export class KvSessionStore implements SessionStore {
     this.kv.put(MARK + shard, mark);
   }
 
-  readPendingWills(): { id: number; message: Message }[] {
-    return this.kv.get<{ id: number; message: Message }[]>(PENDING_WILLS) ?? [];
+  readPendingWills(): PendingWill[] {
+    return this.kv.get<PendingWill[]>(PENDING_WILLS) ?? [];
   }
 
-  writePendingWills(wills: { id: number; message: Message }[]): void {
+  writePendingWills(wills: PendingWill[]): void {
     if (wills.length > 0) this.kv.put(PENDING_WILLS, wills);
     else this.kv.delete(PENDING_WILLS);
   }

@@ -16,8 +16,8 @@ async function watcher(topic: string) {
 }
 
 /** A raw MQTT 5 client with a will; returns it connected. */
-async function withWill(topic: string, willProperties: Record<string, unknown>, properties: Record<string, unknown> = {}, clientId = uniqueId("will")) {
-  const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
+async function withWill(topic: string, willProperties: Record<string, unknown>, properties: Record<string, unknown> = {}, clientId = uniqueId("will"), url = broker.mqttUrl) {
+  const raw = await RawClient.open(url, ["mqtt"], 5);
   raw.send({
     cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, properties,
     will: { topic, payload: Buffer.from("offline"), qos: 1, retain: false, properties: willProperties },
@@ -110,6 +110,54 @@ describe("Will Delay Interval", () => {
     raw.send({ cmd: "disconnect", reasonCode: 0 } as never, 5);
     await quiet(500);
     expect(w.inbox.messages).toHaveLength(0);
+    await w.client.endAsync();
+  });
+});
+
+describe("a takeover crossed by the old connection's DISCONNECT (a device that disconnects and reconnects at once)", () => {
+  // The session handles the new CONNECT first and closes the old connection with 0x8E; the old
+  // connection's DISCONNECT, sent before the client saw that, still arrives. The client ended
+  // cleanly, so its will is discarded [MQTT-3.14.4-3]; without such a DISCONNECT it goes out
+  // [MQTT-3.1.4-3].
+  async function takeOver(topic: string, clientId: string): Promise<RawClient> {
+    // Straight to the session object, as the gateway's devices are (the case seen in the soak).
+    const old = await withWill(topic, {}, {}, clientId, `${broker.mqttUrl}?clientId=${clientId}`);
+    const next = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
+    next.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: false, keepalive: 30 } as never, 5);
+    return new Promise((resolve) => {
+      old.ws.on("message", (data: Buffer) => {
+        // DISCONNECT 0x8E Session taken over: answer at once, as if ours had been on its way.
+        if (data[0] === 0xe0 && data[2] === 0x8e) old.send(Uint8Array.of(0xe0, 0x01, 0x00));
+        resolve(next);
+      });
+    });
+  }
+
+  it("a DISCONNECT 0x00 that crossed the takeover discards the will", async () => {
+    const topic = `will5/crossed/${uniqueId()}`;
+    const w = await watcher(topic);
+    const next = await takeOver(topic, uniqueId("crossed"));
+    expect(await next.expect("connack")).toMatchObject({ reasonCode: 0 });
+    // Proving that nothing comes: longer than the will's hold (TAKEOVER_WILL_HOLD_MS, 2 s).
+    await quiet(3000);
+    expect(w.inbox.messages).toHaveLength(0);
+    next.close();
+    await w.client.endAsync();
+  });
+
+  it("without one, the taken-over connection's will is published as soon as it has closed", async () => {
+    const topic = `will5/taken/${uniqueId()}`;
+    const w = await watcher(topic);
+    const clientId = uniqueId("taken");
+    const old = await withWill(topic, {}, {}, clientId);
+    const started = Date.now();
+    const next = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
+    next.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: false, keepalive: 30 } as never, 5);
+    expect((await w.inbox.next()).payload).toBe("offline");
+    // Its close released it, well before the hold ran out.
+    expect(Date.now() - started).toBeLessThan(2000);
+    await old.closed;
+    next.close();
     await w.client.endAsync();
   });
 });

@@ -4,16 +4,21 @@
  * route, or a reset of the object before the shard answered, leaves it here, and it is routed
  * again (every 5 s, by the session's timer) until it arrives. At least once: a route whose
  * answer was lost is routed again. One storage row, which outlives the session's own rows.
+ *
+ * A will of a connection that was taken over is held briefly first (`hold`): the old connection's
+ * DISCONNECT may have crossed the new CONNECT on its way (a device that disconnects and reconnects
+ * at once through another path, the gateway's and the Worker's). If that DISCONNECT (reason 0x00)
+ * still arrives, the client ended cleanly and the will is discarded [MQTT-3.14.4-3]; if the old
+ * connection closes without one, or the hold passes, the will goes out [MQTT-3.1.4-3].
  */
 import type { Message } from "../message.js";
-import type { SessionStore } from "./store.js";
+import type { PendingWill, SessionStore } from "./store.js";
 
 export const WILL_RETRY_MS = 5000;
+/** How long a taken-over connection's will waits for a DISCONNECT that crossed the takeover. */
+export const TAKEOVER_WILL_HOLD_MS = 2000;
 
-interface Pending {
-  id: number;
-  message: Message;
-}
+type Pending = PendingWill;
 
 export class PendingWills {
   private wills: Pending[];
@@ -31,12 +36,40 @@ export class PendingWills {
 
   /** A will to route: kept until `done(id)`. */
   add(message: Message, now: number): number {
-    const id = (this.wills.at(-1)?.id ?? 0) + 1;
+    const id = this.nextId();
     this.wills.push({ id, message });
     this.store.writePendingWills(this.wills);
     // The safety net: if no answer comes (the object was reset), the timer routes it again.
     this.retryAt ??= now + WILL_RETRY_MS;
     return id;
+  }
+
+  /** A will routed only once `connId` closed without a clean DISCONNECT, or at `now + TAKEOVER_WILL_HOLD_MS`. */
+  hold(message: Message, connId: string, now: number): void {
+    const until = now + TAKEOVER_WILL_HOLD_MS;
+    this.wills.push({ id: this.nextId(), message, hold: { connId, until } });
+    this.store.writePendingWills(this.wills);
+    this.retryAt = Math.min(this.retryAt ?? Number.POSITIVE_INFINITY, until);
+  }
+
+  /** Whether a will waits on connection `connId`. */
+  holds(connId: string): boolean {
+    return this.wills.some((w) => w.hold?.connId === connId);
+  }
+
+  /**
+   * Connection `connId` ended: cleanly (its will is discarded, returned for the log) or not (its
+   * wills are due now, returned to be routed).
+   */
+  settleHold(connId: string, clean: boolean, now: number): { discarded: Pending[]; due: Pending[] } {
+    const held = this.wills.filter((w) => w.hold?.connId === connId);
+    if (held.length === 0) return { discarded: [], due: [] };
+    if (clean) this.wills = this.wills.filter((w) => w.hold?.connId !== connId);
+    else for (const w of held) delete w.hold;
+    this.store.writePendingWills(this.wills);
+    if (this.wills.length === 0) this.retryAt = null;
+    else if (!clean) this.retryAt = Math.min(this.retryAt ?? Number.POSITIVE_INFINITY, now + WILL_RETRY_MS);
+    return clean ? { discarded: held, due: [] } : { discarded: [], due: held };
   }
 
   done(id: number): void {
@@ -49,10 +82,19 @@ export class PendingWills {
     this.retryAt = Math.min(this.retryAt ?? Number.POSITIVE_INFINITY, now + WILL_RETRY_MS);
   }
 
-  /** The wills due for another route now. */
-  due(now: number): Pending[] {
-    if (this.retryAt === null || now < this.retryAt || this.wills.length === 0) return [];
-    this.retryAt = now + WILL_RETRY_MS;
-    return [...this.wills];
+  /** The wills due now: `released` from a hold that passed (a first route), `retried` (another). */
+  due(now: number): { released: Pending[]; retried: Pending[] } {
+    const none = { released: [], retried: [] };
+    if (this.retryAt === null || now < this.retryAt || this.wills.length === 0) return none;
+    const released = this.wills.filter((w) => w.hold && now >= w.hold.until);
+    for (const w of released) delete w.hold;
+    if (released.length > 0) this.store.writePendingWills(this.wills);
+    const holdsLeft = this.wills.flatMap((w) => (w.hold ? [w.hold.until] : []));
+    this.retryAt = Math.min(now + WILL_RETRY_MS, ...holdsLeft);
+    return { released, retried: this.wills.filter((w) => !w.hold && !released.includes(w)) };
+  }
+
+  private nextId(): number {
+    return (this.wills.at(-1)?.id ?? 0) + 1;
   }
 }

@@ -6,6 +6,7 @@ import type { QoS } from "../message.js";
 import type { Session } from "./session.js";
 import { deliverNow, forVersion, message, newSession, ok, only, publishPacket, route, sent, settle, subscribePacket, text } from "./test-support.js";
 import { ALLOWED } from "./auth-verdict.js";
+import { TAKEOVER_WILL_HOLD_MS } from "./pending-wills.js";
 
 // ---- helpers (the shared ones are in ./test-support.ts) ----
 
@@ -162,7 +163,7 @@ describe("CONNECT and CONNACK", () => {
 });
 
 describe("session takeover [MQTT-3.1.4-2]", () => {
-  it("a CONNECT on a second connection closes the first, publishes its will, and answers the second", () => {
+  it("a CONNECT on a second connection closes the first, publishes its will [MQTT-3.1.4-3], and answers the second", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { clean: false, will: WILL });
     settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
@@ -170,7 +171,9 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
     const actions = session.receive("conn2", route("c1"), ok(connectPacket("c1", { clean: false })), 5, ALLOWED);
     const close = only(actions, "close");
     expect(close).toEqual([expect.objectContaining({ connId: "conn1", error: false })]);
-    const routed = only(actions, "route");
+    // The will waits for the old connection's close (a DISCONNECT may have crossed the takeover).
+    expect(only(actions, "route")).toEqual([]);
+    const routed = only(session.connectionLost("conn1", 6), "route");
     expect(routed).toHaveLength(1);
     expect(routed[0]!.message).toMatchObject({ topic: "status/c1", qos: 1, retain: true, origin: "c1" });
     expect(text(routed[0]!.message.payload)).toBe("gone");
@@ -191,8 +194,52 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
     expect(session.receive("conn1", route("c1"), ok(publishPacket("a", "x", 0)), 0)).toEqual([
       expect.objectContaining({ type: "close", connId: "conn1" }),
     ]);
+    // Its close releases the will it left (no DISCONNECT came), and nothing else.
+    expect(only(session.connectionLost("conn1", 0), "route")).toHaveLength(1);
     expect(session.connectionLost("conn1", 0)).toEqual([]);
     expect(session.current?.connId).toBe("conn2");
+  });
+
+  describe("a DISCONNECT that crossed the takeover (the client reconnected at once by another path)", () => {
+    it("with reason 0x00 discards the will the taken-over connection left [MQTT-3.14.4-3]", () => {
+      const { session, kv } = newSession();
+      connect(session, "conn1", "c1", { will: WILL });
+      connect(session, "conn2", "c1");
+      expect(only(session.lateDisconnect("conn1", 0, 10), "log")).toEqual([expect.objectContaining({ counter: "wills_discarded_crossed_disconnect" })]);
+      expect(only(session.connectionLost("conn1", 20), "route")).toEqual([]);
+      expect(only(session.timer(TAKEOVER_WILL_HOLD_MS + 1), "route")).toEqual([]);
+      expect(kv.get("wills")).toBeUndefined();
+    });
+
+    it("with another reason publishes the will at once", () => {
+      const { session } = newSession();
+      connect(session, "conn1", "c1", { will: WILL });
+      connect(session, "conn2", "c1");
+      expect(only(session.lateDisconnect("conn1", 0x04, 10), "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
+    });
+
+    it("none coming: the will goes out when the hold passes, and is durable meanwhile", () => {
+      const kv = new MemoryKv();
+      const { session } = newSession({}, kv);
+      connect(session, "conn1", "c1", { will: WILL });
+      connect(session, "conn2", "c1");
+      expect(session.nextDeadline()).toBe(TAKEOVER_WILL_HOLD_MS);
+      expect(only(session.timer(TAKEOVER_WILL_HOLD_MS - 1), "route")).toEqual([]);
+      // The object is reset within the hold: the new one still publishes it.
+      const { session: after } = newSession({}, kv);
+      const routes = only(after.timer(TAKEOVER_WILL_HOLD_MS), "route");
+      expect(routes.map((r) => r.message.topic)).toEqual(["status/c1"]);
+      settle(routes);
+      expect(kv.get("wills")).toBeUndefined();
+    });
+
+    it("a takeover with Clean Start 1 keeps the hold: the discarded session does not publish it early", () => {
+      const { session } = newSession();
+      connect(session, "conn1", "c1", { clean: false, will: WILL });
+      const actions = session.receive("conn2", route("c1"), ok(connectPacket("c1", { clean: true })), 5, ALLOWED);
+      expect(only(actions, "route")).toEqual([]);
+      expect(only(session.lateDisconnect("conn1", 0, 10), "route")).toEqual([]);
+    });
   });
 
   it("the new connection's will replaces the old one", () => {

@@ -173,8 +173,32 @@ export class Session {
 
   /** The network connection closed without DISCONNECT: the will goes out [MQTT-3.1.2-8]. */
   connectionLost(connId: string, now: number): Action[] {
-    if (this.current?.connId !== connId) return [];
+    // A taken-over connection closed without the DISCONNECT its will waited for (see PendingWills).
+    if (this.current?.connId !== connId) return this.settleHeldWill(connId, false, now);
     return this.endConnection(true, "connection lost", now);
+  }
+
+  /**
+   * A DISCONNECT from a connection already taken over: it crossed the takeover, so the client had
+   * ended that connection itself. Reason 0x00 discards the will it held [MQTT-3.14.4-3]; any
+   * other sends it now.
+   */
+  lateDisconnect(connId: string, reason: number, now: number): Action[] {
+    return this.settleHeldWill(connId, reason === Reason.NormalDisconnection, now);
+  }
+
+  private settleHeldWill(connId: string, clean: boolean, now: number): Action[] {
+    const { discarded, due } = this.wills.settleHold(connId, clean, now);
+    const actions: Action[] = discarded.map((w) => ({
+      type: "log" as const,
+      level: "info" as const,
+      message: `will of ${w.message.origin} on ${w.message.topic} discarded: the taken-over connection had sent DISCONNECT`,
+      counter: "wills_discarded_crossed_disconnect",
+    }));
+    for (const w of due) {
+      actions.push({ type: "log", level: "info", message: `publishing will of ${w.message.origin} on ${w.message.topic} (session taken over)`, counter: "wills_published" }, this.routeWill(w.id, w.message));
+    }
+    return actions;
   }
 
   /**
@@ -212,7 +236,11 @@ export class Session {
     if (this.current && this.current.auth.expiresAt !== undefined && now >= this.current.auth.expiresAt) {
       actions.push(...this.fail(this.current.connId, Reason.MaximumConnectTime, "the client's token expired (an MQTT 5 client can send a fresh one in an AUTH packet before)", now));
     }
-    for (const will of this.wills.due(now)) {
+    const { released, retried } = this.wills.due(now);
+    for (const will of released) {
+      actions.push({ type: "log", level: "info", message: `publishing will of ${will.message.origin} on ${will.message.topic} (session taken over)`, counter: "wills_published" }, this.routeWill(will.id, will.message));
+    }
+    for (const will of retried) {
       actions.push({ type: "log", level: "warn", message: `routing the will on ${will.message.topic} again: its shard has not stored it yet`, counter: "wills_retried" }, this.routeWill(will.id, will.message));
     }
     const record = this.record;
@@ -238,7 +266,8 @@ export class Session {
       if (disconnect) actions.push(send(conn, disconnect));
     }
     actions.push(close(connId, why, reason !== Reason.SessionTakenOver));
-    if (conn) actions.push(...this.endConnection(true, why, now));
+    // A taken-over connection's will waits briefly for a DISCONNECT that crossed the takeover.
+    if (conn) actions.push(...this.endConnection(true, why, now, reason === Reason.SessionTakenOver ? connId : undefined));
     return actions;
   }
 
@@ -246,7 +275,7 @@ export class Session {
    * The live connection is over. The will goes out now, after its delay, or when the session
    * ends, whichever is first [MQTT-3.1.2-8]; a session with expiry 0 ends now [MQTT-3.1.2-6].
    */
-  endConnection(publishWill: boolean, why: string, now: number): Action[] {
+  endConnection(publishWill: boolean, why: string, now: number, holdWillFor?: string): Action[] {
     const actions: Action[] = [];
     this.current = null;
     // Messages held in memory for the connection are the session's to keep now.
@@ -261,7 +290,8 @@ export class Session {
     const expiry = record.expiryInterval;
     if (will && publishWill) {
       const delay = Math.min(will.delay, expiry === NEVER_EXPIRES ? will.delay : expiry);
-      if (delay === 0) actions.push(...this.publishWill(will, now, why));
+      if (delay === 0 && holdWillFor !== undefined) this.wills.hold(this.willMessage(will, now), holdWillFor, now);
+      else if (delay === 0) actions.push(...this.publishWill(will, now, why));
       else record.delayedWill = { will, at: now + delay * 1000 };
     }
     if (expiry === 0) return actions.concat(this.discard(now));
@@ -453,9 +483,15 @@ export class Session {
     }];
   }
 
-  private publishWill(will: Will, now: number, why: string): Action[] {
+  /** The message a will becomes; its Message Expiry Interval runs from now. */
+  private willMessage(will: Will, now: number): Message {
     const message: Message = { ...will.message };
     if (will.expiryInterval !== undefined) message.expiresAt = now + will.expiryInterval * 1000;
+    return message;
+  }
+
+  private publishWill(will: Will, now: number, why: string): Action[] {
+    const message = this.willMessage(will, now);
     const id = this.wills.add(message, now);
     return [
       { type: "log", level: "info", message: `publishing will of ${message.origin} on ${message.topic} (${why})`, counter: "wills_published" },

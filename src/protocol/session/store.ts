@@ -31,8 +31,8 @@ export interface SessionStore {
   readMarks(): Record<string, ShardMark>;
   writeMark(shard: string, mark: ShardMark): void;
   /** Wills not yet stored by their topic shard (see PendingWills); this row outlives `clear`. */
-  readPendingWills(): { id: number; message: Message }[];
-  writePendingWills(wills: { id: number; message: Message }[]): void;
+  readPendingWills(): PendingWill[];
+  writePendingWills(wills: PendingWill[]): void;
   /** Topic shards told that the client is offline, to be told when it is back (F28). */
   readMuted(): string[];
   writeMuted(shards: string[]): void;
@@ -40,4 +40,11 @@ export interface SessionStore {
   writeAliases(aliases: TopicAliases | undefined): void;
   /** Forget the whole session (clean start, or the session ended). */
   clear(): void;
+}
+
+/** A will on its way to its topic shard; `hold` while a taken-over connection may still say DISCONNECT. */
+export interface PendingWill {
+  id: number;
+  message: Message;
+  hold?: { connId: string; until: number };
 }
