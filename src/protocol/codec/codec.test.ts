@@ -246,7 +246,7 @@ describe("connectSummary", () => {
 describe("duplicated MQTT 5 properties (review F13)", () => {
   it("a property other than User Property given twice is refused, not turned into an array", () => {
     const bytes = mqttPacket.generate({ cmd: "subscribe", messageId: 1, properties: { subscriptionIdentifier: [5, 6] }, subscriptions: [{ topic: "a", qos: 1 }] } as unknown as mqttPacket.Packet, { protocolVersion: 5 });
-    expect(decodePacket(bytes, 5)).toEqual({ ok: false, error: "duplicate-property", detail: "subscribe carries subscriptionIdentifier more than once" });
+    expect(decodePacket(bytes, 5)).toEqual({ ok: false, error: "duplicate-property", detail: "Subscription Identifier included more than once §2.2.2.2" });
   });
 
   it("User Property may repeat", () => {

@@ -5,15 +5,20 @@
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import { connectClientIdBytes, isWellFormedUtf8, peekConnectProtocol } from "./connect-header.js";
+import { checkPacket } from "./validate.js";
 
 export type ProtocolVersion = 3 | 4 | 5;
 
+/**
+ * A decoded packet, or why not. `connect` is set when the packet that failed was a CONNECT and
+ * names its protocol version: an MQTT 5 client may then be told why in CONNACK (§3.1.4, §4.13.1).
+ */
 export type DecodeResult =
   | { ok: true; packet: Packet }
-  | { ok: false; error: "malformed"; detail: string }
+  | { ok: false; error: "malformed"; detail: string; connect?: ProtocolVersion }
   | { ok: false; error: "unacceptable-protocol"; detail: string }
-  | { ok: false; error: "duplicate-property"; detail: string }
-  | { ok: false; error: "protocol-error"; detail: string };
+  | { ok: false; error: "duplicate-property"; detail: string; connect?: ProtocolVersion }
+  | { ok: false; error: "protocol-error"; detail: string; connect?: ProtocolVersion };
 
 const parsers = new Map<ProtocolVersion, ReturnType<typeof mqttPacket.parser>>();
 
@@ -40,6 +45,9 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
       return { ok: false, error: "unacceptable-protocol", detail: `${proto.name} level ${proto.level}` };
     }
   }
+  // The structure MQTT gives the packet, checked on its raw bytes (validate.ts).
+  const violation = checkPacket(bytes, version);
+  if (violation) return { ok: false, error: violation.kind, detail: violation.message, ...connectOf(bytes, version) };
   const parser = parserFor(version);
   let packet: Packet | undefined;
   let failure: Error | undefined;
@@ -61,7 +69,7 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   if (failure || !packet) {
     // Reset so the shared parser starts clean for the next connection.
     parsers.delete(version as ProtocolVersion);
-    return { ok: false, error: "malformed", detail: failure?.message ?? "incomplete packet" };
+    return { ok: false, error: "malformed", detail: failure?.message ?? "incomplete packet", ...connectOf(bytes, version) };
   }
   const duplicate = duplicatedProperty(packet);
   if (duplicate) return { ok: false, error: "duplicate-property", detail: `${packet.cmd} carries ${duplicate} more than once` };
@@ -73,6 +81,13 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
     return { ok: false, error: "malformed", detail: "the client id is not well-formed UTF-8" };
   }
   return { ok: true, packet };
+}
+
+/** For a CONNECT that failed: the version its header names (see DecodeResult). */
+function connectOf(bytes: Uint8Array, version: ProtocolVersion | undefined): { connect?: ProtocolVersion } {
+  if (version !== undefined || bytes[0] === undefined || bytes[0] >> 4 !== 1) return {};
+  const level = peekConnectProtocol(bytes)?.level;
+  return level === 3 || level === 4 || level === 5 ? { connect: level } : {};
 }
 
 /** Rules mqtt-packet does not check, on packets it decoded. */

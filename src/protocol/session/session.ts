@@ -118,8 +118,11 @@ export class Session {
     try {
       if (!input.ok) {
         if (input.error === "unacceptable-protocol") return handleConnect.unacceptable(connId, input.detail);
-        if (input.error === "duplicate-property" || input.error === "protocol-error") throw new ProtocolError(Reason.ProtocolError, input.detail);
-        throw new ProtocolError(Reason.MalformedPacket, `malformed packet: ${input.detail}`);
+        const reason = input.error === "duplicate-property" || input.error === "protocol-error" ? Reason.ProtocolError : Reason.MalformedPacket;
+        const why = reason === Reason.ProtocolError ? input.detail : `malformed packet: ${input.detail}`;
+        // A CONNECT that broke a rule: CONNACK with the reason (5.0), or a bare close (3.1.1).
+        if (input.connect !== undefined && !conn) return handleConnect.invalid(connId, input.connect, reason, why);
+        throw new ProtocolError(reason, why);
       }
       const packet = input.packet;
       if (packet.cmd === "connect") {

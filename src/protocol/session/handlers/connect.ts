@@ -161,6 +161,14 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
 handleConnect.unacceptable = (connId: string, detail: string): Action[] =>
   reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
 
+/**
+ * A CONNECT that broke a rule of its format (validate.ts): MQTT 5 is told why with CONNACK 0x81
+ * Malformed Packet or 0x82 Protocol Error, which the server MAY send ([MQTT-3.1.4-1], §4.13.1);
+ * 3.1.1 closes without CONNACK [MQTT-3.1.4-1].
+ */
+handleConnect.invalid = (connId: string, version: ProtocolVersion, reason: ReasonCode, why: string): Action[] =>
+  version === 5 ? reject(connId, 5, reason, why) : [close(connId, why, true)];
+
 /** What the broker offers, as configured (MQTT 5 §3.2.2.3). */
 function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean, cappedExpiry: number | undefined, authMethod: string | undefined): IConnackPacket["properties"] {
   const c = s.config;
