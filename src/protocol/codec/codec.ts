@@ -73,8 +73,6 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   }
   const duplicate = duplicatedProperty(packet);
   if (duplicate) return { ok: false, error: "duplicate-property", detail: `${packet.cmd} carries ${duplicate} more than once` };
-  const broken = brokenRule(packet);
-  if (broken) return broken;
   // mqtt-packet turns ill-formed UTF-8 into U+FFFD: a client id so rewritten would name another
   // session. Ill-formed UTF-8 is a Malformed Packet [MQTT-1.5.4-1] (5.0); 3.1.1 closes [MQTT-1.5.3-1].
   if (packet.cmd === "connect" && !isWellFormedUtf8(connectClientIdBytes(bytes) ?? new Uint8Array())) {
@@ -88,17 +86,6 @@ function connectOf(bytes: Uint8Array, version: ProtocolVersion | undefined): { c
   if (version !== undefined || bytes[0] === undefined || bytes[0] >> 4 !== 1) return {};
   const level = peekConnectProtocol(bytes)?.level;
   return level === 3 || level === 4 || level === 5 ? { connect: level } : {};
-}
-
-/** Rules mqtt-packet does not check, on packets it decoded. */
-function brokenRule(packet: Packet): DecodeResult | undefined {
-  const id = (packet as { messageId?: number }).messageId;
-  const needsId = packet.cmd === "subscribe" || packet.cmd === "unsubscribe" || (packet.cmd === "publish" && packet.qos > 0) || packet.cmd === "puback" || packet.cmd === "pubrec" || packet.cmd === "pubrel" || packet.cmd === "pubcomp";
-  // A Packet Identifier is non-zero [MQTT-2.3.1-1] (3.1.1), [MQTT-2.2.1-3] (5.0).
-  if (needsId && id === 0) return { ok: false, error: "protocol-error", detail: `${packet.cmd} with Packet Identifier 0` };
-  // DUP is 0 on every QoS 0 PUBLISH [MQTT-3.3.1-2]: anything else is a malformed packet.
-  if (packet.cmd === "publish" && packet.qos === 0 && packet.dup) return { ok: false, error: "malformed", detail: "QoS 0 PUBLISH with DUP set" };
-  return undefined;
 }
 
 /**

@@ -56,6 +56,9 @@ export function readFixedHeader(bytes: Uint8Array, v5: boolean): FixedHeader {
   if (type === PacketType.PUBLISH) {
     // QoS 3 is a Malformed Packet [MQTT-3.3.1-4].
     if (((flags >> 1) & 0b11) === 3) throw malformed("[MQTT-3.3.1-4]", "PUBLISH with both QoS bits set");
+    // DUP is 0 on every QoS 0 PUBLISH [MQTT-3.3.1-2]; 5.0 lists it among the flags that must be
+    // right (Table 2-2), so another value is malformed [MQTT-2.1.3-1].
+    if (((flags >> 1) & 0b11) === 0 && flags & 0b1000) throw malformed("[MQTT-3.3.1-2]", "QoS 0 PUBLISH with DUP set");
   } else if (flags !== (REQUIRED_FLAGS[type] ?? 0)) {
     const clause = FLAGS_CLAUSE[type] ?? (v5 ? "[MQTT-2.1.3-1]" : "[MQTT-2.2.2-2]");
     throw malformed(clause, `packet type ${type} with reserved flag bits 0x${flags.toString(16)}`);

@@ -47,7 +47,7 @@ function readValue(reader: ByteReader, type: (typeof PROPERTIES)[number]["type"]
       return reader.binary(name);
     case "pair":
       // Both strings of a pair obey the UTF-8 string rules [MQTT-1.5.7-1].
-      return [reader.string(`${name} name`), reader.string(`${name} value`)];
+      return [reader.string(`${name} name`, true), reader.string(`${name} value`, true)];
   }
 }
 

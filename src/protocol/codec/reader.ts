@@ -95,15 +95,16 @@ export class ByteReader {
    * A UTF-8 Encoded String (§1.5.4 / 3.1.1 §1.5.3): well-formed UTF-8 without U+0000, or the
    * packet is malformed (5.0) / the connection is closed (3.1.1).
    */
-  string(what: string): string {
+  string(what: string, inPair = false): string {
     const raw = this.binary(what);
     let text: string;
     try {
       text = strictUtf8.decode(raw);
     } catch {
-      throw malformed(this.v5 ? "[MQTT-1.5.4-1]" : "[MQTT-1.5.3-1]", `${what} is not well-formed UTF-8`);
+      // The strings of a UTF-8 String Pair obey the same rules [MQTT-1.5.7-1].
+      throw malformed(inPair ? "[MQTT-1.5.7-1]" : this.v5 ? "[MQTT-1.5.4-1]" : "[MQTT-1.5.3-1]", `${what} is not well-formed UTF-8`);
     }
-    if (text.includes("\u0000")) throw malformed(this.v5 ? "[MQTT-1.5.4-2]" : "[MQTT-1.5.3-2]", `${what} contains U+0000`);
+    if (text.includes("\u0000")) throw malformed(inPair ? "[MQTT-1.5.7-1]" : this.v5 ? "[MQTT-1.5.4-2]" : "[MQTT-1.5.3-2]", `${what} contains U+0000`);
     return text;
   }
 

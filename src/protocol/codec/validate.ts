@@ -11,6 +11,13 @@
 import { PacketType, readFixedHeader } from "./fixed-header.js";
 import { scanProperties } from "./properties.js";
 import { ByteReader, Violation, malformed, protocolError } from "./reader.js";
+
+/** A Packet Identifier: non-zero (5.0 [MQTT-2.2.1-3], 3.1.1 [MQTT-2.3.1-1]). */
+function packetId(r: ByteReader): number {
+  const id = r.u16("the Packet Identifier");
+  if (id === 0) throw protocolError(r.v5 ? "[MQTT-2.2.1-3]" : "[MQTT-2.3.1-1]", "Packet Identifier 0");
+  return id;
+}
 import { filterViolation, topicNameViolation } from "./topic-syntax.js";
 
 /**
@@ -128,7 +135,7 @@ function checkConnect(bytes: Uint8Array): void {
 function checkPublish(r: ByteReader, qos: number, v5: boolean): void {
   // The Topic Name is a UTF-8 Encoded String [MQTT-3.3.2-1].
   const topic = r.string("the Topic Name");
-  if (qos > 0) r.u16("the Packet Identifier");
+  if (qos > 0) packetId(r);
   const props = v5 ? scanProperties(r, "publish") : undefined;
   if (topic === "") {
     // 5.0: "a Protocol Error if the Topic Name is zero length and there is no Topic Alias" (§3.3.2.1).
@@ -148,7 +155,7 @@ function checkAck(r: ByteReader, type: number, v5: boolean): void {
   if (!v5 && r.remaining !== 2) throw malformed(`§3.${type}.1`, `acknowledgement (type ${type}) with a Remaining Length of ${r.remaining}, not 2`);
   // 5.0: a Packet Identifier, then optionally a Reason Code, then optionally properties.
   if (r.remaining < 2) throw malformed(section, `acknowledgement (type ${type}) with a Remaining Length of ${r.remaining}`);
-  r.u16("the Packet Identifier");
+  packetId(r);
   if (r.atEnd) return;
   r.byte("the Reason Code"); // which codes are valid, mqtt-packet checks
   // "If the Remaining Length is less than 4 there is no Property Length" (§3.4.2.2.1 …).
@@ -159,7 +166,7 @@ function checkAck(r: ByteReader, type: number, v5: boolean): void {
 
 /** SUBSCRIBE (§3.8). */
 function checkSubscribe(r: ByteReader, v5: boolean): void {
-  r.u16("the Packet Identifier");
+  packetId(r);
   if (v5) scanProperties(r, "subscribe");
   // At least one Topic Filter / Subscription Options pair: 5.0 [MQTT-3.8.3-2] "no Payload is a
   // Protocol Error"; 3.1.1 [MQTT-3.8.3-3] (a protocol violation: close).
@@ -188,7 +195,7 @@ function checkSubscribe(r: ByteReader, v5: boolean): void {
 
 /** UNSUBSCRIBE (§3.10). */
 function checkUnsubscribe(r: ByteReader, v5: boolean): void {
-  r.u16("the Packet Identifier");
+  packetId(r);
   if (v5) scanProperties(r, "unsubscribe");
   // At least one Topic Filter [MQTT-3.10.3-2]; 5.0: "no Payload is a Protocol Error".
   if (r.atEnd) throw v5 ? protocolError("[MQTT-3.10.3-2]", "UNSUBSCRIBE without a Topic Filter") : malformed("[MQTT-3.10.3-2]", "UNSUBSCRIBE without a Topic Filter");

@@ -7,7 +7,7 @@
 import type { Packet } from "mqtt-packet";
 import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
-import { type DecodeResult, encodePacket } from "../codec/codec.js";
+import { type DecodeResult, encodePacket, type ProtocolVersion } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
 import { isExpired, messageBytes, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
 import { getOwn } from "./own-keys.js";
@@ -136,8 +136,11 @@ export class Session {
       conn.lastSeen = now;
       return this.dispatch(conn, packet, now, auth);
     } catch (e) {
-      if (e instanceof ProtocolError) return this.fail(connId, e.reason, e.message, now);
-      throw e;
+      if (!(e instanceof ProtocolError)) throw e;
+      // A CONNECT refused for a rule it broke (Receive Maximum 0, a will topic with a wildcard…):
+      // CONNACK with the reason (5.0), a bare close (3.1.1), as for one that failed to decode.
+      if (!conn && input.ok && input.packet.cmd === "connect") return handleConnect.invalid(connId, (input.packet.protocolVersion ?? 4) as ProtocolVersion, e.reason, e.message);
+      return this.fail(connId, e.reason, e.message, now);
     }
   }
 
