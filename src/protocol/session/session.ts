@@ -31,7 +31,7 @@ import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
 import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
 import type { SessionStore } from "./store.js";
-import { serverDisconnect } from "./wire.js";
+import { fitConnack, serverDisconnect } from "./wire.js";
 
 export type SessionConfig = BrokerConfig;
 
@@ -139,7 +139,7 @@ export class Session {
       if (!(e instanceof ProtocolError)) throw e;
       // A CONNECT refused for a rule it broke (Receive Maximum 0, a will topic with a wildcard…):
       // CONNACK with the reason (5.0), a bare close (3.1.1), as for one that failed to decode.
-      if (!conn && input.ok && input.packet.cmd === "connect") return handleConnect.invalid(connId, (input.packet.protocolVersion ?? 4) as ProtocolVersion, e.reason, e.message);
+      if (!conn && input.ok && input.packet.cmd === "connect") return handleConnect.invalid(connId, (input.packet.protocolVersion ?? 4) as ProtocolVersion, e.reason, e.message, input.packet.properties?.maximumPacketSize);
       return this.fail(connId, e.reason, e.message, now);
     }
   }
@@ -496,6 +496,7 @@ export function send(conn: ConnectionState, packet: Packet): Action {
 function fitted(conn: ConnectionState, packet: Packet): Packet {
   const props = (packet as { properties?: Record<string, unknown> }).properties;
   if (conn.version !== 5 || conn.maximumPacketSize === undefined || packet.cmd === "publish" || !props) return packet;
+  if (packet.cmd === "connack") return fitConnack(packet, conn.maximumPacketSize);
   if (props.reasonString === undefined && props.userProperties === undefined) return packet;
   if (encodePacket(packet, 5).byteLength <= conn.maximumPacketSize) return packet;
   const { reasonString: _, userProperties: __, ...rest } = props;
