@@ -124,6 +124,8 @@ export const CASES: ConformanceCase[] = [
   { name: "Subscription Options with Retain Handling 3 are a Protocol Error", clause: { 5: "§3.8.3.1" }, bytes: (v) => subscribe(v, [...str("a"), 0x31]), reason5: PROTOCOL_ERROR },
   { name: "No Local on a Shared Subscription is a Protocol Error", clause: { 5: "[MQTT-3.8.3-4]" }, bytes: (v) => subscribe(v, [...str("$share/g/a"), 0x05]), reason5: PROTOCOL_ERROR },
   { name: "a Topic Name with a wildcard is malformed", clause: both("[MQTT-3.3.2-2]"), bytes: (v) => publish(v, str("a/+")), reason5: MALFORMED },
+  { name: "a Will Topic with a wildcard is malformed", clause: both("[MQTT-3.3.2-2]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...str("w/#"), ...field([0x78])] }), reason5: MALFORMED },
+  { name: "an empty Will Topic is malformed", clause: both("[MQTT-4.7.3-1]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...str(""), ...field([0x78])] }), reason5: MALFORMED },
   { name: "an empty Topic Name without a Topic Alias", clause: both("§3.3.2.1", "[MQTT-4.7.3-1]"), bytes: (v) => publish(v, str("")), reason5: PROTOCOL_ERROR },
 
   // ---- MQTT 5 properties (§2.2.2.2) ----

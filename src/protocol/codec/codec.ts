@@ -48,6 +48,8 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   // The structure MQTT gives the packet, checked on its raw bytes (validate.ts).
   const violation = checkPacket(bytes, version);
   if (violation) return { ok: false, error: violation.kind, detail: violation.message, ...connectOf(bytes, version) };
+  // AUTH with a Remaining Length of 0 means Reason Code 0x00 and no properties (§3.15.2.1); mqtt-packet cannot read it.
+  if (version === 5 && bytes.length === 2 && bytes[0] === 0xf0) return { ok: true, packet: { cmd: "auth", reasonCode: 0 } as Packet };
   const parser = parserFor(version);
   let packet: Packet | undefined;
   let failure: Error | undefined;

@@ -61,6 +61,10 @@ describe("what the rules must still let through", () => {
     accepted(packet(0x40, u16(1), 0x10, props(0x1f, ...str("why"))), 5);
   });
 
+  it("§3.15.2.1 an AUTH with a Remaining Length of 0 is Reason Code 0x00 (which the session then refuses: only re-authentication is offered)", () => {
+    expect(decodePacket(packet(0xf0), 5)).toEqual({ ok: true, packet: { cmd: "auth", reasonCode: 0 } });
+  });
+
   it("§3.14.2.1 an MQTT 5 DISCONNECT may leave out its Reason Code and properties", () => {
     accepted(packet(0xe0), 5);
     accepted(packet(0xe0, 0x04), 5);

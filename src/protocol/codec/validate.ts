@@ -110,7 +110,11 @@ function checkConnect(bytes: Uint8Array): void {
   if (will) {
     if (v5) scanProperties(r, "will");
     // The Will Topic is a UTF-8 Encoded String (5.0 [MQTT-3.1.3-11], 3.1.1 [MQTT-3.1.3-10]).
-    r.string("the Will Topic");
+    const topic = r.string("the Will Topic");
+    // A topic name like a PUBLISH's: not empty [MQTT-4.7.3-1], no wildcards [MQTT-3.3.2-2].
+    if (topic === "") throw malformed("[MQTT-4.7.3-1]", "an empty Will Topic");
+    const bad = topicNameViolation(topic);
+    if (bad) throw malformed(bad.clause, `Will Topic: ${bad.why}`);
     r.binary("the Will Payload");
   }
   // A User Name / Password is present when its flag is 1 (5.0 [MQTT-3.1.2-17] / [-19]; 3.1.1
