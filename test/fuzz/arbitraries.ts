@@ -174,7 +174,10 @@ function publish(version: Version, fromClient: boolean): fc.Arbitrary<Packet> {
 function subscribe(version: Version): fc.Arbitrary<Packet> {
   const v5 = version === 5;
   const subscription: fc.Arbitrary<ISubscription> = v5
-    ? fc.record({ topic: topicFilter, qos, nl: fc.boolean(), rap: fc.boolean(), rh: fc.constantFrom(0, 1, 2) })
+    ? fc
+        .record({ topic: topicFilter, qos, nl: fc.boolean(), rap: fc.boolean(), rh: fc.constantFrom(0, 1, 2) })
+        // No Local on a shared subscription is a Protocol Error [MQTT-3.8.3-4].
+        .map((s) => (s.topic.startsWith("$share/") ? { ...s, nl: false } : s))
     : fc.record({ topic: topicFilter, qos });
   return fc
     .record(

@@ -55,10 +55,12 @@ describe("server DISCONNECT reason codes", () => {
     await raw.closed;
   });
 
-  it("0x90 Topic Name invalid for a wildcard in a PUBLISH topic", async () => {
+  it("0x81 Malformed Packet for a wildcard in a PUBLISH topic [MQTT-3.3.2-2]", async () => {
+    // Changed with issue 14: 0x90 Topic Name invalid is for a topic name that "is not malformed,
+    // but is not accepted" (§2.4); one with a wildcard is not a topic name (see docs/CONFORMANCE.md).
     const raw = await rawV5();
     raw.send({ cmd: "publish", topic: "a/+", payload: Buffer.from("x"), qos: 0, retain: false, dup: false } as never, 5);
-    expect(await raw.expect("disconnect")).toMatchObject({ reasonCode: 0x90 });
+    expect(await raw.expect("disconnect")).toMatchObject({ reasonCode: 0x81 });
     await raw.closed;
   });
 

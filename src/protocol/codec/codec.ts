@@ -5,15 +5,20 @@
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import { connectClientIdBytes, isWellFormedUtf8, peekConnectProtocol } from "./connect-header.js";
+import { checkPacket } from "./validate.js";
 
 export type ProtocolVersion = 3 | 4 | 5;
 
+/**
+ * A decoded packet, or why not. `connect` is set when the packet that failed was a CONNECT and
+ * names its protocol version: an MQTT 5 client may then be told why in CONNACK (§3.1.4, §4.13.1).
+ */
 export type DecodeResult =
   | { ok: true; packet: Packet }
-  | { ok: false; error: "malformed"; detail: string }
+  | { ok: false; error: "malformed"; detail: string; connect?: ProtocolVersion }
   | { ok: false; error: "unacceptable-protocol"; detail: string }
-  | { ok: false; error: "duplicate-property"; detail: string }
-  | { ok: false; error: "protocol-error"; detail: string };
+  | { ok: false; error: "duplicate-property"; detail: string; connect?: ProtocolVersion }
+  | { ok: false; error: "protocol-error"; detail: string; connect?: ProtocolVersion };
 
 const parsers = new Map<ProtocolVersion, ReturnType<typeof mqttPacket.parser>>();
 
@@ -40,6 +45,11 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
       return { ok: false, error: "unacceptable-protocol", detail: `${proto.name} level ${proto.level}` };
     }
   }
+  // The structure MQTT gives the packet, checked on its raw bytes (validate.ts).
+  const violation = checkPacket(bytes, version);
+  if (violation) return { ok: false, error: violation.kind, detail: violation.message, ...connectOf(bytes, version) };
+  // AUTH with a Remaining Length of 0 means Reason Code 0x00 and no properties (§3.15.2.1); mqtt-packet cannot read it.
+  if (version === 5 && bytes.length === 2 && bytes[0] === 0xf0) return { ok: true, packet: { cmd: "auth", reasonCode: 0 } as Packet };
   const parser = parserFor(version);
   let packet: Packet | undefined;
   let failure: Error | undefined;
@@ -61,12 +71,10 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   if (failure || !packet) {
     // Reset so the shared parser starts clean for the next connection.
     parsers.delete(version as ProtocolVersion);
-    return { ok: false, error: "malformed", detail: failure?.message ?? "incomplete packet" };
+    return { ok: false, error: "malformed", detail: failure?.message ?? "incomplete packet", ...connectOf(bytes, version) };
   }
   const duplicate = duplicatedProperty(packet);
   if (duplicate) return { ok: false, error: "duplicate-property", detail: `${packet.cmd} carries ${duplicate} more than once` };
-  const broken = brokenRule(packet);
-  if (broken) return broken;
   // mqtt-packet turns ill-formed UTF-8 into U+FFFD: a client id so rewritten would name another
   // session. Ill-formed UTF-8 is a Malformed Packet [MQTT-1.5.4-1] (5.0); 3.1.1 closes [MQTT-1.5.3-1].
   if (packet.cmd === "connect" && !isWellFormedUtf8(connectClientIdBytes(bytes) ?? new Uint8Array())) {
@@ -75,15 +83,11 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
   return { ok: true, packet };
 }
 
-/** Rules mqtt-packet does not check, on packets it decoded. */
-function brokenRule(packet: Packet): DecodeResult | undefined {
-  const id = (packet as { messageId?: number }).messageId;
-  const needsId = packet.cmd === "subscribe" || packet.cmd === "unsubscribe" || (packet.cmd === "publish" && packet.qos > 0) || packet.cmd === "puback" || packet.cmd === "pubrec" || packet.cmd === "pubrel" || packet.cmd === "pubcomp";
-  // A Packet Identifier is non-zero [MQTT-2.3.1-1] (3.1.1), [MQTT-2.2.1-3] (5.0).
-  if (needsId && id === 0) return { ok: false, error: "protocol-error", detail: `${packet.cmd} with Packet Identifier 0` };
-  // DUP is 0 on every QoS 0 PUBLISH [MQTT-3.3.1-2]: anything else is a malformed packet.
-  if (packet.cmd === "publish" && packet.qos === 0 && packet.dup) return { ok: false, error: "malformed", detail: "QoS 0 PUBLISH with DUP set" };
-  return undefined;
+/** For a CONNECT that failed: the version its header names (see DecodeResult). */
+function connectOf(bytes: Uint8Array, version: ProtocolVersion | undefined): { connect?: ProtocolVersion } {
+  if (version !== undefined || bytes[0] === undefined || bytes[0] >> 4 !== 1) return {};
+  const level = peekConnectProtocol(bytes)?.level;
+  return level === 3 || level === 4 || level === 5 ? { connect: level } : {};
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { Packet } from "mqtt-packet";
 import type { BrokerConfig } from "../../config.js";
 import type { Action } from "../actions.js";
-import { type DecodeResult, encodePacket } from "../codec/codec.js";
+import { type DecodeResult, encodePacket, type ProtocolVersion } from "../codec/codec.js";
 import { ProtocolError, Reason, type ReasonCode } from "../errors.js";
 import { isExpired, messageBytes, minQoS, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../message.js";
 import { getOwn } from "./own-keys.js";
@@ -31,7 +31,7 @@ import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
 import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
 import type { SessionStore } from "./store.js";
-import { serverDisconnect } from "./wire.js";
+import { fitConnack, serverDisconnect } from "./wire.js";
 
 export type SessionConfig = BrokerConfig;
 
@@ -118,8 +118,11 @@ export class Session {
     try {
       if (!input.ok) {
         if (input.error === "unacceptable-protocol") return handleConnect.unacceptable(connId, input.detail);
-        if (input.error === "duplicate-property" || input.error === "protocol-error") throw new ProtocolError(Reason.ProtocolError, input.detail);
-        throw new ProtocolError(Reason.MalformedPacket, `malformed packet: ${input.detail}`);
+        const reason = input.error === "duplicate-property" || input.error === "protocol-error" ? Reason.ProtocolError : Reason.MalformedPacket;
+        const why = reason === Reason.ProtocolError ? input.detail : `malformed packet: ${input.detail}`;
+        // A CONNECT that broke a rule: CONNACK with the reason (5.0), or a bare close (3.1.1).
+        if (input.connect !== undefined && !conn) return handleConnect.invalid(connId, input.connect, reason, why);
+        throw new ProtocolError(reason, why);
       }
       const packet = input.packet;
       if (packet.cmd === "connect") {
@@ -133,8 +136,11 @@ export class Session {
       conn.lastSeen = now;
       return this.dispatch(conn, packet, now, auth);
     } catch (e) {
-      if (e instanceof ProtocolError) return this.fail(connId, e.reason, e.message, now);
-      throw e;
+      if (!(e instanceof ProtocolError)) throw e;
+      // A CONNECT refused for a rule it broke (Receive Maximum 0, a will topic with a wildcard…):
+      // CONNACK with the reason (5.0), a bare close (3.1.1), as for one that failed to decode.
+      if (!conn && input.ok && input.packet.cmd === "connect") return handleConnect.invalid(connId, (input.packet.protocolVersion ?? 4) as ProtocolVersion, e.reason, e.message, input.packet.properties?.maximumPacketSize);
+      return this.fail(connId, e.reason, e.message, now);
     }
   }
 
@@ -526,6 +532,7 @@ export function send(conn: ConnectionState, packet: Packet): Action {
 function fitted(conn: ConnectionState, packet: Packet): Packet {
   const props = (packet as { properties?: Record<string, unknown> }).properties;
   if (conn.version !== 5 || conn.maximumPacketSize === undefined || packet.cmd === "publish" || !props) return packet;
+  if (packet.cmd === "connack") return fitConnack(packet, conn.maximumPacketSize);
   if (props.reasonString === undefined && props.userProperties === undefined) return packet;
   if (encodePacket(packet, 5).byteLength <= conn.maximumPacketSize) return packet;
   const { reasonString: _, userProperties: __, ...rest } = props;

@@ -1,6 +1,6 @@
 /** Builds the broker's outgoing control packets for MQTT 3.1.1 and 5.0 in one place. */
 import type { IConnackPacket, Packet } from "mqtt-packet";
-import type { ProtocolVersion } from "../codec/codec.js";
+import { encodePacket, type ProtocolVersion } from "../codec/codec.js";
 import { type ReasonCode, toConnackReturnCode, toDisconnectReason } from "../errors.js";
 
 export function connack(
@@ -27,4 +27,41 @@ export function ack(
   reasonCode = 0,
 ): Packet {
   return (version === 5 ? { cmd, messageId, reasonCode } : { cmd, messageId }) as Packet;
+}
+
+/**
+ * A CONNACK within the client's Maximum Packet Size: the server MUST NOT send a larger packet
+ * [MQTT-3.1.2-24], and leaves out the Reason String and User Properties first ([MQTT-3.2.2-19],
+ * [MQTT-3.2.2-20]). Next go the properties that only repeat their default (§3.2.2.3: Retain,
+ * Wildcard, Subscription Identifier and Shared Subscription Available 1, Topic Alias Maximum 0,
+ * Receive Maximum 65,535), then the optional Response Information (§3.2.2.3.15); what remains
+ * (the Assigned Client Identifier, limits the client must know) is sent as it is.
+ */
+export function fitConnack(packet: Packet, maximumPacketSize: number | undefined): Packet {
+  const props = (packet as IConnackPacket).properties;
+  // (0 is no limit but a Protocol Error of its own, §3.1.2.11.4: the CONNACK says so in full.)
+  if (packet.cmd !== "connack" || !maximumPacketSize || !props) return packet;
+  const fits = (p: Packet) => encodePacket(p, 5).byteLength <= maximumPacketSize;
+  if (fits(packet)) return packet;
+  const { reasonString: _r, userProperties: _u, ...rest } = props;
+  const steps: ((p: NonNullable<IConnackPacket["properties"]>) => void)[] = [
+    () => undefined,
+    (p) => {
+      if (p.retainAvailable === true) delete p.retainAvailable;
+      if (p.wildcardSubscriptionAvailable === true) delete p.wildcardSubscriptionAvailable;
+      if (p.subscriptionIdentifiersAvailable === true) delete p.subscriptionIdentifiersAvailable;
+      if (p.sharedSubscriptionAvailable === true) delete p.sharedSubscriptionAvailable;
+      if (p.topicAliasMaximum === 0) delete p.topicAliasMaximum;
+      if (p.receiveMaximum === 65535) delete p.receiveMaximum;
+    },
+    (p) => delete p.responseInformation,
+  ];
+  const properties = { ...rest };
+  let fitted: Packet = packet;
+  for (const step of steps) {
+    step(properties);
+    fitted = { ...packet, properties: { ...properties } } as Packet;
+    if (fits(fitted)) return fitted;
+  }
+  return fitted;
 }

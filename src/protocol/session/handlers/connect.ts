@@ -9,7 +9,7 @@ import { type AuthVerdict, JWT_AUTH_METHOD } from "../auth-verdict.js";
 import { messageProperties } from "./properties.js";
 import { close, send, type Session } from "../session.js";
 import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, type Will } from "../state.js";
-import { connack } from "../wire.js";
+import { connack, fitConnack } from "../wire.js";
 
 
 /** Longest user name accepted, in UTF-8 bytes. */
@@ -36,46 +36,48 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   const props = packet.properties ?? {};
   const cleanStart = packet.clean !== false;
   const config = s.config;
+  // A refusal fits the client's Maximum Packet Size too [MQTT-3.1.2-24].
+  const refuse = (reason: ReasonCode, why: string) => reject(connId, version, reason, why, v5 ? props.maximumPacketSize : undefined);
 
   // Validate the client id: an empty one needs CleanSession=1 in 3.1.1 [MQTT-3.1.3-8]; the
   // server then assigns one [MQTT-3.1.3-6] (5.0 allows it with any Clean Start [MQTT-3.1.3-6]).
   let clientId = packet.clientId ?? "";
   const assigned = clientId === "";
   if (assigned) {
-    if (!v5 && !cleanStart) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id with CleanSession=0");
-    if (!route.assigned) return reject(connId, version, Reason.ClientIdentifierNotValid, "empty client id was not routed for assignment");
+    if (!v5 && !cleanStart) return refuse(Reason.ClientIdentifierNotValid, "empty client id with CleanSession=0");
+    if (!route.assigned) return refuse(Reason.ClientIdentifierNotValid, "empty client id was not routed for assignment");
     clientId = route.clientId;
   } else if (utf8Length(clientId) > config.maxClientIdBytes) {
     // The server may refuse ids it does not like (§3.1.3.1): an id becomes storage keys.
-    return reject(connId, version, Reason.ClientIdentifierNotValid, `client id longer than ${config.maxClientIdBytes} bytes (MAX_CLIENT_ID_LENGTH)`);
+    return refuse(Reason.ClientIdentifierNotValid, `client id longer than ${config.maxClientIdBytes} bytes (MAX_CLIENT_ID_LENGTH)`);
   } else if (hasControlCharacter(clientId)) {
     // Control characters have no place in an id, and must never look like an internal key (review F1).
-    return reject(connId, version, Reason.ClientIdentifierNotValid, "client id contains control characters");
+    return refuse(Reason.ClientIdentifierNotValid, "client id contains control characters");
   } else if (clientId !== route.clientId) {
     // The connection was routed to this object for another id (a wrong ?clientId= hint).
-    return reject(connId, version, Reason.ClientIdentifierNotValid, `client id ${clientId} does not match the route`);
+    return refuse(Reason.ClientIdentifierNotValid, `client id ${clientId} does not match the route`);
   }
   // Enhanced authentication: only "JWT" (a token in Authentication Data, renewable with AUTH) [MQTT-4.12.0-1].
   if (v5 && props.authenticationMethod !== undefined && props.authenticationMethod !== JWT_AUTH_METHOD) {
-    return reject(connId, version, Reason.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported (only ${JWT_AUTH_METHOD})`);
+    return refuse(Reason.BadAuthenticationMethod, `authentication method ${props.authenticationMethod} is not supported (only ${JWT_AUTH_METHOD})`);
   }
   // A user name rides in the socket attachment (16 KiB in all) with the client id and a token.
   if (packet.username !== undefined && utf8Length(packet.username) > MAX_USERNAME_BYTES) {
-    return reject(connId, version, Reason.BadUserNameOrPassword, `user name longer than ${MAX_USERNAME_BYTES} bytes`);
+    return refuse(Reason.BadUserNameOrPassword, `user name longer than ${MAX_USERNAME_BYTES} bytes`);
   }
   // Credentials, judged by the shell, before anything else: a refused CONNECT takes nothing over.
   if (!verdict.ok) {
-    return [{ type: "log", level: "warn", message: verdict.log, counter: "connects_refused_auth" }, ...reject(connId, version, verdict.reason, "not authorized")];
+    return [{ type: "log", level: "warn", message: verdict.log, counter: "connects_refused_auth" }, ...refuse(verdict.reason, "not authorized")];
   }
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) throw new ProtocolError(Reason.TopicNameInvalid, `invalid will topic ${JSON.stringify(packet.will.topic)}`);
     const beyond = beyondTopicLimits(packet.will.topic, config);
-    if (beyond !== null) return reject(connId, version, Reason.TopicNameInvalid, `will topic ${beyond}`);
-    if (v5 && (packet.will.qos ?? 0) > config.maximumQoS) return reject(connId, version, Reason.QosNotSupported, `will QoS ${packet.will.qos} above the maximum ${config.maximumQoS}`);
-    if (v5 && packet.will.retain && !config.retainAvailable) return reject(connId, version, Reason.RetainNotSupported, "retained wills are not available");
+    if (beyond !== null) return refuse(Reason.TopicNameInvalid, `will topic ${beyond}`);
+    if (v5 && (packet.will.qos ?? 0) > config.maximumQoS) return refuse(Reason.QosNotSupported, `will QoS ${packet.will.qos} above the maximum ${config.maximumQoS}`);
+    if (v5 && packet.will.retain && !config.retainAvailable) return refuse(Reason.RetainNotSupported, "retained wills are not available");
     // A will is a publish the client may make later: its topic needs the right to write there.
     if (!verdict.rights.check("write", packet.will.topic)) {
-      return [{ type: "log", level: "warn", message: `${clientId}: will topic ${packet.will.topic} refused (ACL)`, counter: "connects_refused_will_acl" }, ...reject(connId, version, Reason.NotAuthorized, "not authorized to publish the will topic")];
+      return [{ type: "log", level: "warn", message: `${clientId}: will topic ${packet.will.topic} refused (ACL)`, counter: "connects_refused_will_acl" }, ...refuse(Reason.NotAuthorized, "not authorized to publish the will topic")];
     }
   }
   // A Receive Maximum or Maximum Packet Size of 0 is a protocol error (MQTT 5 §3.1.2.11.3, §3.1.2.11.4).
@@ -89,7 +91,7 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     if (!s.takeovers.allow(now, config.maxTakeoversPerMinute)) {
       return [
         { type: "log", level: "warn", message: `client id ${clientId} was taken over more than ${config.maxTakeoversPerMinute} times in a minute (MAX_TAKEOVERS_PER_MINUTE): refusing further takeovers for now; each device or tab needs its own client id`, counter: "takeovers_refused" },
-        ...reject(connId, version, Reason.ConnectionRateExceeded, `client id taken over more than ${config.maxTakeoversPerMinute} times in a minute; retry later or use another client id`),
+        ...refuse(Reason.ConnectionRateExceeded, `client id taken over more than ${config.maxTakeoversPerMinute} times in a minute; retry later or use another client id`),
       ];
     }
     // Take over: the existing connection of this client id is closed [MQTT-3.1.4-2] with 0x8E.
@@ -161,6 +163,14 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
 handleConnect.unacceptable = (connId: string, detail: string): Action[] =>
   reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
 
+/**
+ * A CONNECT that broke a rule of its format (validate.ts): MQTT 5 is told why with CONNACK 0x81
+ * Malformed Packet or 0x82 Protocol Error, which the server MAY send ([MQTT-3.1.4-1], §4.13.1);
+ * 3.1.1 closes without CONNACK [MQTT-3.1.4-1].
+ */
+handleConnect.invalid = (connId: string, version: ProtocolVersion, reason: ReasonCode, why: string, maximumPacketSize?: number): Action[] =>
+  version === 5 ? reject(connId, 5, reason, why, maximumPacketSize) : [close(connId, why, true)];
+
 /** What the broker offers, as configured (MQTT 5 §3.2.2.3). */
 function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean, cappedExpiry: number | undefined, authMethod: string | undefined): IConnackPacket["properties"] {
   const c = s.config;
@@ -184,10 +194,11 @@ function connackProperties(s: Session, clientId: string, assigned: boolean, serv
   return p;
 }
 
-function reject(connId: string, version: ProtocolVersion, reason: ReasonCode, why: string): Action[] {
+function reject(connId: string, version: ProtocolVersion, reason: ReasonCode, why: string, maximumPacketSize?: number): Action[] {
   // A CONNACK with a failure code is followed by closing the connection [MQTT-3.2.2-5] / [MQTT-3.2.2-7].
+  const packet = connack(version, reason, false, version === 5 ? { reasonString: why } : undefined);
   return [
-    { type: "send", connId, version, packet: connack(version, reason, false, version === 5 ? { reasonString: why } : undefined) },
+    { type: "send", connId, version, packet: version === 5 ? fitConnack(packet, maximumPacketSize) : packet },
     close(connId, why, true),
   ];
 }
