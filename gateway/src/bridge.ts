@@ -14,7 +14,6 @@ import type { GatewayOptions } from "./options.js";
 import { CLIENT_ID_BYTES_LIMIT } from "../../src/config.js";
 import { closeReason } from "../../src/edge/close-reason.js";
 
-
 /**
  * Bytes a client may have on their way to its session before the session has taken them (see
  * `EdgeOptions.flowWindowBytes`): a device that writes faster is slowed down by TCP.

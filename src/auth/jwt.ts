@@ -14,16 +14,7 @@
  * - Rights: an `acl` claim (EMQX's shapes, see jwt-acl-claim.ts) becomes `rights`.
  */
 
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyOptions,
-} from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from "jose";
 import type { Authorizer } from "./authorizer.js";
 import { parseAclClaim } from "./jwt-acl-claim.js";
 

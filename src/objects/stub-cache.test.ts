@@ -38,7 +38,11 @@ describe("StubCache", () => {
     expect(await idOf("a")).toBe(2);
     expect(made).toEqual(["a", "a"]);
     // A synchronous throw inside the call counts too.
-    await expect(stubs.call("a", () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      stubs.call("a", () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(await idOf("a")).toBe(3);
   });
 

@@ -53,7 +53,10 @@ export class AuthGate {
     if (password !== undefined && password.byteLength > MAX_TOKEN_BYTES && (jwtMethod || this.settings.jwt)) {
       return refused("bad-credentials", `client ${JSON.stringify(clientId)} refused: a password or token over ${MAX_TOKEN_BYTES} bytes`);
     }
-    return this.verdict(await this.guard(() => authenticate(this.settings, { clientId, ...(packet.username !== undefined ? { username: packet.username } : {}), ...(password !== undefined ? { password } : {}) })), password);
+    return this.verdict(
+      await this.guard(() => authenticate(this.settings, { clientId, ...(packet.username !== undefined ? { username: packet.username } : {}), ...(password !== undefined ? { password } : {}) })),
+      password,
+    );
   }
 
   /** The verdict on an MQTT 5 AUTH re-authentication (a fresh JWT in Authentication Data). */

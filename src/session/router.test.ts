@@ -16,10 +16,12 @@ function fakeShards() {
     get: (key: string) => ({
       publish: (_key: string, messages: Message[]) => {
         calls.push(`publish ${key} ${messages.map((m) => m.topic).join(",")}`);
-        return new Promise<void>((resolve) => pending.push(() => {
-          calls.push(`accepted ${key}`);
-          resolve();
-        }));
+        return new Promise<void>((resolve) =>
+          pending.push(() => {
+            calls.push(`accepted ${key}`);
+            resolve();
+          }),
+        );
       },
       subscribe: async (_key: string, _clientId: string, items: { filter: string }[]) => {
         calls.push(`subscribe ${key} ${items.map((i) => i.filter).join(",")}`);

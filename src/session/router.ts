@@ -127,7 +127,13 @@ export class ShardRouter {
     const retained: RetainedPage[] = new Array(subscriptions.length);
     await Promise.all(
       [...groups].map(async ([key, items]) => {
-        const answers = await this.stubs.call(key, (stub) => stub.subscribe(key, clientId, items.map((i) => i.value)));
+        const answers = await this.stubs.call(key, (stub) =>
+          stub.subscribe(
+            key,
+            clientId,
+            items.map((i) => i.value),
+          ),
+        );
         items.forEach((item, n) => (retained[item.index] = answers[n] ?? { messages: [] }));
       }),
     );
@@ -142,7 +148,17 @@ export class ShardRouter {
 
   async unsubscribe(clientId: string, filters: string[]): Promise<void> {
     const groups = groupBy(filters, shardForFilter);
-    await Promise.all([...groups].map(([key, items]) => this.stubs.call(key, (stub) => stub.unsubscribe(key, clientId, items.map((i) => i.value)))));
+    await Promise.all(
+      [...groups].map(([key, items]) =>
+        this.stubs.call(key, (stub) =>
+          stub.unsubscribe(
+            key,
+            clientId,
+            items.map((i) => i.value),
+          ),
+        ),
+      ),
+    );
   }
 
   /** Gives a shared-subscription message back to its group, for another member. */
@@ -189,10 +205,12 @@ export class ShardRouter {
         this.releases.delete(shard);
         const { clientId, upTo } = next;
         if (upTo <= (this.told.get(shard) ?? 0)) continue;
-        await this.stubs.call(shard, (stub) => stub.release(shard, clientId, upTo)).then(
-          () => this.heard(shard, upTo),
-          (e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`),
-        );
+        await this.stubs
+          .call(shard, (stub) => stub.release(shard, clientId, upTo))
+          .then(
+            () => this.heard(shard, upTo),
+            (e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`),
+          );
       }
     } finally {
       this.releasing.delete(shard);
@@ -232,7 +250,12 @@ export class ShardRouter {
   /** One call; a failed batch of several is split in two halves, each tried once more, in order. */
   private async send(key: string, batch: Waiting[], splitOnFailure: boolean): Promise<void> {
     try {
-      await this.stubs.call(key, (stub) => stub.publish(key, batch.map((w) => w.message)));
+      await this.stubs.call(key, (stub) =>
+        stub.publish(
+          key,
+          batch.map((w) => w.message),
+        ),
+      );
       batch.forEach((w) => w.resolve());
     } catch (error) {
       if (!splitOnFailure || batch.length === 1) {

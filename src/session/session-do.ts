@@ -259,7 +259,10 @@ export class SessionDO extends DurableObject<Env> {
       await this.run(this.session.receive(a.connId, a.route, input, Date.now(), verdict));
       const now = this.session.current;
       if (!wasLive && now?.connId === a.connId) {
-        logLine("info", `session ${now.clientId} (${a.route.address ?? "unknown"}, MQTT ${now.version === 5 ? "5.0" : "3.1.1"}${now.auth.username !== undefined ? `, user ${now.auth.username}` : ""}): connected`);
+        logLine(
+          "info",
+          `session ${now.clientId} (${a.route.address ?? "unknown"}, MQTT ${now.version === 5 ? "5.0" : "3.1.1"}${now.auth.username !== undefined ? `, user ${now.auth.username}` : ""}): connected`,
+        );
       }
     }
     if (result.error && this.sockets.has(a.connId)) {
@@ -378,10 +381,11 @@ export class SessionDO extends DurableObject<Env> {
       .then(() => routed)
       .then(
         () => this.serial(() => this.runSafely(after())),
-        (error) => this.serial(() => {
-          failed?.();
-          return this.routeFailed(message, error);
-        }),
+        (error) =>
+          this.serial(() => {
+            failed?.();
+            return this.routeFailed(message, error);
+          }),
       );
   }
 
@@ -510,10 +514,13 @@ export class SessionDO extends DurableObject<Env> {
     if (this.spillTimer) clearTimeout(this.spillTimer.timer);
     this.spillTimer = null;
     if (at === null) return;
-    const timer = setTimeout(() => {
-      this.spillTimer = null;
-      void this.serial(() => this.runSafely(this.session.spill(Date.now())));
-    }, Math.max(0, at - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.spillTimer = null;
+        void this.serial(() => this.runSafely(this.session.spill(Date.now())));
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.spillTimer = { at, timer };
   }
 

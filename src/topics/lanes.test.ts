@@ -216,7 +216,10 @@ describe("Lanes: recipients' answers", () => {
     expect(h.released).toEqual([["c:a", 1]]);
     h.lanes.release("c:a", 1);
     h.lanes.release("c:a", 2);
-    expect(h.released).toEqual([["c:a", 1], ["c:a", 2]]);
+    expect(h.released).toEqual([
+      ["c:a", 1],
+      ["c:a", 2],
+    ]);
     // A recipient without a lane still gets its release through.
     h.lanes.release("c:zz", 5);
     expect(h.released.at(-1)).toEqual(["c:zz", 5]);

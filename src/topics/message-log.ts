@@ -274,7 +274,11 @@ export class MessageLog {
     const cached = this.cache.get(segment.key);
     if (cached) return cached.items;
     const items = this.kv.get<{ items: LogItem[] }>(segment.key)?.items ?? [];
-    this.remember(segment.key, items, segment.items.reduce((n, it) => n + it.bytes, 0));
+    this.remember(
+      segment.key,
+      items,
+      segment.items.reduce((n, it) => n + it.bytes, 0),
+    );
     return items;
   }
 

@@ -182,14 +182,19 @@ export class TopicShardDO extends DurableObject<Env> {
   }
 
   private start(name: string): TopicShard {
-    this.core = new TopicShard(this.kv, name, {
-      deliver: (clientId, deliveries) => this.deliver(clientId, deliveries),
-      forward: (deliveries) => this.forwardToWildcard(deliveries),
-      log: (level, message, counter) => this.logs.log(level, message, counter),
-      count: (counter) => void this.logs.count(counter),
-      now: () => Date.now(),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    }, { maxRetained: this.config.maxRetainedPerShard });
+    this.core = new TopicShard(
+      this.kv,
+      name,
+      {
+        deliver: (clientId, deliveries) => this.deliver(clientId, deliveries),
+        forward: (deliveries) => this.forwardToWildcard(deliveries),
+        log: (level, message, counter) => this.logs.log(level, message, counter),
+        count: (counter) => void this.logs.count(counter),
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      },
+      { maxRetained: this.config.maxRetainedPerShard },
+    );
     if (this.core.log.stats.messages > 0) void this.armRetry();
     return this.core;
   }

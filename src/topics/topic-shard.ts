@@ -218,7 +218,10 @@ export class TopicShard {
       tried.add(target);
       let outcome: DeliveryOutcome;
       try {
-        outcome = await this.peers.deliver(target, left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })));
+        outcome = await this.peers.deliver(
+          target,
+          left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })),
+        );
       } catch (error) {
         // Nothing placed yet, or even the fallback failed: the lane retries the batch. Otherwise
         // the part already placed must not be placed again (F10): the failed member declined.

@@ -16,14 +16,7 @@ export const AUTH_SETTINGS = ["ALLOW_ANONYMOUS", "PASSWORD_FILE", "ACL_FILE", "J
 export const TOKEN_SETTINGS = ["ADMIN_TOKEN", "STATS_TOKEN", "GATEWAY_SECRET"] as const;
 
 /** Every variable the broker reads. */
-export const KNOWN_SETTINGS: readonly string[] = [
-  ...BROKER_LIMIT_SETTINGS,
-  ...AUTH_SETTINGS,
-  "ALLOWED_ORIGINS",
-  "SYS_INTERVAL",
-  "LOG_LEVEL",
-  ...TOKEN_SETTINGS,
-];
+export const KNOWN_SETTINGS: readonly string[] = [...BROKER_LIMIT_SETTINGS, ...AUTH_SETTINGS, "ALLOWED_ORIGINS", "SYS_INTERVAL", "LOG_LEVEL", ...TOKEN_SETTINGS];
 
 /** Secrets: they belong in `wrangler secret put`, not in wrangler.toml's [vars] (which is committed). */
 export const SECRET_SETTINGS: readonly string[] = ["PASSWORD_FILE", "JWT_SECRET", ...TOKEN_SETTINGS];

@@ -111,12 +111,16 @@ describe("wildcards", () => {
     const raw = await RawClient.open(broker.mqttUrl);
     raw.send(connectPacket(uniqueId()));
     await raw.expect("connack");
-    raw.send({ cmd: "subscribe", messageId: 7, subscriptions: [
-      { topic: "sport/tennis#", qos: 1 },
-      { topic: "ok/+/fine", qos: 1 },
-      { topic: "sport+", qos: 0 },
-      { topic: "a/#/b", qos: 2 },
-    ] });
+    raw.send({
+      cmd: "subscribe",
+      messageId: 7,
+      subscriptions: [
+        { topic: "sport/tennis#", qos: 1 },
+        { topic: "ok/+/fine", qos: 1 },
+        { topic: "sport+", qos: 0 },
+        { topic: "a/#/b", qos: 2 },
+      ],
+    });
     const suback = await raw.expect("suback");
     expect(suback).toMatchObject({ messageId: 7, granted: [0x80, 1, 0x80, 0x80] });
     raw.close();

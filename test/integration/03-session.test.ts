@@ -55,7 +55,10 @@ describe("persistent sessions (CleanSession=0)", () => {
 
     const { client: back, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: id, clean: false });
     const got = await inbox.count(2);
-    expect(got.map((m) => [m.payload, m.qos])).toEqual([["q1", 1], ["q2", 2]]);
+    expect(got.map((m) => [m.payload, m.qos])).toEqual([
+      ["q1", 1],
+      ["q2", 2],
+    ]);
     await quiet(300);
     expect(inbox.messages).toHaveLength(2);
     await back.endAsync();

@@ -9,8 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => broker.stop());
 
-const v5connect = (clientId: string, extra: Record<string, unknown> = {}) =>
-  ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 10, ...extra }) as never;
+const v5connect = (clientId: string, extra: Record<string, unknown> = {}) => ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 10, ...extra }) as never;
 
 describe("CONNACK", () => {
   it("carries reason code 0 and the broker's limits and features, as configured", async () => {

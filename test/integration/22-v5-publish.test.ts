@@ -9,8 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => broker.stop());
 
-const v5connect = (clientId: string, extra: Record<string, unknown> = {}) =>
-  ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, ...extra }) as never;
+const v5connect = (clientId: string, extra: Record<string, unknown> = {}) => ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, ...extra }) as never;
 
 describe("PUBLISH properties", () => {
   it("forwards Payload Format Indicator, Content Type, Response Topic, Correlation Data and User Properties [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20]", async () => {
@@ -119,7 +118,10 @@ describe("topic aliases", () => {
     raw.send({ cmd: "publish", topic: "", payload: Buffer.from("second"), qos: 1, messageId: 2, retain: false, dup: false, properties: { topicAlias: 3 } } as never, 5);
     await raw.expect("puback");
     const got = await sub.inbox.count(2);
-    expect(got.map((m) => [m.topic, m.payload])).toEqual([[topic, "first"], [topic, "second"]]);
+    expect(got.map((m) => [m.topic, m.payload])).toEqual([
+      [topic, "first"],
+      [topic, "second"],
+    ]);
     raw.close();
     await sub.client.endAsync();
   });

@@ -90,7 +90,18 @@ describe("subscription options", () => {
 describe("SUBACK and UNSUBACK reason codes", () => {
   it("refuses invalid filters with 0x8F and grants valid ones in the same SUBACK [MQTT-3.9.3-1]", async () => {
     const raw = await rawV5();
-    raw.send({ cmd: "subscribe", messageId: 3, subscriptions: [{ topic: "a/#/b", qos: 1 }, { topic: "ok/+", qos: 2 }, { topic: "$share/g", qos: 0 }] } as never, 5);
+    raw.send(
+      {
+        cmd: "subscribe",
+        messageId: 3,
+        subscriptions: [
+          { topic: "a/#/b", qos: 1 },
+          { topic: "ok/+", qos: 2 },
+          { topic: "$share/g", qos: 0 },
+        ],
+      } as never,
+      5,
+    );
     const suback = (await raw.expect("suback")) as { properties?: { reasonString?: string } };
     expect(suback).toMatchObject({ messageId: 3, granted: [0x8f, 2, 0x8f] });
     expect(suback.properties?.reasonString).toMatch(/a\/#\/b/);
@@ -149,7 +160,18 @@ describe("SUBACK and UNSUBACK reason codes", () => {
       expect(connack.properties).toMatchObject({ sharedSubscriptionAvailable: false, subscriptionIdentifiersAvailable: false, wildcardSubscriptionAvailable: false });
       await client.endAsync();
       const raw = await rawV5(limited.mqttUrl);
-      raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "$share/g/t", qos: 0 }, { topic: "w/+", qos: 0 }, { topic: "plain", qos: 1 }] } as never, 5);
+      raw.send(
+        {
+          cmd: "subscribe",
+          messageId: 1,
+          subscriptions: [
+            { topic: "$share/g/t", qos: 0 },
+            { topic: "w/+", qos: 0 },
+            { topic: "plain", qos: 1 },
+          ],
+        } as never,
+        5,
+      );
       expect(await raw.expect("suback")).toMatchObject({ granted: [0x9e, 0xa2, 1] });
       raw.send({ cmd: "subscribe", messageId: 2, properties: { subscriptionIdentifier: 5 }, subscriptions: [{ topic: "plain", qos: 1 }] } as never, 5);
       expect(await raw.expect("suback")).toMatchObject({ granted: [0xa1] });

@@ -18,10 +18,19 @@ async function watcher(topic: string) {
 /** A raw MQTT 5 client with a will; returns it connected. */
 async function withWill(topic: string, willProperties: Record<string, unknown>, properties: Record<string, unknown> = {}, clientId = uniqueId("will")) {
   const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
-  raw.send({
-    cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, properties,
-    will: { topic, payload: Buffer.from("offline"), qos: 1, retain: false, properties: willProperties },
-  } as never, 5);
+  raw.send(
+    {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 5,
+      clientId,
+      clean: true,
+      keepalive: 30,
+      properties,
+      will: { topic, payload: Buffer.from("offline"), qos: 1, retain: false, properties: willProperties },
+    } as never,
+    5,
+  );
   await raw.expect("connack");
   return raw;
 }
@@ -31,8 +40,12 @@ describe("Will properties", () => {
     const topic = `will5/props/${uniqueId()}`;
     const w = await watcher(topic);
     const raw = await withWill(topic, {
-      contentType: "text/plain", responseTopic: "r/t", correlationData: Buffer.from("cd"),
-      userProperties: { k: "v" }, payloadFormatIndicator: true, messageExpiryInterval: 60,
+      contentType: "text/plain",
+      responseTopic: "r/t",
+      correlationData: Buffer.from("cd"),
+      userProperties: { k: "v" },
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 60,
     });
     raw.ws.terminate();
     const m = await w.inbox.next();

@@ -20,11 +20,11 @@ let cert: Buffer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gateway-tls-"));
   // A throwaway self-signed certificate for 127.0.0.1, valid for one day.
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+    { stdio: "ignore" },
+  );
   cert = readFileSync(join(dir, "cert.pem"));
   broker = await startBroker();
   gateway = await startTestGateway(broker, { tls: { cert, key: readFileSync(join(dir, "key.pem")) } });

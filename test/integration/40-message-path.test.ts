@@ -19,13 +19,11 @@ beforeAll(async () => {
 afterAll(() => broker.stop());
 
 const MiB = 1024 * 1024;
-const counter = (stats: Record<string, unknown>, name: string) => ((stats.counters as Record<string, number>)[name] ?? 0);
+const counter = (stats: Record<string, unknown>, name: string) => (stats.counters as Record<string, number>)[name] ?? 0;
 
 /** One WebSocket frame holding `n` QoS 1 PUBLISH packets of almost 1 MiB each (allowed: several packets per frame). */
 function bigFrame(topic: string, firstId: number, n: number): Uint8Array {
-  const packets = Array.from({ length: n }, (_, i) =>
-    mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.alloc(MiB - 1024, i), qos: 1, messageId: firstId + i, retain: false, dup: false }),
-  );
+  const packets = Array.from({ length: n }, (_, i) => mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.alloc(MiB - 1024, i), qos: 1, messageId: firstId + i, retain: false, dup: false }));
   return Buffer.concat(packets);
 }
 
@@ -89,12 +87,14 @@ describe("batches are bounded in bytes (review F2)", () => {
     const topic = `bigsub-${uniqueId()}`;
     const { client: sub, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: uniqueId("sub") });
     await sub.subscribeAsync(`${topic}/#`, { qos: 1 });
-    const pubs = await Promise.all([0, 1, 2, 3, 4].map(async () => {
-      const raw = await RawClient.open(broker.mqttUrl);
-      raw.send(connectPacket(uniqueId("rawpub")));
-      await raw.expect("connack");
-      return raw;
-    }));
+    const pubs = await Promise.all(
+      [0, 1, 2, 3, 4].map(async () => {
+        const raw = await RawClient.open(broker.mqttUrl);
+        raw.send(connectPacket(uniqueId("rawpub")));
+        await raw.expect("connack");
+        return raw;
+      }),
+    );
     // 95 MiB for the one subscriber, at once (the review's case): batches capped at 64 messages
     // went over 32 MiB, failed, and were retried identically for ever.
     pubs.forEach((raw) => raw.send(bigFrame(`${topic}/x`, 1, 19)));

@@ -52,7 +52,10 @@ function token(claims: Record<string, unknown> = {}, opts: { exp?: number | stri
 async function connackCode(version: 4 | 5, credentials: { username?: string; password?: string }, extra: Partial<mqttPacket.IConnectPacket> = {}): Promise<number> {
   const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], version);
   const { username, password } = credentials;
-  raw.send(connectPacket(uniqueId(), { protocolVersion: version, ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password: Buffer.from(password) } : {}), ...extra }), version);
+  raw.send(
+    connectPacket(uniqueId(), { protocolVersion: version, ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password: Buffer.from(password) } : {}), ...extra }),
+    version,
+  );
   const connack = (await raw.expect("connack")) as mqttPacket.IConnackPacket;
   raw.close();
   return (version === 5 ? connack.reasonCode : connack.returnCode) ?? -1;
@@ -152,7 +155,18 @@ describe("MQTT 5: JWT expiry and re-authentication (§4.12.1)", () => {
   async function jwtClient(exp: number) {
     const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
     const first = await token({ sub: "renewer" }, { exp });
-    raw.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: uniqueId("jwt"), clean: true, keepalive: 60, properties: { authenticationMethod: "JWT", authenticationData: Buffer.from(first) } } as Packet, 5);
+    raw.send(
+      {
+        cmd: "connect",
+        protocolId: "MQTT",
+        protocolVersion: 5,
+        clientId: uniqueId("jwt"),
+        clean: true,
+        keepalive: 60,
+        properties: { authenticationMethod: "JWT", authenticationData: Buffer.from(first) },
+      } as Packet,
+      5,
+    );
     const connack = (await raw.expect("connack")) as mqttPacket.IConnackPacket;
     return { raw, connack };
   }
@@ -185,11 +199,20 @@ describe("MQTT 5: JWT expiry and re-authentication (§4.12.1)", () => {
 describe("JWT_JWKS (RS256 / ES256 public keys inline)", () => {
   it("takes tokens signed by a key of the set, and refuses others", async () => {
     const [rsa, ec, stranger] = await Promise.all([generateKeyPair("RS256"), generateKeyPair("ES256"), generateKeyPair("ES256")]);
-    const jwks = { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: "r1", alg: "RS256" }, { ...(await exportJWK(ec.publicKey)), kid: "e1", alg: "ES256" }] };
+    const jwks = {
+      keys: [
+        { ...(await exportJWK(rsa.publicKey)), kid: "r1", alg: "RS256" },
+        { ...(await exportJWK(ec.publicKey)), kid: "e1", alg: "ES256" },
+      ],
+    };
     const jwksBroker = await startBroker({ vars: { ALLOW_ANONYMOUS: "false", JWT_JWKS: JSON.stringify(jwks) } });
     try {
       const sign = (alg: string, kid: string, k: CryptoKey) => new SignJWT({}).setProtectedHeader({ alg, kid }).setSubject("device-7").setExpirationTime("1h").sign(k);
-      for (const [tok, expected] of [[await sign("RS256", "r1", rsa.privateKey), 0], [await sign("ES256", "e1", ec.privateKey), 0], [await sign("ES256", "e1", stranger.privateKey), 4]] as const) {
+      for (const [tok, expected] of [
+        [await sign("RS256", "r1", rsa.privateKey), 0],
+        [await sign("ES256", "e1", ec.privateKey), 0],
+        [await sign("ES256", "e1", stranger.privateKey), 4],
+      ] as const) {
         const raw = await RawClient.open(jwksBroker.mqttUrl);
         raw.send(connectPacket(uniqueId(), { username: "device-7", password: Buffer.from(tok) }));
         expect(((await raw.expect("connack")) as mqttPacket.IConnackPacket).returnCode).toBe(expected);

@@ -14,8 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => broker.stop());
 
-const api = (path: string, init: RequestInit = {}, token = ADMIN_TOKEN) =>
-  fetch(broker.url + path, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+const api = (path: string, init: RequestInit = {}, token = ADMIN_TOKEN) => fetch(broker.url + path, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
 const json = async <T>(path: string): Promise<T> => (await api(path)).json() as Promise<T>;
 
 /** Waits until `check` passes (stats arrive in batches, within a few seconds). */
@@ -41,13 +40,19 @@ describe("the operator API", () => {
     const id = uniqueId("console");
     const { client } = await connectV5(broker.mqttUrl, { clientId: id });
     await client.subscribeAsync(["a/+", "b/#"]);
-    const list = await eventually(() => json<ClientList>(`/api/clients?q=${id}`), (l) => l.clients[0]?.subscriptions === 2);
+    const list = await eventually(
+      () => json<ClientList>(`/api/clients?q=${id}`),
+      (l) => l.clients[0]?.subscriptions === 2,
+    );
     expect(list.clients).toEqual([expect.objectContaining({ clientId: id, connected: true, protocolVersion: 5, subscriptions: 2, queued: 0 })]);
     const detail = await json<ClientDetail>(`/api/clients/${id}`);
     expect(detail.filters).toEqual({ "a/+": 0, "b/#": 0 });
     expect((await api("/api/clients/nobody-at-all")).status).toBe(404);
     await client.endAsync();
-    await eventually(() => json<ClientList>(`/api/clients?q=${id}`), (l) => l.clients.length === 0);
+    await eventually(
+      () => json<ClientList>(`/api/clients?q=${id}`),
+      (l) => l.clients.length === 0,
+    );
   });
 
   it("disconnects a client: MQTT 5 gets DISCONNECT 0x98 Administrative action", async () => {
@@ -67,7 +72,10 @@ describe("the operator API", () => {
     await pub.publishAsync(`${root}/a`, "one", { qos: 1, retain: true });
     await pub.publishAsync(`${root}/b`, "two", { qos: 1, retain: true });
     const list = await json<RetainedList>(`/api/retained?filter=${encodeURIComponent(`${root}/#`)}`);
-    expect(list.messages.map((m) => [m.topic, atob(m.payloadBase64), m.bytes])).toEqual([[`${root}/a`, "one", 3], [`${root}/b`, "two", 3]]);
+    expect(list.messages.map((m) => [m.topic, atob(m.payloadBase64), m.bytes])).toEqual([
+      [`${root}/a`, "one", 3],
+      [`${root}/b`, "two", 3],
+    ]);
     // The wildcard shard mirrors them for `#`.
     const all = await json<RetainedList>(`/api/retained?filter=%23`);
     expect(all.messages.map((m) => m.topic)).toContain(`${root}/a`);
@@ -80,7 +88,10 @@ describe("the operator API", () => {
   it("shows refusals and drops as events, with their reasons", async () => {
     const pub = await connectV5(broker.mqttUrl, { clientId: uniqueId("denied") });
     await pub.client.publishAsync("forbidden/x", "no", { qos: 1 }).catch(() => undefined);
-    const events = await eventually(() => json<EventList>("/api/events"), (e) => e.events.some((ev) => ev.kind === "publish_denied"));
+    const events = await eventually(
+      () => json<EventList>("/api/events"),
+      (e) => e.events.some((ev) => ev.kind === "publish_denied"),
+    );
     expect(events.events.find((ev) => ev.kind === "publish_denied")).toMatchObject({ level: "warn", source: expect.stringContaining("session") });
     const overview = await json<Overview>("/api/overview");
     expect(overview.messages.dropped.publish_denied).toBeGreaterThanOrEqual(1);
@@ -102,7 +113,10 @@ describe("/metrics and $SYS", () => {
     expect(metrics).toMatch(/# TYPE mqtt_clients_connected gauge\nmqtt_clients_connected [1-9]\d*\n/);
     expect(metrics).toMatch(/mqtt_sessions \d+/);
     // $SYS topics arrive retained and then every SYS_INTERVAL (1 s here) as they change.
-    const received = await eventually(async () => inbox.messages, (m) => m.some((x) => x.topic === "$SYS/broker/messages/received" && Number(x.payload) >= 5));
+    const received = await eventually(
+      async () => inbox.messages,
+      (m) => m.some((x) => x.topic === "$SYS/broker/messages/received" && Number(x.payload) >= 5),
+    );
     const names = new Set(received.map((m) => m.topic));
     for (const name of ["version", "uptime", "clients/connected", "clients/total", "messages/sent", "subscriptions/count", "retained messages/count", "load/messages/received/1min"]) {
       expect(names).toContain(`$SYS/broker/${name}`);

@@ -164,7 +164,10 @@ describe("a client's packets are handled in order [MQTT-4.5.0-1]", () => {
       raw.send({ cmd: "puback", messageId: first.messageId! } as Packet, 5);
       // No second (live) copy.
       await quiet(100);
-      expect(raw.packets.filter((p) => p.cmd === "publish"), `trial ${trial}`).toEqual([]);
+      expect(
+        raw.packets.filter((p) => p.cmd === "publish"),
+        `trial ${trial}`,
+      ).toEqual([]);
     }
     raw.close();
   }, 60_000);
@@ -175,7 +178,13 @@ async function tryConnect(path: Path, version: Version, connect: Uint8Array, hin
   if (path === "gateway") {
     const tcp = await RawTcpClient.open(gateway.port, version);
     tcp.socket.write(connect);
-    await Promise.race([tcp.closed, tcp.expect("connack", 10_000).then((p) => tcp.packets.unshift(p)).catch(() => undefined)]);
+    await Promise.race([
+      tcp.closed,
+      tcp
+        .expect("connack", 10_000)
+        .then((p) => tcp.packets.unshift(p))
+        .catch(() => undefined),
+    ]);
     const closed = await Promise.race([tcp.closed.then(() => true), quiet(3000).then(() => false)]);
     tcp.socket.destroy();
     return { packets: tcp.packets, closed };
@@ -225,15 +234,22 @@ describe("client ids that cannot name a session are refused before they reach on
         const marker = uniqueId("u");
         const good = Buffer.from(bytesOf(connectOf(version, `${marker}-ZZ`), version));
         const at = good.indexOf(Buffer.from("-ZZ"));
-        for (const [i, bad] of [[0xff, 0xfe], [0xed, 0xa0], [0xc0, 0xaf]].entries()) {
+        for (const [i, bad] of [
+          [0xff, 0xfe],
+          [0xed, 0xa0],
+          [0xc0, 0xaf],
+        ].entries()) {
           // 0xFF, an encoded surrogate (ED A0 80), an overlong "/" (C0 AF): each ill-formed.
           const bytes = Buffer.from(good);
           bytes[at + 1] = bad[0]!;
           bytes[at + 2] = bad[1]!;
-          if (bad[0] === 0xed) bytes[at] = 0xed, bytes[at + 1] = 0xa0, bytes[at + 2] = 0x80;
+          if (bad[0] === 0xed) (bytes[at] = 0xed), (bytes[at + 1] = 0xa0), (bytes[at + 2] = 0x80);
           const { packets, closed } = await tryConnect(path, version, bytes, `${marker}-%${bad[0]!.toString(16)}%${bad[1]!.toString(16)}`);
           const allowed = version === 5 ? [{ cmd: "connack", reasonCode: 0x81 }] : [];
-          expect(packets.every((p) => allowed.some((a) => p.cmd === a.cmd && (p as { reasonCode?: number }).reasonCode === a.reasonCode)), `case ${i}: ${JSON.stringify(packets)}`).toBe(true);
+          expect(
+            packets.every((p) => allowed.some((a) => p.cmd === a.cmd && (p as { reasonCode?: number }).reasonCode === a.reasonCode)),
+            `case ${i}: ${JSON.stringify(packets)}`,
+          ).toBe(true);
           expect(closed, `case ${i}`).toBe(true);
         }
         for (const renamed of [`${marker}\uFFFD\uFFFD`, `${marker}\uFFFD`, `${marker}-\uFFFD\uFFFD`, `${marker}\uFFFDZ`]) {

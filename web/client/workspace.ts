@@ -289,7 +289,8 @@ export class Workspace {
   }
 
   private remember(record: PublishRecord): void {
-    const same = (a: PublishRequest, b: PublishRequest) => a.topic === b.topic && a.input === b.input && a.format === b.format && a.qos === b.qos && a.retain === b.retain && JSON.stringify(a.props) === JSON.stringify(b.props);
+    const same = (a: PublishRequest, b: PublishRequest) =>
+      a.topic === b.topic && a.input === b.input && a.format === b.format && a.qos === b.qos && a.retain === b.retain && JSON.stringify(a.props) === JSON.stringify(b.props);
     this.history = [record, ...this.history.filter((r) => !same(r, record))].slice(0, HISTORY);
     this.touch("history");
   }

@@ -34,7 +34,6 @@ export type OutcomeListener = (error: ApiError | null) => void;
 
 const TIMEOUT_MS = 10_000;
 
-
 type Query = Record<string, string | number | boolean | undefined>;
 
 export class ApiClient {

@@ -78,7 +78,14 @@ export function decodePacket(bytes: Uint8Array, version: ProtocolVersion | undef
 /** Rules mqtt-packet does not check, on packets it decoded. */
 function brokenRule(packet: Packet): DecodeResult | undefined {
   const id = (packet as { messageId?: number }).messageId;
-  const needsId = packet.cmd === "subscribe" || packet.cmd === "unsubscribe" || (packet.cmd === "publish" && packet.qos > 0) || packet.cmd === "puback" || packet.cmd === "pubrec" || packet.cmd === "pubrel" || packet.cmd === "pubcomp";
+  const needsId =
+    packet.cmd === "subscribe" ||
+    packet.cmd === "unsubscribe" ||
+    (packet.cmd === "publish" && packet.qos > 0) ||
+    packet.cmd === "puback" ||
+    packet.cmd === "pubrec" ||
+    packet.cmd === "pubrel" ||
+    packet.cmd === "pubcomp";
   // A Packet Identifier is non-zero [MQTT-2.3.1-1] (3.1.1), [MQTT-2.2.1-3] (5.0).
   if (needsId && id === 0) return { ok: false, error: "protocol-error", detail: `${packet.cmd} with Packet Identifier 0` };
   // DUP is 0 on every QoS 0 PUBLISH [MQTT-3.3.1-2]: anything else is a malformed packet.

@@ -217,7 +217,19 @@ describe("Session Expiry Interval", () => {
   it("0 (or absent): the session ends with the connection and its filters leave the shards", () => {
     const { session, kv } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 0 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1], ["c/#", 0]])), 0));
+    settle(
+      session.receive(
+        "k1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/b", 1],
+            ["c/#", 0],
+          ]),
+        ),
+        0,
+      ),
+    );
     const actions = session.connectionLost("k1", 5_000);
     expect(only(actions, "unsubscribe")).toEqual([{ type: "unsubscribe", clientId: "c1", filters: ["a/b", "c/#"] }]);
     expect(session.record).toBeUndefined();
