@@ -235,9 +235,9 @@ async function main(): Promise<void> {
   results.seconds = (Date.now() - started) / 1000;
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, `${results.date}${quick ? "-quick" : ""}`);
-  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + "\n");
-  writeFileSync(`${base}.md`, markdown(results) + "\n");
-  writeFileSync(`${base}.svg`, svg(results) + "\n");
+  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${base}.md`, `${markdown(results)}\n`);
+  writeFileSync(`${base}.svg`, `${svg(results)}\n`);
   console.log(`\n${markdown(results)}\nbench: wrote ${base}.{json,md,svg} in ${results.seconds.toFixed(0)} s`);
 }
 

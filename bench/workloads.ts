@@ -55,7 +55,7 @@ class Loadgen {
   constructor(readonly child: ChildProcess) {
     child.on("message", (m: FromLoadgen) => {
       this.inbox.push(m);
-      this.waiters.splice(0).forEach((w) => w());
+      for (const w of this.waiters.splice(0)) w();
     });
   }
   static start(dist: string, target: Target): Loadgen {
@@ -145,7 +145,9 @@ export function plan(pattern: Pattern, run: string, n: number): { clients: Clien
 /** Subscribers are spread first, then publishers, over the generator processes. */
 function spread(clients: ClientPlan[], n: number): ClientPlan[][] {
   const parts: ClientPlan[][] = Array.from({ length: n }, () => []);
-  [...clients.filter((c) => c.subscribe), ...clients.filter((c) => !c.subscribe)].forEach((c, i) => parts[i % n]!.push(c));
+  [...clients.filter((c) => c.subscribe), ...clients.filter((c) => !c.subscribe)].forEach((c, i) => {
+    parts[i % n]!.push(c);
+  });
   return parts.filter((p) => p.length > 0);
 }
 
@@ -276,7 +278,7 @@ export async function connections(dist: string, target: Target, count: number, c
   try {
     const share = Math.ceil(count / gens.length);
     const run = runId();
-    gens.forEach((g, i) => g.send({ type: "connect-burst", url: target.url, count: share, concurrency, prefix: `${run}-${i}` }));
+    for (const [i, g] of gens.entries()) g.send({ type: "connect-burst", url: target.url, count: share, concurrency, prefix: `${run}-${i}` });
     const done = await Promise.all(gens.map((g) => g.next("connected")));
     await new Promise((r) => setTimeout(r, 1000)); // let the broker settle with the idle connections
     const after = treeRss(target.pids);

@@ -254,7 +254,7 @@ export function tomlVars(text, env) {
             }
             continue;
           }
-          const esc = escape();
+          const esc = escapeSequence();
           if (esc.error) return esc;
           out += esc.value;
           continue;
@@ -271,7 +271,7 @@ export function tomlVars(text, env) {
     while (i < text.length && text[i] !== quote) {
       if (text[i] === "\n") return { error: "a string that does not end on its line" };
       if (quote === '"' && text[i] === "\\") {
-        const esc = escape();
+        const esc = escapeSequence();
         if (esc.error) return esc;
         out += esc.value;
         continue;
@@ -283,7 +283,7 @@ export function tomlVars(text, env) {
     return { value: out };
   }
 
-  function escape() {
+  function escapeSequence() {
     const c = text[i + 1];
     const simple = { b: "\b", t: "\t", n: "\n", f: "\f", r: "\r", '"': '"', "\\": "\\", e: "\x1b" };
     if (c !== undefined && c in simple) {

@@ -159,7 +159,8 @@ export class Bridge {
     this.events.buffered(held);
     if (held > 2 * this.options.maxBuffer) {
       this.events.log(`gateway: ${this.address}: closing a client that does not read: ${held} bytes held (cap ${2 * this.options.maxBuffer})`);
-      return this.close("client too slow", 1008);
+      this.close("client too slow", 1008);
+      return;
     }
     if (!flushed && held > this.options.maxBuffer) this.ws?.pause();
   }

@@ -126,7 +126,7 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
 }
 
 function checkClaims(payload: JWTPayload, username: string | undefined): JwtResult {
-  const claimed = payload["username"];
+  const claimed = payload.username;
   if (claimed !== undefined && typeof claimed !== "string") {
     return { ok: false, reason: "claims-rejected", detail: "the username claim is not a string" };
   }
@@ -140,8 +140,8 @@ function checkClaims(payload: JWTPayload, username: string | undefined): JwtResu
     return { ok: false, reason: "username-mismatch", detail };
   }
   let rights: Authorizer | undefined;
-  if (payload["acl"] !== undefined) {
-    const parsed = parseAclClaim(payload["acl"]);
+  if (payload.acl !== undefined) {
+    const parsed = parseAclClaim(payload.acl);
     if (typeof parsed === "string") return { ok: false, reason: "bad-acl-claim", detail: parsed };
     rights = parsed;
   }

@@ -317,7 +317,7 @@ describe("client ids that cannot name a session [MQTT-3.1.3-8]", () => {
 
   it("counts bytes, not characters, and opens an id at the limit", () => {
     expect(new EdgeConnection(OPTIONS, 0).fromClient(connectOf(5, 0, "€".repeat(86)), 0).map((a) => a.type)).toEqual(["toClient", "close"]); // 258 bytes
-    expect(new EdgeConnection(OPTIONS, 0).fromClient(connectOf(5, 0, "€".repeat(85) + "x"), 0)).toEqual([{ type: "open", clientId: "€".repeat(85) + "x" }]); // 256
+    expect(new EdgeConnection(OPTIONS, 0).fromClient(connectOf(5, 0, `${"€".repeat(85)}x`), 0)).toEqual([{ type: "open", clientId: `${"€".repeat(85)}x` }]); // 256
   });
 
   it("with the id the URL named (too long to go straight to its session), refuses a CONNECT with another id", () => {

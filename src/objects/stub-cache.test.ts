@@ -12,7 +12,10 @@ import { MAX_STUBS, StubCache } from "./stub-cache.js";
 function cache() {
   const made: string[] = [];
   let n = 0;
-  const stubs = new StubCache((name) => (made.push(name), { name, id: ++n }));
+  const stubs = new StubCache((name) => {
+    made.push(name);
+    return { name, id: ++n };
+  });
   const idOf = (name: string) => stubs.call(name, async (s) => s.id);
   return { stubs, made, idOf };
 }

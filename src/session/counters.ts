@@ -34,7 +34,10 @@ export class Counters {
 
   log(level: "info" | "warn", message: string, counter?: string): void {
     const write = writerFor(level);
-    if (!counter) return write(stamp(`session: ${message}`));
+    if (!counter) {
+      write(stamp(`session: ${message}`));
+      return;
+    }
     const observed = (line: string) => {
       write(stamp(line));
       this.observer?.logged(level, counter, line);

@@ -29,7 +29,13 @@ function fakeShards() {
       },
     }),
   } as unknown as Env["SHARDS"];
-  return { ns, calls, accept: () => pending.splice(0).forEach((f) => f()) };
+  return {
+    ns,
+    calls,
+    accept: () => {
+      for (const f of pending.splice(0)) f();
+    },
+  };
 }
 
 describe("ShardRouter.subscribe [MQTT-4.5.0-1]", () => {

@@ -134,7 +134,7 @@ export class ShardRouter {
             items.map((i) => i.value),
           ),
         );
-        items.forEach((item, n) => (retained[item.index] = answers[n] ?? { messages: [] }));
+        for (const [n, item] of items.entries()) retained[item.index] = answers[n] ?? { messages: [] };
       }),
     );
     return retained;
@@ -229,7 +229,7 @@ export class ShardRouter {
     if (queue.waiting.length === 0) {
       // Nothing more for this shard: forget it, so the map holds only shards in use (F24).
       this.queues.delete(key);
-      if (this.idle) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+      if (this.idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
       return;
     }
     let count = 0;
@@ -241,7 +241,8 @@ export class ShardRouter {
     const batch = queue.waiting.splice(0, count);
     queue.bytes -= bytes;
     queue.busy = true;
-    this.send(key, batch, true).finally(() => {
+    // send never rejects: a failure reaches each waiter.
+    void this.send(key, batch, true).finally(() => {
       queue.busy = false;
       this.flush(key, queue);
     });
@@ -256,10 +257,10 @@ export class ShardRouter {
           batch.map((w) => w.message),
         ),
       );
-      batch.forEach((w) => w.resolve());
+      for (const w of batch) w.resolve();
     } catch (error) {
       if (!splitOnFailure || batch.length === 1) {
-        batch.forEach((w) => w.reject(error));
+        for (const w of batch) w.reject(error);
         return;
       }
       const half = Math.ceil(batch.length / 2);

@@ -444,6 +444,7 @@ export class SessionDO extends DurableObject<Env> {
 
   /** Runs one event after the previous ones, then arms the alarm at the core's next deadline. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    // biome-ignore lint/nursery/noMisusedPromises: finally() waits for the promise it is given back, so the alarm is armed before the result settles.
     const result = this.tail.then(fn).finally(() => {
       this.saveConnection();
       this.reportClient();

@@ -58,8 +58,14 @@ function harness() {
         const call: Call = {
           to,
           batch,
-          answer: (result = { gone: false }) => ((call.failed = false), resolve(result)),
-          fail: (error) => ((call.failed = true), reject(error)),
+          answer: (result = { gone: false }) => {
+            call.failed = false;
+            resolve(result);
+          },
+          fail: (error) => {
+            call.failed = true;
+            reject(error);
+          },
         };
         calls.push(call);
         const r = h.respond?.(call);

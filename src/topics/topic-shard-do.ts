@@ -110,9 +110,9 @@ export class TopicShardDO extends DurableObject<Env> {
     this.accepting = [];
     try {
       this.core!.accept(calls.flatMap((c) => c.messages));
-      calls.forEach((c) => c.done());
+      for (const c of calls) c.done();
     } catch (error) {
-      calls.forEach((c) => c.done(error));
+      for (const c of calls) c.done(error);
     }
     this.afterChange();
   }
@@ -215,7 +215,7 @@ export class TopicShardDO extends DurableObject<Env> {
    * owed (and fails this SUBSCRIBE), so the next subscribe or the alarm tries again.
    */
   private announce(): Promise<void> {
-    if (this.announcing) return this.announcing;
+    if (this.announcing !== null) return this.announcing;
     const owed = this.core?.registry.owed();
     if (!owed) return Promise.resolve();
     this.announcing = Promise.all(owed.tell.map((key) => this.shards.call(key, (shard) => shard.wildcardActive(owed.state))))

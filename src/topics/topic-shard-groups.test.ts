@@ -184,7 +184,10 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     await settle();
     const got: string[] = [];
     new TopicShard(kv, "t/a", {
-      deliver: async (to, batch) => (got.push(`${to}:${batch.map((d) => new TextDecoder().decode(d.message.payload)).join()}`), online()),
+      deliver: async (to, batch) => {
+        got.push(`${to}:${batch.map((d) => new TextDecoder().decode(d.message.payload)).join()}`);
+        return online();
+      },
       forward: async () => ({ active: false, epoch: 0 }),
       log: () => {},
       count: () => {},
@@ -207,7 +210,7 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     const takes =
       (to: string, declineFrom = Infinity) =>
       (batch: Delivery[]): DeliveryOutcome => {
-        batch.forEach((d, i) => i < declineFrom && placed.push(`${to}:${new TextDecoder().decode(d.message.payload)}`));
+        for (const [i, d] of batch.entries()) if (i < declineFrom) placed.push(`${to}:${new TextDecoder().decode(d.message.payload)}`);
         return { gone: false, declined: batch.flatMap((_, i) => (i >= declineFrom ? [i] : [])) };
       };
     let open!: () => void;

@@ -103,7 +103,9 @@ export class TopicShard {
 
   unsubscribe(clientId: string, filters: string[]): void {
     this.offline.delete(clientId);
-    this.removing(() => filters.forEach((filter) => this.subs.remove(clientId, filter)));
+    this.removing(() => {
+      for (const filter of filters) this.subs.remove(clientId, filter);
+    });
   }
 
   /** Accepts publishes in order: durable ones are in the log when this returns. */
@@ -113,7 +115,7 @@ export class TopicShard {
     const plans = messages.map((message) => this.plan(message.publishedAt === undefined ? { ...message, publishedAt: now } : message));
     const durable = plans.filter((p) => p.durable.length > 0);
     const items = this.log.append(durable.map((p) => ({ message: p.message, to: p.durable.map(recipientKey) })));
-    durable.forEach((p, i) => (p.seq = items[i]!.seq));
+    for (const [i, p] of durable.entries()) p.seq = items[i]!.seq;
     for (const plan of plans) {
       const bytes = messageBytes(plan.message);
       for (const to of plan.durable) this.lanes.push(to, plan.seq, plan.message, bytes);

@@ -20,7 +20,7 @@ export function clientAddress(headers: Headers, secret: string | undefined): Cli
 
 /** Whether an Authorization header is `Bearer <token>`, compared as `sameSecret` does. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
-  return header !== undefined && header.startsWith("Bearer ") && sameSecret(header.slice(7), token);
+  return header?.startsWith("Bearer ") === true && sameSecret(header.slice(7), token);
 }
 
 /** Compares in time independent of where the strings differ. */

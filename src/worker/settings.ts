@@ -41,14 +41,14 @@ export function settingsErrors(env: Readonly<Record<string, unknown>>): string[]
   const auth = loadAuthSettings(authVars);
   if (!auth.ok) errors.push(...auth.errors);
 
-  const origins = env["ALLOWED_ORIGINS"];
+  const origins = env.ALLOWED_ORIGINS;
   if (origins !== undefined && typeof origins !== "string") errors.push(`ALLOWED_ORIGINS must be a string, got ${JSON.stringify(origins)}`);
   else {
     const parsed = parseAllowedOrigins(origins);
     if ("error" in parsed) errors.push(parsed.error);
   }
 
-  const sys = env["SYS_INTERVAL"];
+  const sys = env.SYS_INTERVAL;
   if (sys !== undefined && sys !== "") {
     const value = typeof sys === "string" && sys.trim() !== "" ? Number(sys) : typeof sys === "number" ? sys : NaN;
     if (!Number.isInteger(value) || value < 0 || value > MAX_SYS_INTERVAL) {
@@ -56,7 +56,7 @@ export function settingsErrors(env: Readonly<Record<string, unknown>>): string[]
     }
   }
 
-  const level = env["LOG_LEVEL"];
+  const level = env.LOG_LEVEL;
   if (level !== undefined && level !== "" && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
     errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
   }

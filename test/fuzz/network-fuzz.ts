@@ -295,7 +295,12 @@ async function runWsCase(url: string, c: FuzzCase): Promise<CaseResult> {
   const ws = new WebSocket(target, ["mqtt"]);
   ws.on("error", () => undefined);
   let closed = false;
-  const closedP = new Promise<void>((resolve) => ws.on("close", () => ((closed = true), resolve())));
+  const closedP = new Promise<void>((resolve) =>
+    ws.on("close", () => {
+      closed = true;
+      resolve();
+    }),
+  );
   const opened = await Promise.race([new Promise<boolean>((r) => ws.once("open", () => r(true))), closedP.then(() => false), sleep(CASE_TIMEOUT_MS).then(() => false)]);
   if (!opened) {
     result.refused = true;
@@ -328,7 +333,12 @@ async function runTcpCase(port: number, c: FuzzCase): Promise<CaseResult> {
   socket.on("error", () => undefined);
   socket.on("data", () => undefined);
   let closed = false;
-  const closedP = new Promise<void>((resolve) => socket.on("close", () => ((closed = true), resolve())));
+  const closedP = new Promise<void>((resolve) =>
+    socket.on("close", () => {
+      closed = true;
+      resolve();
+    }),
+  );
   const opened = await Promise.race([new Promise<boolean>((r) => socket.once("connect", () => r(true))), closedP.then(() => false), sleep(CASE_TIMEOUT_MS).then(() => false)]);
   if (!opened) {
     result.refused = true;

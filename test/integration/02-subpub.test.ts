@@ -51,7 +51,7 @@ describe("delivery QoS", () => {
     const first = `ov${uniqueId()}`;
     const sub = await client();
     // One filter in the topic's shard, two in the wildcard shard.
-    await sub.subscribeAsync({ [`${first}/+`]: { qos: 0 }, "#": { qos: 1 }, [`+/x`]: { qos: 2 } });
+    await sub.subscribeAsync({ [`${first}/+`]: { qos: 0 }, "#": { qos: 1 }, "+/x": { qos: 2 } });
     const inbox = collect(sub);
     const pub = await client();
     await pub.publishAsync(`${first}/x`, "once", { qos: 2 });

@@ -47,7 +47,7 @@ describe("nothing acknowledged is dropped [MQTT-4.3.2-2]", () => {
     }
     expect(counter(await broker.stats("sessions", subId), "dropped_queue_full")).toBe(0);
     sub.end(true);
-    publishers.forEach((p) => p.end(true));
+    for (const p of publishers) p.end(true);
   }, 90_000);
 
   it("an offline persistent subscriber keeps 1,100 missed QoS 1 messages at the default limits", async () => {
@@ -97,13 +97,13 @@ describe("batches are bounded in bytes (review F2)", () => {
     );
     // 95 MiB for the one subscriber, at once (the review's case): batches capped at 64 messages
     // went over 32 MiB, failed, and were retried identically for ever.
-    pubs.forEach((raw) => raw.send(bigFrame(`${topic}/x`, 1, 19)));
+    for (const raw of pubs) raw.send(bigFrame(`${topic}/x`, 1, 19));
     for (const raw of pubs) for (let i = 0; i < 19; i++) await raw.expect("puback", 30_000);
     pubs[0]!.send({ cmd: "publish", topic: `${topic}/y`, payload: Buffer.from("small"), qos: 1, messageId: 100, retain: false, dup: false });
     const got = await inbox.count(96, 60_000);
     expect(got[95]!.payload).toBe("small");
     sub.end(true);
-    pubs.forEach((raw) => raw.close());
+    for (const raw of pubs) raw.close();
   }, 120_000);
 });
 

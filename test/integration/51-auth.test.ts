@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import mqttPacket, { type Packet } from "mqtt-packet";
+import type mqttPacket from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { collect, connect, connectPacket, quiet, RawClient, uniqueId } from "../helpers/clients.js";
@@ -41,7 +42,7 @@ const key = new TextEncoder().encode(SECRET);
 function token(claims: Record<string, unknown> = {}, opts: { exp?: number | string; aud?: string; key?: Uint8Array } = {}) {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject(String(claims["sub"] ?? "tok-user"))
+    .setSubject(String(claims.sub ?? "tok-user"))
     .setAudience(opts.aud ?? "mqtt-broker")
     .setIssuedAt()
     .setExpirationTime(opts.exp ?? "1h")

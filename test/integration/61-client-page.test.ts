@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 async function open(viewport?: { width: number; height: number }): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser, broker.url + "/", viewport);
+  const opened = await openPage(browser, `${broker.url}/`, viewport);
   pages.push(opened);
   return opened;
 }

@@ -132,7 +132,7 @@ async function serveStatic(url: URL, res: ServerResponse): Promise<void> {
   }
 }
 
-function serveApi(s: FakeState, req: IncomingMessage, url: URL, res: ServerResponse): void {
+function serveApi(s: FakeState, req: IncomingMessage, url: URL, res: ServerResponse) {
   s.calls.push(`${req.method} ${url.pathname}${url.search}`);
   if (s.down) return void req.socket.destroy();
   if (req.headers.authorization !== `Bearer ${s.token}`) return json(res, 401, { error: "unauthorized" });

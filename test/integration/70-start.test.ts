@@ -156,7 +156,7 @@ describe("npm start (scripts/start.mjs)", () => {
     });
     device.on("error", () => {});
     const pids = tree(started.child.pid!);
-    pids.forEach((pid) => started.seen.add(pid));
+    for (const pid of pids) started.seen.add(pid);
     // wrangler, its workerd processes and the gateway, at least.
     expect(pids.length).toBeGreaterThanOrEqual(5);
     const beforeStop = started.output();

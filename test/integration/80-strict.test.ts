@@ -62,7 +62,7 @@ describe("a message above a subscriber's Maximum Packet Size [MQTT-3.1.2-25]", (
         // Reads and acknowledges what arrives, as a client does.
         const got: { payload: string; size: number }[] = [];
         const reader = setInterval(() => {
-          for (let i; (i = sub.packets.findIndex((p) => p.cmd === "publish" || p.cmd === "pubrel")) !== -1; ) {
+          for (let i: number; (i = sub.packets.findIndex((p) => p.cmd === "publish" || p.cmd === "pubrel")) !== -1; ) {
             const p = sub.packets.splice(i, 1)[0] as mqttPacket.IPublishPacket | mqttPacket.IPubrelPacket;
             if (p.cmd === "pubrel") send({ cmd: "pubcomp", messageId: p.messageId } as Packet);
             else {
@@ -243,7 +243,11 @@ describe("client ids that cannot name a session are refused before they reach on
           const bytes = Buffer.from(good);
           bytes[at + 1] = bad[0]!;
           bytes[at + 2] = bad[1]!;
-          if (bad[0] === 0xed) (bytes[at] = 0xed), (bytes[at + 1] = 0xa0), (bytes[at + 2] = 0x80);
+          if (bad[0] === 0xed) {
+            bytes[at] = 0xed;
+            bytes[at + 1] = 0xa0;
+            bytes[at + 2] = 0x80;
+          }
           const { packets, closed } = await tryConnect(path, version, bytes, `${marker}-%${bad[0]!.toString(16)}%${bad[1]!.toString(16)}`);
           const allowed = version === 5 ? [{ cmd: "connack", reasonCode: 0x81 }] : [];
           expect(

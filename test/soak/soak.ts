@@ -625,7 +625,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     h.push(`${((Date.now() - runStart) / 1000).toFixed(3)} ${what}`);
     if (h.length > (id.startsWith("pub-") ? 4000 : 300)) h.shift();
   };
-  const historyAround = (id: string, at: number, seconds: number) => (history.get(id) ?? []).filter((line) => Math.abs(Number(line.slice(0, line.indexOf(" "))) - at) <= seconds);
   let ackTimesRef: Record<1 | 2, number[]> = { 1: [], 2: [] };
 
   try {

@@ -102,7 +102,9 @@ export class Workspace {
       if (!set) this.listeners.set(c, (set = new Set()));
       set.add(fn);
     }
-    return () => channels.forEach((c) => this.listeners.get(c)?.delete(fn));
+    return () => {
+      for (const c of channels) this.listeners.get(c)?.delete(fn);
+    };
   }
 
   touch(channel: Channel): void {

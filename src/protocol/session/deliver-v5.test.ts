@@ -1,7 +1,6 @@
 /** Session.deliver for MQTT 5 subscriptions: No Local, Retain As Published, identifiers, expiry, shared subscriptions. */
 import type { IConnectPacket, ISubscription } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { shardForTopic } from "../../topics/shard-key.js";
 import type { Session, SessionConfig } from "./session.js";
 import { forVersion, message, newSession, ok, only, publishes, route, sent, settle, sub, subscribePacket, text } from "./test-support.js";
 
@@ -89,7 +88,7 @@ describe("Subscription Identifiers [MQTT-3.3.4-3], [MQTT-3.3.4-4]", () => {
     const session = withIds();
     const [p] = publishes(session.deliver("t/a", [{ seq: 1, message: message("a/b", "m", 2) }], 0).actions);
     expect(p?.qos).toBe(2);
-    expect([...(p?.properties?.subscriptionIdentifier as number[])].sort()).toEqual([1, 2]);
+    expect([...((p?.properties?.subscriptionIdentifier ?? []) as number[])].sort()).toEqual([1, 2]);
   });
 
   it("sends a single identifier as a number, and none when no matching subscription has one", () => {
@@ -106,7 +105,7 @@ describe("Subscription Identifiers [MQTT-3.3.4-3], [MQTT-3.3.4-4]", () => {
     session.deliver("t/a", [{ seq: 1, message: message("a/b", "later", 1) }], 0);
     const [p] = publishes(connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }));
     expect(text(p!.payload)).toBe("later");
-    expect([...(p?.properties?.subscriptionIdentifier as number[])].sort()).toEqual([1, 2]);
+    expect([...((p?.properties?.subscriptionIdentifier ?? []) as number[])].sort()).toEqual([1, 2]);
   });
 });
 

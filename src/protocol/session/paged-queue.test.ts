@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../config.js";
 import { CountingKv } from "../../storage/counting-kv.js";
 import { KvSessionStore } from "../../storage/kv-session-store.js";
-import { MemoryKv } from "../../storage/memory-kv.js";
+import type { MemoryKv } from "../../storage/memory-kv.js";
 import { type Outbound, PAGE_BYTES, PAGE_COUNT } from "./outbound.js";
 import { Session, type SessionConfig } from "./session.js";
 import type { OutboundEntry } from "./state.js";

@@ -7,7 +7,7 @@
  */
 import type { Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { MemoryKv } from "../../storage/memory-kv.js";
+import type { MemoryKv } from "../../storage/memory-kv.js";
 import type { Action } from "../actions.js";
 import type { QoS } from "../message.js";
 import type { Session } from "./session.js";

@@ -91,7 +91,7 @@ export class MqttApp extends LitElement {
 
   private show(i: number): void {
     this.active = i;
-    this.workspaces.forEach((w, k) => w.setVisible(k === i));
+    for (const [k, w] of this.workspaces.entries()) w.setVisible(k === i);
   }
 
   private key(e: KeyboardEvent): void {

@@ -3,7 +3,7 @@
  * filterable by state, paged ("Load more"), with details per client and a "Disconnect" action.
  * `refresh()` re-reads the pages shown (the page's poller calls it).
  */
-import { html, nothing } from "lit";
+import { html, nothing, type TemplateResult } from "lit";
 import type { ClientDetail, ClientSummary } from "../../../src/admin/api-types.js";
 import { ApiError, type ApiClient } from "../api.js";
 import { formatAgo, formatBytes, formatCount, formatDuration, isoTime, protocolName } from "../format.js";
@@ -141,7 +141,7 @@ export class ClientsTable extends LightElement {
 
   private renderDetail(colspan: number) {
     const d = this.detail;
-    let body;
+    let body: TemplateResult;
     if (!d || d.state === "loading") body = html`<p class="muted">Loading…</p>`;
     else if (d.state === "error") body = html`<p class="notice error">${d.message}</p>`;
     else {

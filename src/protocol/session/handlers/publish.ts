@@ -69,7 +69,17 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
         s.inbound.bytes -= bytes;
       };
       // PUBACK only once every shard holds the message [MQTT-4.3.2-2].
-      return [{ type: "route", message, after: () => (done(), [send(conn, ack("puback", packet.messageId!, conn.version))]), failed: done }];
+      return [
+        {
+          type: "route",
+          message,
+          after: () => {
+            done();
+            return [send(conn, ack("puback", packet.messageId!, conn.version))];
+          },
+          failed: done,
+        },
+      ];
     }
     case 2:
       return publishQoS2(s, conn, packet.messageId!, message);

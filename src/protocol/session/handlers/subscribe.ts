@@ -115,7 +115,7 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
         for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
         s.saveRecord();
         const actions: Action[] = [suback];
-        accepted.forEach(({ sub }, i) => actions.push(...s.enqueueRetained(sub, retained[i] ?? [], now)));
+        for (const [i, { sub }] of accepted.entries()) actions.push(...s.enqueueRetained(sub, retained[i] ?? [], now));
         return actions.concat(s.pump(now));
       },
     },
