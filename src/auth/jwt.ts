@@ -59,9 +59,9 @@ export type JwtResult =
       /** Who the client is: the `username` claim if present, else `sub`. */
       username: string;
       /** `exp` in milliseconds since the epoch. */
-      expiresAt?: number;
+      expiresAt?: number | undefined;
       /** From the `acl` claim; absent when the token has none. */
-      rights?: Authorizer;
+      rights?: Authorizer | undefined;
     }
   | { ok: false; reason: JwtFailure; detail: string };
 
@@ -100,11 +100,12 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
       } catch {
         return { ok: false, reason: "malformed", detail: "not a JWS compact token" };
       }
+      // jose's options take no explicit undefined: unset ones are left out.
       const options: JWTVerifyOptions = {
-        issuer: settings.issuer,
-        audience: settings.audience,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: now === undefined ? undefined : new Date(now),
+        ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
+        ...(settings.audience === undefined ? {} : { audience: settings.audience }),
+        ...(now === undefined ? {} : { currentDate: new Date(now) }),
       };
       let payload: JWTPayload;
       try {

@@ -51,7 +51,7 @@ export class ApiClient {
     return this.json<Overview>("GET", "/overview");
   }
 
-  clients(query: { q?: string; connected?: boolean; limit?: number; after?: string } = {}): Promise<ClientList> {
+  clients(query: { q?: string | undefined; connected?: boolean | undefined; limit?: number | undefined; after?: string | undefined } = {}): Promise<ClientList> {
     return this.json<ClientList>("GET", "/clients", query);
   }
 
@@ -63,7 +63,7 @@ export class ApiClient {
     await this.request("POST", `/clients/${encodeURIComponent(clientId)}/disconnect`);
   }
 
-  retained(query: { filter?: string; after?: string } = {}): Promise<RetainedList> {
+  retained(query: { filter?: string | undefined; after?: string | undefined } = {}): Promise<RetainedList> {
     return this.json<RetainedList>("GET", "/retained", query);
   }
 

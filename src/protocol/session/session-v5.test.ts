@@ -27,7 +27,7 @@ function expectServerDisconnect(actions: Action[], connId: string, reasonCode: n
 }
 
 const WILL = { topic: "status/c1", payload: Buffer.from("gone"), qos: 1 as QoS, retain: false };
-const willWith = (properties: NonNullable<IConnectPacket["will"]>["properties"]) => ({ ...WILL, properties });
+const willWith = (properties: NonNullable<NonNullable<IConnectPacket["will"]>["properties"]>) => ({ ...WILL, properties });
 const wills = (actions: Action[]) => only(actions, "route").filter((r) => r.message.topic === WILL.topic);
 
 // ---- tests ----
