@@ -27,7 +27,7 @@ describe("subscription options", () => {
     await c.client.publishAsync(topic, "mine", { qos: 1 });
     await other.client.publishAsync(topic, "theirs", { qos: 1 });
     expect((await c.inbox.next()).payload).toBe("theirs");
-    await quiet(300);
+    await quiet(300); // proves its own message never arrives
     expect(c.inbox.messages).toHaveLength(1);
     await Promise.all([c.client.endAsync(), other.client.endAsync()]);
   });
@@ -63,7 +63,7 @@ describe("subscription options", () => {
 
     const rh2 = await connectV5(broker.mqttUrl);
     await rh2.client.subscribeAsync(topic, { qos: 1, rh: 2 });
-    await quiet(400);
+    await quiet(400); // proves no further retained copies are sent
     expect([rh0.inbox.messages.length, rh1.inbox.messages.length, rh2.inbox.messages.length]).toEqual([2, 1, 0]);
     await Promise.all([pub.client.endAsync(), rh0.client.endAsync(), rh1.client.endAsync(), rh2.client.endAsync()]);
   });
@@ -81,7 +81,7 @@ describe("subscription options", () => {
     const ids = m.properties?.subscriptionIdentifier;
     expect(([] as number[]).concat(ids as number | number[]).sort((a, b) => a - b)).toEqual([7, 42]);
     expect(m.qos).toBe(1);
-    await quiet(300);
+    await quiet(300); // proves one copy only
     expect(c.inbox.messages.filter((x) => x.topic === `${root}/x`)).toHaveLength(1);
     await Promise.all([c.client.endAsync(), pub.client.endAsync()]);
   });

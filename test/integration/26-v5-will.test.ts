@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, connectV5, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -76,9 +77,9 @@ describe("Will Delay Interval", () => {
     const w = await watcher(topic);
     const raw = await withWill(topic, { willDelayInterval: 2 }, { sessionExpiryInterval: 60 }, id);
     raw.ws.terminate();
-    await quiet(500);
+    await eventually(async () => (await broker.stats("sessions", id)).connected === false); // the session saw the connection go
     const back = await connectV5(broker.mqttUrl, { clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
-    await quiet(2500);
+    await quiet(2500); // proves the will is not sent once the delay has passed
     expect(w.inbox.messages).toHaveLength(0);
     await Promise.all([back.client.endAsync(), w.client.endAsync()]);
   });
@@ -121,7 +122,7 @@ describe("Will Delay Interval", () => {
     const w = await watcher(topic);
     const raw = await withWill(topic, {});
     raw.send({ cmd: "disconnect", reasonCode: 0 } as never, 5);
-    await quiet(500);
+    await quiet(500); // proves no will after a normal DISCONNECT
     expect(w.inbox.messages).toHaveLength(0);
     await w.client.endAsync();
   });

@@ -7,7 +7,7 @@
 import mqttPacket from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
-import { connect, connectPacket, connectWithInbox, RawClient, uniqueId } from "../helpers/clients.js";
+import { connect, connectPacket, connectWithInbox, quiet, RawClient, uniqueId } from "../helpers/clients.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -146,8 +146,9 @@ describe("cost of the QoS 1 path", () => {
     const n = 50;
     for (let i = 0; i < n; i++) await pub.publishAsync(topic, String(i), { qos: 1 });
     await inbox.count(n + 1);
-    // Releases are written (segments deleted, cursors moved) within a second.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Releases are written (segments deleted, cursors moved) within a second. A window, not an event:
+    // the rows only grow, so waiting for a bound to hold would pass before they were written.
+    await quiet(1500);
     const after = await cost();
     const [pubRows, subRows, shardRows] = after.map((a, i) => a - before[i]!);
     expect(pubRows).toBe(0);
@@ -172,7 +173,8 @@ describe("QoS 0 and offline persistent subscribers (F28)", () => {
     for (let i = 0; i < 100; i++) await pub.publishAsync(topic, `q${i}`, { qos: 0 });
     // A QoS 1 publish after them: published in order, so when it is in the session's queue every QoS 0 one was decided.
     await pub.publishAsync(topic, "durable", { qos: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    // A window, not an event: proves the session is not woken for the QoS 0 stream (polling its stats would count).
+    await quiet(500);
     // The first QoS 0 delivery (which learns that the client is away), the QoS 1 one, the stats calls.
     expect((await requests()) - before).toBeLessThanOrEqual(4);
     const shard = await broker.stats("shards", `t/${topic}`);
@@ -180,7 +182,7 @@ describe("QoS 0 and offline persistent subscribers (F28)", () => {
     // Back online: the queued QoS 1 message, then live QoS 0 ones again.
     const { client: back, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: subId, clean: false });
     await inbox.count(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet(300); // no event tells the test that the shard heard "back online" before the live QoS 0 one
     await pub.publishAsync(topic, "live", { qos: 0 });
     await inbox.count(2);
     expect(inbox.messages.map((m) => m.payload)).toEqual(["durable", "live"]);
