@@ -22,7 +22,6 @@ const PURE = [
   "topics/subscriptions.ts",
   "topics/wildcard-link.ts",
   "topics/recipient.ts",
-  "topics/shard-key.ts",
   "stats/broker-stats.ts",
   "stats/report.ts",
 ];

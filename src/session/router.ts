@@ -18,7 +18,7 @@ import type { Env } from "../env.js";
 import { messageBytes, type Message, type QoS } from "../protocol/message.js";
 import { StubCache } from "../objects/stub-cache.js";
 import type { RetainedPage } from "../topics/retained-store.js";
-import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../topics/shard-key.js";
+import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import type { TopicShardDO } from "../topics/topic-shard-do.js";
 
 /** At most this many messages and bytes per publish call. */

@@ -10,7 +10,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { ClientList, ClientSummary, EventList, Overview } from "../admin/api-types.js";
 import type { Env } from "../env.js";
 import { CountingKv } from "../storage/counting-kv.js";
-import { shardForTopic } from "../topics/shard-key.js";
+import { shardForTopic } from "../protocol/topic/shard-key.js";
 import { BrokerStats } from "./broker-stats.js";
 import type { StatsReport } from "./report.js";
 

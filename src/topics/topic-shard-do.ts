@@ -1,5 +1,5 @@
 /**
- * TopicShardDO: one shard of the topic space (see shard-key.ts), a thin shell around the
+ * TopicShardDO: one shard of the topic space (see protocol/topic/shard-key.ts), a thin shell around the
  * topic shard core (topic-shard.ts). It turns RPCs into core calls, gives the core its peers
  * (session stubs, the wildcard shard), flushes the message log's releases in one commit every
  * little while, and keeps an alarm while deliveries are outstanding so they always move.
@@ -17,7 +17,7 @@ import { setLogLevel } from "../objects/rate-limited-log.js";
 import { StatsReporter } from "../stats/reporter.js";
 import { STATS_OBJECT } from "../stats/stats-do.js";
 import type { RetainedPage } from "./retained-store.js";
-import { WILDCARD_SHARD } from "./shard-key.js";
+import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { type ShardStats as CoreStats, TopicShard } from "./topic-shard.js";
 import type { WildcardState } from "./wildcard-link.js";
 

@@ -15,7 +15,7 @@ import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
 import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
 import { type RetainedPage, RetainedStore } from "./retained-store.js";
-import { reachesWildcardShard, WILDCARD_SHARD } from "./shard-key.js";
+import { reachesWildcardShard, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { ShardSubscriptions } from "./subscriptions.js";
 import { type WildcardState, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
 

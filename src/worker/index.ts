@@ -16,7 +16,7 @@ import { pipeToSession } from "./pipe.js";
 import { checkOrigin, parseAllowedOrigins } from "./origin.js";
 import { settingsErrors } from "./settings.js";
 import { chooseSubprotocol } from "./subprotocol.js";
-import { WILDCARD_SHARD } from "../topics/shard-key.js";
+import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 
 export { SessionDO } from "../session/session-do.js";
 export { TopicShardDO } from "../topics/topic-shard-do.js";

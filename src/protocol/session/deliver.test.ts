@@ -1,7 +1,7 @@
 /** Messages from topic shards to the session: QoS choice, designated shard, duplicate marks. */
 import { describe, expect, it } from "vitest";
 import { MemoryKv } from "../../storage/memory-kv.js";
-import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../topic/shard-key.js";
 import type { Action } from "../actions.js";
 import type { Message } from "../message.js";
 import type { Session } from "./session.js";

@@ -21,7 +21,7 @@ import { clientPacket, connectPacket, fuzzParameters, fuzzTimeout, topicName } f
 import { loadConfig } from "../../config.js";
 import { KvSessionStore } from "../../storage/kv-session-store.js";
 import { MemoryKv } from "../../storage/memory-kv.js";
-import { shardForTopic, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { shardForTopic, WILDCARD_SHARD } from "../topic/shard-key.js";
 import type { Action } from "../actions.js";
 import { decodePacket, encodePacket, type DecodeResult, type ProtocolVersion } from "../codec/codec.js";
 import { Reason } from "../errors.js";

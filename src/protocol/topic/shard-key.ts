@@ -6,7 +6,7 @@
  * '$' topics never go there ([MQTT-4.7.2-1]: first-level wildcards never match them).
  */
 
-import { parseShared } from "../protocol/topic/shared.js";
+import { parseShared } from "./shared.js";
 
 /** '#' cannot be a topic level of a topic name, so it cannot collide with a real first level. */
 export const WILDCARD_SHARD = "#";
