@@ -13,6 +13,7 @@ const SRC = join(import.meta.dirname);
 /** Pure code: folders and single files. */
 const PURE = [
   "protocol",
+  "contracts",
   "auth",
   "edge",
   "topics/topic-shard.ts",

@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { EdgeConnection, type EdgeAction } from "../../src/edge/connection.js";
 import { DeadlineTimer } from "../../src/edge/deadline-timer.js";
-import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
+import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/contracts/index.js";
 import type { GatewayOptions } from "./options.js";
 import { CLIENT_ID_BYTES_LIMIT } from "../../src/config.js";
 import { closeReason } from "../../src/edge/close-reason.js";

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import WebSocket from "ws";
-import { GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
+import { GATEWAY_SECRET_HEADER } from "../../src/contracts/index.js";
 import { Bridge } from "./bridge.js";
 import type { GatewayOptions } from "./options.js";
 

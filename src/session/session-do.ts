@@ -12,9 +12,8 @@ import { Framer } from "../protocol/codec/framer.js";
 import { Reason } from "../protocol/errors.js";
 import type { Delivery, DeliveryOutcome, Message } from "../protocol/message.js";
 import { Session } from "../protocol/session/session.js";
-import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
+import { CountingKv } from "../storage/counting-kv.js";
 import { KvSessionStore } from "../storage/kv-session-store.js";
-import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
 import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attachment.js";
 import { Counters } from "./counters.js";
 import { ShardRouter } from "./router.js";
@@ -26,23 +25,9 @@ import { logLine, setLogLevel } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
 import { StatsReporter } from "../stats/reporter.js";
 import { RECEIVED, SENT } from "../stats/report.js";
-import { STATS_OBJECT } from "../stats/stats-do.js";
+import { parseRoute, ROUTE_HEADER, type SessionRpc, type SessionStats, STATS_OBJECT, SUBPROTOCOL_HEADER } from "../contracts/index.js";
 
-export interface SessionStats {
-  clientId: string | undefined;
-  connected: boolean;
-  /** Network address of the live connection, as the Worker believed it. */
-  address?: string;
-  /** Session Expiry Interval in seconds (4294967295 = never); absent without a session. */
-  expiryInterval: number | undefined;
-  subscriptions: Record<string, number>;
-  queued: number;
-  queuedBytes: number;
-  counters: Record<string, number>;
-  cost: CostCounters;
-}
-
-export class SessionDO extends DurableObject<Env> {
+export class SessionDO extends DurableObject<Env> implements SessionRpc {
   private readonly config: BrokerConfig;
   private readonly gate: AuthGate;
   /** Test-only fault injection (null unless the FAULTS binding is set). */

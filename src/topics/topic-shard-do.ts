@@ -9,13 +9,13 @@ import { type BrokerConfig, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
 import type { SessionDO } from "../session/session-do.js";
-import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
+import { CountingKv } from "../storage/counting-kv.js";
 import { RateLimitedLog } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
 import { Faults, topicsOf } from "../objects/faults.js";
 import { setLogLevel } from "../objects/rate-limited-log.js";
 import { StatsReporter } from "../stats/reporter.js";
-import { STATS_OBJECT } from "../stats/stats-do.js";
+import { type ShardStats, STATS_OBJECT, type TopicShardRpc } from "../contracts/index.js";
 import type { RetainedPage } from "./retained-store.js";
 import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { type ShardStats as CoreStats, TopicShard } from "./topic-shard.js";
@@ -26,12 +26,7 @@ const RETRY_ALARM_MS = 30_000;
 /** Releases are written (rows deleted, cursors moved) at most this often: one commit for many. */
 const FLUSH_MS = 1000;
 
-export interface ShardStats extends CoreStats {
-  counters: Record<string, number>;
-  cost: CostCounters;
-}
-
-export class TopicShardDO extends DurableObject<Env> {
+export class TopicShardDO extends DurableObject<Env> implements TopicShardRpc {
   private readonly kv: CountingKv;
   private core: TopicShard | undefined;
   private readonly logs = new RateLimitedLog("shard");

@@ -4,7 +4,7 @@
  * gateway headers with a missing or wrong secret is refused, never silently treated as a direct
  * client: a misconfigured gateway must be noticed, and a browser cannot claim another address.
  */
-import { GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "./gateway-headers.js";
+import { GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../contracts/index.js";
 
 export type ClientAddress = { ok: true; address: string; viaGateway: boolean } | { ok: false; reason: string };
 
