@@ -5,7 +5,7 @@
  * written once per event (`save`), not once per count.
  */
 import { LogLimiter, stamp, writerFor } from "../objects/rate-limited-log.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 
 const KEY = "stats";
 

@@ -5,7 +5,7 @@
 import type { Message } from "../protocol/message.js";
 import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "../protocol/session/state.js";
 import type { SessionStore } from "../protocol/session/store.js";
-import type { SyncKv } from "./memory-kv.js";
+import type { SyncKv } from "./sync-kv.js";
 
 const SESSION = "session";
 const WILL = "will";

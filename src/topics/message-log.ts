@@ -8,7 +8,7 @@
  * (QoS 1 may be duplicated after a crash; sessions skip what they stored).
  */
 import { messageBytes, type Message } from "../protocol/message.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 import type { RecipientKey } from "./recipient.js";
 
 /** A segment row stays well below the 2 MB a Durable Object value may take. */

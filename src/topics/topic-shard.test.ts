@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
 import { CountingKv } from "../storage/counting-kv.js";
-import { MemoryKv, type SyncKv } from "../storage/memory-kv.js";
+import { MemoryKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { OFFLINE_PROBE_MS, type ShardPeers, TopicShard } from "./topic-shard.js";
 import type { WildcardState } from "./wildcard-link.js";

@@ -10,7 +10,7 @@
  * the only durable copy while an online subscriber's client has the message in flight.
  */
 import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../protocol/message.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
 import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
