@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "web/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "web/**/*.test.ts", "test/helpers/**/*.test.ts"],
           environment: "node",
           // Fast unit tests first, then the integration tests (which run two files at a time).
           sequence: { groupOrder: 0 },

@@ -85,10 +85,14 @@ async function startMiniflare(dist: string, withGateway: boolean): Promise<{ por
     throw error;
   }
   if (!withGateway) return { port, pids: [child.pid!], stop: stopBroker };
-  const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(gatewayPort), "--worker-url", `ws://127.0.0.1:${port}/mqtt`, "--wait-for-worker", "10"], { stdio: ["ignore", "ignore", "inherit"] });
+  const gateway = spawn(process.execPath, [join(dist, "gateway.mjs"), "--port", String(gatewayPort), "--worker-url", `ws://127.0.0.1:${port}/mqtt`, "--wait-for-worker", "10"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   await waitForPort(gatewayPort);
   return {
-    port, gatewayPort, pids: [child.pid!, gateway.pid!],
+    port,
+    gatewayPort,
+    pids: [child.pid!, gateway.pid!],
     stop: async () => {
       await stopChild(gateway);
       await stopBroker();

@@ -27,11 +27,9 @@ export interface Results {
   seconds: number;
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n) ? "–" : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits);
+const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? "–" : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits));
 /** A ratio only between two positive measurements. */
-const ratio = (a: number | undefined, b: number | undefined) =>
-  a !== undefined && b !== undefined && a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : undefined;
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b) ? a / b : undefined);
 const fmtRatio = (r: number | undefined) => (r === undefined ? "–" : `${r.toFixed(2)}×`);
 
 /** Targets of one transport: this broker, Aedes, mosquitto. */
@@ -73,13 +71,24 @@ function goals(r: Results, find: (workload: string) => string | undefined): stri
   out.push(`| pairs QoS 1 ≥ 0.25× Aedes | ${paths.map((p) => tp(find("pairs"), p)).join(" | ")} |`);
   out.push(`| fan-in QoS 1 ≥ 0.25× Aedes, 0 lost | ${paths.map((p) => tp(find("fanIn"), p, true)).join(" | ")} |`);
   out.push(`| fan-out QoS 1 ≥ 0.25× Aedes | ${paths.map((p) => tp(find("fanOut"), p)).join(" | ")} |`);
-  out.push(`| ≥ 300 connects/s | ${paths.map((p) => { const c = r.connections[p.ours!]; return c ? mark(c.perSecond >= 300, `${fmt(c.perSecond)}/s`) : "–"; }).join(" | ")} |`);
-  out.push(`| unpaced QoS 0 fan-in delivers ≥ ½ of paced | ${paths.map((p) => {
-    const paced = r.throughput[find("paced") ?? ""]?.[p.ours!];
-    const unpaced = r.throughput[find("unpaced") ?? ""]?.[p.ours!];
-    const x = ratio(unpaced?.delivered, paced?.delivered);
-    return x === undefined ? "–" : mark(x >= 0.5, `${fmtRatio(x)}`);
-  }).join(" | ")} |`);
+  out.push(
+    `| ≥ 300 connects/s | ${paths
+      .map((p) => {
+        const c = r.connections[p.ours!];
+        return c ? mark(c.perSecond >= 300, `${fmt(c.perSecond)}/s`) : "–";
+      })
+      .join(" | ")} |`,
+  );
+  out.push(
+    `| unpaced QoS 0 fan-in delivers ≥ ½ of paced | ${paths
+      .map((p) => {
+        const paced = r.throughput[find("paced") ?? ""]?.[p.ours!];
+        const unpaced = r.throughput[find("unpaced") ?? ""]?.[p.ours!];
+        const x = ratio(unpaced?.delivered, paced?.delivered);
+        return x === undefined ? "–" : mark(x >= 0.5, `${fmtRatio(x)}`);
+      })
+      .join(" | ")} |`,
+  );
   out.push("");
   return out;
 }
@@ -106,7 +115,9 @@ export function markdown(r: Results): string {
       ? "This broker runs as `npm start` serves it (wrangler dev and the TCP gateway, default configuration, a fresh state directory), Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory."
       : "This broker runs as the deploy bundle in Miniflare (`--runtime=miniflare`, default configuration), Durable Object state in SQLite on disk; Aedes and mosquitto keep state in memory.",
   );
-  out.push(`mqtt.js, MQTT 3.1.1, ${s.payload} B payloads, ${(s.windowMs! / 1000).toFixed(0)} s windows. After a window, publishers wait up to ${(s.ackWaitMs! / 1000).toFixed(0)} s for outstanding PUBACKs, then deliveries are awaited up to ${(s.drainMs! / 1000).toFixed(0)} s (less once all arrived, or at QoS 0 when nothing arrived for 1 s). "Lost" = acknowledged to the publisher (QoS 1) or written to its socket (QoS 0) but not delivered by the end of that drain.`);
+  out.push(
+    `mqtt.js, MQTT 3.1.1, ${s.payload} B payloads, ${(s.windowMs! / 1000).toFixed(0)} s windows. After a window, publishers wait up to ${(s.ackWaitMs! / 1000).toFixed(0)} s for outstanding PUBACKs, then deliveries are awaited up to ${(s.drainMs! / 1000).toFixed(0)} s (less once all arrived, or at QoS 0 when nothing arrived for 1 s). "Lost" = acknowledged to the publisher (QoS 1) or written to its socket (QoS 0) but not delivered by the end of that drain.`,
+  );
   for (const sk of r.skipped) out.push(`Skipped: ${sk}`);
   for (const [row, byTarget] of Object.entries(r.failures)) {
     for (const [target, why] of Object.entries(byTarget)) out.push(`Failed: ${target}, ${row}: ${why}`);
@@ -156,17 +167,30 @@ export function markdown(r: Results): string {
   }
 
   out.push("## Delivery accounting (every run)", "");
-  out.push("Sent = publish calls; acked = PUBACK received (QoS 1) or written to the socket (QoS 0); lost = acked but never delivered; unacked delivered = delivered although its PUBACK had not come back when publishing stopped.", "");
-  out.push("| workload | target | sent/s | acked | delivered | lost | duplicates | out of order | unacked delivered | p50 / p99 ms | broker counters |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+  out.push(
+    "Sent = publish calls; acked = PUBACK received (QoS 1) or written to the socket (QoS 0); lost = acked but never delivered; unacked delivered = delivered although its PUBACK had not come back when publishing stopped.",
+    "",
+  );
+  out.push(
+    "| workload | target | sent/s | acked | delivered | lost | duplicates | out of order | unacked delivered | p50 / p99 ms | broker counters |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+  );
   const runs: [string, Record<string, ThroughputRow>][] = [
-    ...Object.entries(r.latency).map(([name, row]): [string, Record<string, ThroughputRow>] => [name, Object.fromEntries(Object.entries(row).map(([t, l]) => [t, { ...l.run, ...(l.counters ? { counters: l.counters } : {}) }]))]),
+    ...Object.entries(r.latency).map(([name, row]): [string, Record<string, ThroughputRow>] => [
+      name,
+      Object.fromEntries(Object.entries(row).map(([t, l]) => [t, { ...l.run, ...(l.counters ? { counters: l.counters } : {}) }])),
+    ]),
     ...Object.entries(r.throughput),
   ];
   for (const [workload, row] of runs) {
     for (const [target, t] of Object.entries(row)) {
       const v = t.verdict;
-      const counters = Object.entries(t.counters ?? {}).map(([k, n]) => `${k} +${n}`).join(", ");
-      out.push(`| ${workload} | ${target} | ${fmt(t.published)} | ${fmt(t.acked)} | ${fmt(v.unique)} | ${fmt(v.lost)} | ${fmt(v.duplicates)} | ${fmt(v.outOfOrder)} | ${fmt(v.unackedDelivered)} | ${fmt(t.p50, 1)} / ${fmt(t.p99, 1)} | ${counters || "–"} |`);
+      const counters = Object.entries(t.counters ?? {})
+        .map(([k, n]) => `${k} +${n}`)
+        .join(", ");
+      out.push(
+        `| ${workload} | ${target} | ${fmt(t.published)} | ${fmt(t.acked)} | ${fmt(v.unique)} | ${fmt(v.lost)} | ${fmt(v.duplicates)} | ${fmt(v.outOfOrder)} | ${fmt(v.unackedDelivered)} | ${fmt(t.p50, 1)} / ${fmt(t.p99, 1)} | ${counters || "–"} |`,
+      );
     }
   }
   out.push("");
@@ -175,14 +199,21 @@ export function markdown(r: Results): string {
   const unpaced = find("unpaced");
   if (paced && unpaced) {
     out.push("## QoS 0 flood: unpaced fan-in against paced", "");
-    out.push(`Paced: each publisher keeps at most ${s.pacedEndToEnd} messages published but not yet delivered (what the broker delivers without being overrun; one generator process holds all clients). Unpaced: each publisher writes as fast as its socket takes the writes (the next publish waits only while the socket pushes back). Not delivered = written to the socket but never received (QoS 0 may be shed).`, "");
+    out.push(
+      `Paced: each publisher keeps at most ${s.pacedEndToEnd} messages published but not yet delivered (what the broker delivers without being overrun; one generator process holds all clients). Unpaced: each publisher writes as fast as its socket takes the writes (the next publish waits only while the socket pushes back). Not delivered = written to the socket but never received (QoS 0 may be shed).`,
+      "",
+    );
     out.push("| target | paced: delivered /s | unpaced: published → delivered /s | unpaced / paced | not delivered (unpaced) | shed, by the broker's counters |", "|---|---:|---:|---:|---:|---|");
     for (const t of r.targets) {
       const a = r.throughput[paced]?.[t.name];
       const b = r.throughput[unpaced]?.[t.name];
       if (!a && !b) continue;
-      const shed = Object.entries(b?.counters ?? {}).map(([k, n]) => `${k} +${n}`).join(", ");
-      out.push(`| ${t.name} | ${a ? fmt(a.delivered) : failed(r, paced, t.name)} | ${b ? `${fmt(b.published)} → ${fmt(b.delivered)}` : failed(r, unpaced, t.name)} | ${fmtRatio(ratio(b?.delivered, a?.delivered))} | ${b ? fmt(b.verdict.lost) : "–"} | ${t.broker === "ours" ? shed || "none counted" : "(no counters)"} |`);
+      const shed = Object.entries(b?.counters ?? {})
+        .map(([k, n]) => `${k} +${n}`)
+        .join(", ");
+      out.push(
+        `| ${t.name} | ${a ? fmt(a.delivered) : failed(r, paced, t.name)} | ${b ? `${fmt(b.published)} → ${fmt(b.delivered)}` : failed(r, unpaced, t.name)} | ${fmtRatio(ratio(b?.delivered, a?.delivered))} | ${b ? fmt(b.verdict.lost) : "–"} | ${t.broker === "ours" ? shed || "none counted" : "(no counters)"} |`,
+      );
     }
     out.push("");
   }
@@ -195,14 +226,19 @@ export function markdown(r: Results): string {
         `Duration is a bound, not a measurement: every object that worked in the run billed at 128 MB for the whole run ($${PRICE.gbSecondPerM}/M GB-s); objects that hibernate between messages pay less. Not included: the Worker in front of stock WebSocket clients (one Worker request per connection, CPU per relayed frame), stored GB-months, the $5/month minimum.`,
       "",
     );
-    out.push("| run | path | messages | rows written / msg | rows read / msg | DO requests / msg | WS messages in / msg | billable requests / msg | $ / M messages | duration bound $ / M |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    out.push(
+      "| run | path | messages | rows written / msg | rows read / msg | DO requests / msg | WS messages in / msg | billable requests / msg | $ / M messages | duration bound $ / M |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
     for (const row of r.cost) {
       const m = perMessage(row);
       if (!m) {
         out.push(`| ${row.run} | ${row.target} | ${fmt(row.messages)} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
         continue;
       }
-      out.push(`| ${row.run} | ${row.target} | ${fmt(row.messages)} | ${m.rowsWritten.toFixed(2)} | ${m.rowsRead.toFixed(2)} | ${m.requests.toFixed(2)} | ${m.wsMessagesIn.toFixed(2)} | ${m.billableRequests.toFixed(2)} | $${m.usd.toFixed(2)} | ≤ $${m.durationBoundUsd.toFixed(2)} |`);
+      out.push(
+        `| ${row.run} | ${row.target} | ${fmt(row.messages)} | ${m.rowsWritten.toFixed(2)} | ${m.rowsRead.toFixed(2)} | ${m.requests.toFixed(2)} | ${m.wsMessagesIn.toFixed(2)} | ${m.billableRequests.toFixed(2)} | $${m.usd.toFixed(2)} | ≤ $${m.durationBoundUsd.toFixed(2)} |`,
+      );
     }
     out.push(
       "",

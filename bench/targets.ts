@@ -132,14 +132,27 @@ function mosquitto(transport: "ws" | "tcp"): TargetSpec {
       const dir = mkdtempSync(join(tmpdir(), "bench-mosquitto-"));
       const conf = join(dir, "mosquitto.conf");
       // In-memory like Aedes; websockets listens on every interface of its own namespace only.
-      writeFileSync(conf, ["listener 1883 127.0.0.1", "protocol mqtt", "listener 8080", "protocol websockets", "allow_anonymous true", "persistence false", "max_queued_messages 10000", "log_type error", ""].join("\n"));
+      writeFileSync(
+        conf,
+        ["listener 1883 127.0.0.1", "protocol mqtt", "listener 8080", "protocol websockets", "allow_anonymous true", "persistence false", "max_queued_messages 10000", "log_type error", ""].join("\n"),
+      );
       const child = spawn("unshare", ["-n", "bash", "-c", `ip link set lo up && exec /usr/sbin/mosquitto -c ${conf}`], { stdio: ["ignore", "ignore", "inherit"] });
       await new Promise((r) => setTimeout(r, 300));
-      const pid = Number(execFileSync("pgrep", ["-f", `mosquitto -c ${conf}`]).toString().trim().split("\n")[0]);
+      const pid = Number(
+        execFileSync("pgrep", ["-f", `mosquitto -c ${conf}`])
+          .toString()
+          .trim()
+          .split("\n")[0],
+      );
       await waitForPort(transport === "ws" ? 8080 : 1883, pid);
       const url = transport === "ws" ? "ws://127.0.0.1:8080" : "mqtt://127.0.0.1:1883";
       return {
-        name: this.name, broker: "mosquitto", transport, url, pids: [pid], netnsPid: pid,
+        name: this.name,
+        broker: "mosquitto",
+        transport,
+        url,
+        pids: [pid],
+        netnsPid: pid,
         stop: async () => {
           process.kill(pid, "SIGTERM");
           await new Promise((r) => setTimeout(r, 200));

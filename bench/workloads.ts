@@ -55,7 +55,7 @@ class Loadgen {
   constructor(readonly child: ChildProcess) {
     child.on("message", (m: FromLoadgen) => {
       this.inbox.push(m);
-      this.waiters.splice(0).forEach((w) => w());
+      for (const w of this.waiters.splice(0)) w();
     });
   }
   static start(dist: string, target: Target): Loadgen {
@@ -63,9 +63,7 @@ class Loadgen {
     // Structured clone over IPC, so acknowledgement maps travel as typed arrays.
     const options = { stdio: ["ignore", "ignore", "inherit", "ipc"] as ("ignore" | "inherit" | "ipc")[], serialization: "advanced" as const };
     // For mosquitto the clients must live in its network namespace.
-    const child = target.netnsPid
-      ? spawn("nsenter", ["-t", String(target.netnsPid), "-n", process.execPath, file], options)
-      : spawn(process.execPath, [file], options);
+    const child = target.netnsPid ? spawn("nsenter", ["-t", String(target.netnsPid), "-n", process.execPath, file], options) : spawn(process.execPath, [file], options);
     return new Loadgen(child);
   }
   send(m: ToLoadgen): void {
@@ -112,7 +110,14 @@ export function plan(pattern: Pattern, run: string, n: number): { clients: Clien
   const range = (k: number) => Array.from({ length: k }, (_, i) => i);
   switch (pattern) {
     case "one":
-      return { clients: [{ clientId: `${run}-sub`, subscribe: topic, from: [0] }, { clientId: `${run}-pub`, publish: topic, pub: 0 }], perMessage: 1, topics: [topic] };
+      return {
+        clients: [
+          { clientId: `${run}-sub`, subscribe: topic, from: [0] },
+          { clientId: `${run}-pub`, publish: topic, pub: 0 },
+        ],
+        perMessage: 1,
+        topics: [topic],
+      };
     case "fan-in":
       return {
         clients: [{ clientId: `${run}-sub`, subscribe: topic, from: range(n) }, ...range(n).map((i) => ({ clientId: `${run}-pub${i}`, publish: topic, pub: i }))],
@@ -140,7 +145,9 @@ export function plan(pattern: Pattern, run: string, n: number): { clients: Clien
 /** Subscribers are spread first, then publishers, over the generator processes. */
 function spread(clients: ClientPlan[], n: number): ClientPlan[][] {
   const parts: ClientPlan[][] = Array.from({ length: n }, () => []);
-  [...clients.filter((c) => c.subscribe), ...clients.filter((c) => !c.subscribe)].forEach((c, i) => parts[i % n]!.push(c));
+  [...clients.filter((c) => c.subscribe), ...clients.filter((c) => !c.subscribe)].forEach((c, i) => {
+    parts[i % n]!.push(c);
+  });
   return parts.filter((p) => p.length > 0);
 }
 
@@ -174,7 +181,16 @@ export async function runLoad(dist: string, target: Target, spec: RunSpec): Prom
   const { clients, perMessage } = plan(spec.pattern, run, spec.n);
   const gens = spread(clients, spec.endToEnd ? 1 : Math.min(LOADGEN_PROCESSES, clients.length)).map((part) => ({ gen: Loadgen.start(dist, target), part }));
   try {
-    const base: Omit<LoadJob, "clients"> = { url: target.url, qos: spec.qos, payloadSize: spec.payloadSize, durationMs: spec.durationMs, window: spec.window, rate: spec.rate, ackWaitMs: spec.ackWaitMs, ...(spec.endToEnd ? { endToEnd: spec.endToEnd } : {}) };
+    const base: Omit<LoadJob, "clients"> = {
+      url: target.url,
+      qos: spec.qos,
+      payloadSize: spec.payloadSize,
+      durationMs: spec.durationMs,
+      window: spec.window,
+      rate: spec.rate,
+      ackWaitMs: spec.ackWaitMs,
+      ...(spec.endToEnd ? { endToEnd: spec.endToEnd } : {}),
+    };
     for (const { gen, part } of gens) gen.send({ type: "setup", job: { ...base, clients: part } });
     for (const { gen } of gens) await gen.next("ready", 60_000);
     const after = spec.around ? await spec.around() : undefined;
@@ -240,7 +256,15 @@ export async function runLoad(dist: string, target: Target, spec: RunSpec): Prom
 }
 
 /** One publisher at a fixed rate to one subscriber: publish → deliver latency. */
-export async function latency(dist: string, target: Target, qos: 0 | 1, rate: number, times: { durationMs: number; ackWaitMs: number; drainMs: number }, around?: Around, run?: string): Promise<Latency & { run: Throughput }> {
+export async function latency(
+  dist: string,
+  target: Target,
+  qos: 0 | 1,
+  rate: number,
+  times: { durationMs: number; ackWaitMs: number; drainMs: number },
+  around?: Around,
+  run?: string,
+): Promise<Latency & { run: Throughput }> {
   const r = await runLoad(dist, target, { pattern: "one", n: 1, qos, payloadSize: 64, ...times, window: 10_000, rate, ...(around ? { around } : {}), ...(run ? { run } : {}) });
   const l = r.latencies;
   const { latencies: _, ...rest } = r;
@@ -254,7 +278,7 @@ export async function connections(dist: string, target: Target, count: number, c
   try {
     const share = Math.ceil(count / gens.length);
     const run = runId();
-    gens.forEach((g, i) => g.send({ type: "connect-burst", url: target.url, count: share, concurrency, prefix: `${run}-${i}` }));
+    for (const [i, g] of gens.entries()) g.send({ type: "connect-burst", url: target.url, count: share, concurrency, prefix: `${run}-${i}` });
     const done = await Promise.all(gens.map((g) => g.next("connected")));
     await new Promise((r) => setTimeout(r, 1000)); // let the broker settle with the idle connections
     const after = treeRss(target.pids);

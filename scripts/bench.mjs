@@ -17,9 +17,26 @@ if (args.includes("--runtime=miniflare")) {
   execFileSync(process.execPath, [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
 }
 await buildGateway();
-const common = { bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "warning", external: ["bufferutil", "utf-8-validate", "miniflare"],
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
-await build({ ...common, entryPoints: { "bench-run": join(root, "bench/run.ts"), "bench-loadgen": join(root, "bench/loadgen.ts"), "bench-aedes": join(root, "bench/servers/aedes.ts"), "bench-ours": join(root, "bench/servers/ours.ts") }, outdir: join(root, "dist"), outExtension: { ".js": ".mjs" } });
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  logLevel: "warning",
+  external: ["bufferutil", "utf-8-validate", "miniflare"],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
+await build({
+  ...common,
+  entryPoints: {
+    "bench-run": join(root, "bench/run.ts"),
+    "bench-loadgen": join(root, "bench/loadgen.ts"),
+    "bench-aedes": join(root, "bench/servers/aedes.ts"),
+    "bench-ours": join(root, "bench/servers/ours.ts"),
+  },
+  outdir: join(root, "dist"),
+  outExtension: { ".js": ".mjs" },
+});
 
 const hasMosquitto = spawnSync("/usr/sbin/mosquitto", ["-h"]).error === undefined;
 if (!hasMosquitto && !args.includes("--quick") && process.getuid?.() === 0) {

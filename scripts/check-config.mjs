@@ -95,11 +95,7 @@ export async function checkSettings(options = {}) {
     const name = KNOWN_SETTINGS.find((n) => new RegExp(`\\b${n}\\b`).test(message) && read.from[n] !== undefined);
     return name ? `${message} (${read.from[name]})` : message;
   };
-  const errors = [
-    ...read.problems,
-    ...settingsErrors(read.vars).map(where),
-    ...unknownSettings(Object.keys(read.vars)).map((u) => `${describeUnknown(u)} (${read.from[u.name]})`),
-  ];
+  const errors = [...read.problems, ...settingsErrors(read.vars).map(where), ...unknownSettings(Object.keys(read.vars)).map((u) => `${describeUnknown(u)} (${read.from[u.name]})`)];
   const warnings = [];
   for (const name of SECRET_SETTINGS.filter((n) => read.inConfig.includes(n))) {
     warnings.push(`${name} is in ${read.configPath}, which is committed and uploaded as plain text: set it with \`npx wrangler secret put ${name}\` instead`);
@@ -174,8 +170,17 @@ export function tomlVars(text, env) {
     }
     if (text[i] === "[") {
       const end = text.indexOf("\n", i);
-      const header = text.slice(i, end === -1 ? text.length : end).replace(/#.*$/, "").trim();
-      table = header.startsWith("[[") ? "" : header.slice(1, -1).trim().replace(/\s*\.\s*/g, ".").replace(/"/g, "");
+      const header = text
+        .slice(i, end === -1 ? text.length : end)
+        .replace(/#.*$/, "")
+        .trim();
+      table = header.startsWith("[[")
+        ? ""
+        : header
+            .slice(1, -1)
+            .trim()
+            .replace(/\s*\.\s*/g, ".")
+            .replace(/"/g, "");
       skipLine();
       continue;
     }
@@ -249,7 +254,7 @@ export function tomlVars(text, env) {
             }
             continue;
           }
-          const esc = escape();
+          const esc = escapeSequence();
           if (esc.error) return esc;
           out += esc.value;
           continue;
@@ -266,7 +271,7 @@ export function tomlVars(text, env) {
     while (i < text.length && text[i] !== quote) {
       if (text[i] === "\n") return { error: "a string that does not end on its line" };
       if (quote === '"' && text[i] === "\\") {
-        const esc = escape();
+        const esc = escapeSequence();
         if (esc.error) return esc;
         out += esc.value;
         continue;
@@ -278,7 +283,7 @@ export function tomlVars(text, env) {
     return { value: out };
   }
 
-  function escape() {
+  function escapeSequence() {
     const c = text[i + 1];
     const simple = { b: "\b", t: "\t", n: "\n", f: "\f", r: "\r", '"': '"', "\\": "\\", e: "\x1b" };
     if (c !== undefined && c in simple) {

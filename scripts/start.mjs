@@ -56,7 +56,11 @@ function quit(message) {
 
 // ---- before anything starts: settings and ports ------------------------------------------------
 
-for (const [name, value] of [["PORT", port], ["GATEWAY_PORT", gatewayPort], ["INSPECTOR_PORT", inspectorPort]]) {
+for (const [name, value] of [
+  ["PORT", port],
+  ["GATEWAY_PORT", gatewayPort],
+  ["INSPECTOR_PORT", inspectorPort],
+]) {
   if (value !== undefined && !(/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 65535)) quit(`${name} must be a port from 1 to 65535, got ${JSON.stringify(value)}`);
 }
 if (!report(await checkSettings(), "start")) quit("not starting: fix the settings above (`npm run check-config` checks them again)");
@@ -76,15 +80,18 @@ const listeners = [
 ];
 for (const { h, p, setting, who } of listeners) {
   const error = await tryListen(h, p);
-  if (error === "EADDRINUSE") quit(`port ${p} on ${h} is already in use, so ${who} cannot listen there: stop what holds it, or choose another port with ${setting} (e.g. ${setting}=${Number(p) + 1} npm start)`);
+  if (error === "EADDRINUSE")
+    quit(`port ${p} on ${h} is already in use, so ${who} cannot listen there: stop what holds it, or choose another port with ${setting} (e.g. ${setting}=${Number(p) + 1} npm start)`);
   if (error) quit(`${who} cannot listen on ${h}:${p} (${error}): check HOST${setting === "GATEWAY_PORT" ? " / GATEWAY_HOST" : ""} and ${setting}`);
 }
 
 const gatewayFile = await buildGateway();
 // The web pages (/ and /dashboard) are static assets: built before wrangler serves them.
 await new Promise((done) =>
-  spawn(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: root, stdio: "inherit" })
-    .on("exit", (code, signal) => (code === 0 ? done() : quit(`building the web pages failed (${signal ?? `exit ${code}`})`))),
+  spawn(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: root, stdio: "inherit" }).on(
+    "exit",
+    (code, signal) => (code === 0 ? done() : quit(`building the web pages failed (${signal ?? `exit ${code}`})`)),
+  ),
 );
 
 // ---- the children, each leading its own process group ------------------------------------------
@@ -201,9 +208,15 @@ if (process.env.npm_lifecycle_event === undefined || parent === 1) clearInterval
 const workerUrl = `ws://${urlHost(reachable(host))}:${port}/mqtt`;
 run("wrangler", [
   join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
-  "dev", "--local", "--ip", host, "--port", port,
+  "dev",
+  "--local",
+  "--ip",
+  host,
+  "--port",
+  port,
   ...(inspectorPort ? ["--inspector-port", inspectorPort] : []),
-  "--persist-to", stateDir,
+  "--persist-to",
+  stateDir,
   "--show-interactive-dev-session=false",
 ]);
 const gateway = run("gateway", [gatewayFile, "--wait-for-worker", "60"], {
@@ -219,7 +232,9 @@ const gateway = run("gateway", [gatewayFile, "--wait-for-worker", "60"], {
 gateway.child.on("message", (message) => {
   if (message?.type === "ready" && !stopping) {
     const web = `http://${urlHost(reachable(host))}:${port}`;
-    console.log(`start: ready: broker ${workerUrl} (web client ${web}/, console ${web}/dashboard), gateway mqtt://${urlHost(reachable(gatewayHost))}:${message.port}; state in ${stateDir}. Ctrl-C stops both.`);
+    console.log(
+      `start: ready: broker ${workerUrl} (web client ${web}/, console ${web}/dashboard), gateway mqtt://${urlHost(reachable(gatewayHost))}:${message.port}; state in ${stateDir}. Ctrl-C stops both.`,
+    );
   }
   if (message?.type === "stopped") gatewayClosed = message.closed ?? 0;
 });

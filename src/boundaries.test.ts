@@ -11,9 +11,32 @@ import { describe, expect, it } from "vitest";
 const SRC = join(import.meta.dirname);
 
 /** Pure code: folders and single files. */
-const PURE = ["protocol", "auth", "edge", "topics/topic-shard.ts", "topics/lanes.ts", "topics/message-log.ts", "topics/retained-store.ts", "topics/subscriptions.ts", "topics/wildcard-link.ts", "topics/recipient.ts", "topics/shard-key.ts", "stats/broker-stats.ts", "stats/report.ts"];
+const PURE = [
+  "protocol",
+  "contracts",
+  "auth",
+  "edge",
+  "topics/topic-shard.ts",
+  "topics/lanes.ts",
+  "topics/message-log.ts",
+  "topics/retained-store.ts",
+  "topics/subscriptions.ts",
+  "topics/wildcard-link.ts",
+  "topics/recipient.ts",
+  "stats/broker-stats.ts",
+  "stats/report.ts",
+];
 /** What no pure file may import. */
-const SHELLS = [/^cloudflare:/, /^node:/, /\/session\/(session-do|router|auth-gate|counters|attachment)\.js$/, /\/worker\//, /\/gateway\//, /topic-shard-do\.js$/, /stats-do\.js$/, /\/objects\/(stub-cache|faults)\.js$/];
+const SHELLS = [
+  /^cloudflare:/,
+  /^node:/,
+  /\/session\/(session-do|router|auth-gate|counters|attachment)\.js$/,
+  /\/worker\//,
+  /\/gateway\//,
+  /topic-shard-do\.js$/,
+  /stats-do\.js$/,
+  /\/objects\/(stub-cache|faults)\.js$/,
+];
 
 function files(path: string): string[] {
   const full = join(SRC, path);

@@ -4,7 +4,15 @@ import { BROKER_LIMIT_SETTINGS, ConfigError, loadConfig, MAX_STORABLE_PACKET, re
 describe("loadConfig", () => {
   it("gives the documented defaults without settings", () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ maxPacketSize: 1048576, maxQueuedMessages: 100000, maxInflight: 64, maximumQoS: 2, retainAvailable: true, responseInformation: "response/", connectTimeoutMs: 10_000 });
+    expect(config).toMatchObject({
+      maxPacketSize: 1048576,
+      maxQueuedMessages: 100000,
+      maxInflight: 64,
+      maximumQoS: 2,
+      retainAvailable: true,
+      responseInformation: "response/",
+      connectTimeoutMs: 10_000,
+    });
   });
 
   it("reads integers given as strings or (unquoted in wrangler.toml) as numbers", () => {

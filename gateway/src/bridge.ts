@@ -9,11 +9,10 @@ import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { EdgeConnection, type EdgeAction } from "../../src/edge/connection.js";
 import { DeadlineTimer } from "../../src/edge/deadline-timer.js";
-import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
+import { EDGE_KEEPALIVE_HEADER, GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../../src/contracts/index.js";
 import type { GatewayOptions } from "./options.js";
 import { CLIENT_ID_BYTES_LIMIT } from "../../src/config.js";
 import { closeReason } from "../../src/edge/close-reason.js";
-
 
 /**
  * Bytes a client may have on their way to its session before the session has taken them (see
@@ -160,7 +159,8 @@ export class Bridge {
     this.events.buffered(held);
     if (held > 2 * this.options.maxBuffer) {
       this.events.log(`gateway: ${this.address}: closing a client that does not read: ${held} bytes held (cap ${2 * this.options.maxBuffer})`);
-      return this.close("client too slow", 1008);
+      this.close("client too slow", 1008);
+      return;
     }
     if (!flushed && held > this.options.maxBuffer) this.ws?.pause();
   }

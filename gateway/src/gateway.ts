@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import WebSocket from "ws";
-import { GATEWAY_SECRET_HEADER } from "../../src/worker/gateway-headers.js";
+import { GATEWAY_SECRET_HEADER } from "../../src/contracts/index.js";
 import { Bridge } from "./bridge.js";
 import type { GatewayOptions } from "./options.js";
 
@@ -158,10 +158,13 @@ export function probeWorker(options: Pick<GatewayOptions, "workerUrl" | "secret"
         const said = body.trim() ? `: ${body.trim().replace(/\s*\n\s*/g, " ")}` : "";
         if (NOT_READY.has(status)) return finish({ ok: false, retry: true, why: `is not ready (HTTP ${status}${said})` });
         const hint =
-          status === 404 ? "there is no MQTT endpoint at that path; the broker's is /mqtt: check --worker-url / GATEWAY_WORKER_URL"
-          : status === 401 ? "--secret / GATEWAY_SECRET must equal the Worker's GATEWAY_SECRET"
-          : status === 500 ? "fix the Worker's settings: `npm run check-config`"
-          : "check --worker-url / GATEWAY_WORKER_URL";
+          status === 404
+            ? "there is no MQTT endpoint at that path; the broker's is /mqtt: check --worker-url / GATEWAY_WORKER_URL"
+            : status === 401
+              ? "--secret / GATEWAY_SECRET must equal the Worker's GATEWAY_SECRET"
+              : status === 500
+                ? "fix the Worker's settings: `npm run check-config`"
+                : "check --worker-url / GATEWAY_WORKER_URL";
         finish({ ok: false, retry: false, why: `refused the gateway's WebSocket with HTTP ${status}${said}`, hint });
       };
       res.on("end", settle);

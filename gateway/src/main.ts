@@ -1,9 +1,9 @@
 /** The gateway's command line: parse settings, start, and stop cleanly on SIGTERM/SIGINT. */
-import { GatewayStartError, startGateway } from "./gateway.js";
-import { GatewayConfigError, helpText, parseOptions } from "./options.js";
+import { type Gateway, GatewayStartError, startGateway } from "./gateway.js";
+import { GatewayConfigError, type GatewayOptions, helpText, parseOptions } from "./options.js";
 
 async function main(): Promise<void> {
-  let options;
+  let options: GatewayOptions | "help";
   try {
     options = parseOptions(process.argv.slice(2), process.env);
   } catch (error) {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   // Started by `npm start` with an IPC channel: if it goes (killed with SIGKILL), so do we.
   const orphaned = () => process.exit(1);
   if (process.send) process.once("disconnect", orphaned);
-  let gateway;
+  let gateway: Gateway;
   try {
     gateway = await startGateway(options);
   } catch (error) {

@@ -17,7 +17,7 @@ export interface Overview {
   now: number;
   /** Since the stats object started (it restarts with the runtime). */
   uptimeSeconds: number;
-  clients: { connected: number; /** Sessions known: connected plus kept for offline clients. */ sessions: number };
+  clients: { connected: number /** Sessions known: connected plus kept for offline clients. */; sessions: number };
   subscriptions: number;
   retained: number;
   messages: {

@@ -72,26 +72,30 @@ export function parseAclFile(text: string, setting = "ACL_FILE"): Acl {
   const problems: string[] = [];
   let section = anonymous;
 
-  text.split("\n").forEach((raw, index) => {
+  for (const [index, raw] of text.split("\n").entries()) {
     const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
+    if (line === "" || line.startsWith("#")) continue;
     const [keyword, rest] = splitFirstWord(line);
     const problem = (message: string): void => void problems.push(`line ${index + 1}: ${message}`);
     if (keyword === "user") {
-      if (rest === undefined) return problem("user needs a username");
+      if (rest === undefined) {
+        problem("user needs a username");
+        continue;
+      }
       section = users.get(rest) ?? new RuleSet();
       users.set(rest, section);
-      return;
+      continue;
     }
     if (keyword !== "topic" && keyword !== "pattern") {
-      return problem(`unknown keyword ${JSON.stringify(keyword)} (expected topic, pattern or user)`);
+      problem(`unknown keyword ${JSON.stringify(keyword)} (expected topic, pattern or user)`);
+      continue;
     }
     const rule = parseRule(rest);
-    if (typeof rule === "string") return problem(`${keyword}: ${rule}`);
-    if (keyword === "topic") section.add(rule);
+    if (typeof rule === "string") problem(`${keyword}: ${rule}`);
+    else if (keyword === "topic") section.add(rule);
     else if (hasPlaceholder(rule.filter, mosquittoPlaceholders)) clientPatterns.push(rule);
     else fixedPatterns.add(rule);
-  });
+  }
   if (problems.length > 0) throw new AuthFileError(setting, problems);
 
   return authorizerFrom((identity) => {

@@ -87,14 +87,20 @@ function jwtSettings(value: (name: string) => string | undefined, errors: string
   const issuer = value("JWT_ISSUER");
   const audience = value("JWT_AUDIENCE");
   const hasKey = secret !== undefined || jwksText !== undefined || jwksUrl !== undefined;
-  for (const [name, given] of [["JWT_ISSUER", issuer], ["JWT_AUDIENCE", audience]] as const) {
+  for (const [name, given] of [
+    ["JWT_ISSUER", issuer],
+    ["JWT_AUDIENCE", audience],
+  ] as const) {
     if (given !== undefined && !hasKey) {
       errors.push(`${name} is set but no JWT key is: set JWT_SECRET, JWT_JWKS or JWT_JWKS_URL`);
     }
   }
   if (issuer !== undefined) settings.issuer = issuer;
   if (audience !== undefined) {
-    const audiences = audience.split(",").map((a) => a.trim()).filter((a) => a !== "");
+    const audiences = audience
+      .split(",")
+      .map((a) => a.trim())
+      .filter((a) => a !== "");
     settings.audience = audiences.length === 1 ? audiences[0]! : audiences;
   }
   return hasKey ? settings : undefined;

@@ -17,9 +17,7 @@ function passwordLine(user: string, password: string): string {
   return `${user}:$7$1000$${salt.toString("base64")}$${hash.toString("base64")}`;
 }
 
-const passwordFile = parsePasswordFile(
-  [passwordLine("alice", "correct horse"), passwordLine("dotted", "my.pass.word")].join("\n"),
-);
+const passwordFile = parsePasswordFile([passwordLine("alice", "correct horse"), passwordLine("dotted", "my.pass.word")].join("\n"));
 const jwt = createJwtVerifier({ secret: SECRET });
 
 function token(payload: JWTPayload): Promise<string> {
@@ -34,10 +32,7 @@ describe("authenticate with nothing configured", () => {
   const settings: AuthSettings = { allowAnonymous: false };
 
   it("refuses every client as not authorized and says which settings to set", async () => {
-    for (const credentials of [
-      { clientId: "c1" },
-      { clientId: "c2", username: "alice", password: utf8("correct horse") },
-    ]) {
+    for (const credentials of [{ clientId: "c1" }, { clientId: "c2", username: "alice", password: utf8("correct horse") }]) {
       const result = await authenticate(settings, credentials);
       expect(result.ok).toBe(false);
       if (result.ok) continue;
@@ -120,9 +115,7 @@ describe("authenticate with JWTs", () => {
     expect(refusal(result)).toBe("bad-credentials");
     expect(result.ok || result.log).toContain("JWT expired");
     const other = utf8(await token({ sub: "carol" }));
-    expect(refusal(await authenticate(settings, { clientId: "c1", username: "dave", password: other }, NOW))).toBe(
-      "bad-credentials",
-    );
+    expect(refusal(await authenticate(settings, { clientId: "c1", username: "dave", password: other }, NOW))).toBe("bad-credentials");
   });
 
   it("still tries the password file when a password only looks like a JWT", async () => {
@@ -147,10 +140,7 @@ describe("rights from the ACL file and the JWT acl claim", () => {
   const acl = parseAclFile("pattern readwrite users/%u/#\nuser alice\ntopic read news/#\n");
 
   it("come from the ACL file for password users", async () => {
-    const result = await authenticate(
-      { allowAnonymous: true, passwordFile, acl },
-      { clientId: "c1", username: "alice", password: utf8("correct horse") },
-    );
+    const result = await authenticate({ allowAnonymous: true, passwordFile, acl }, { clientId: "c1", username: "alice", password: utf8("correct horse") });
     if (!result.ok) throw new Error(result.log);
     expect(result.rights.check("read", "news/today")).toBe(true);
     expect(result.rights.check("write", "users/alice/x")).toBe(true);

@@ -63,11 +63,7 @@ export const NOTHING_CONFIGURED_LOG =
   "JWT_SECRET, JWT_JWKS or JWT_JWKS_URL to accept JWTs as passwords";
 
 /** `now` (ms since the epoch) is for tests of JWT expiry. */
-export async function authenticate(
-  settings: AuthSettings,
-  credentials: ConnectCredentials,
-  now?: number,
-): Promise<AuthResult> {
+export async function authenticate(settings: AuthSettings, credentials: ConnectCredentials, now?: number): Promise<AuthResult> {
   const { clientId, username, password } = credentials;
   const who = describeClient(clientId, username);
   const hasMethod = settings.passwordFile !== undefined || settings.jwt !== undefined;
@@ -107,12 +103,7 @@ export async function authenticate(
  * MQTT 5 re-authentication (AUTH with a fresh token): the token must be a valid JWT for the same
  * user; the connection's rights and expiry become the new token's.
  */
-export async function reauthenticate(
-  settings: AuthSettings,
-  identity: Identity,
-  authenticationData: Uint8Array | string,
-  now?: number,
-): Promise<AuthResult> {
+export async function reauthenticate(settings: AuthSettings, identity: Identity, authenticationData: Uint8Array | string, now?: number): Promise<AuthResult> {
   const who = describeClient(identity.clientId, identity.username);
   if (!settings.jwt) {
     const needed = "re-authentication needs a JWT method (JWT_SECRET, JWT_JWKS or JWT_JWKS_URL)";
@@ -133,13 +124,7 @@ export async function reauthenticate(
   return accept(settings, identity, "jwt", result.rights, result.expiresAt);
 }
 
-function accept(
-  settings: AuthSettings,
-  identity: Identity,
-  method: AuthMethod,
-  tokenRights?: Authorizer,
-  expiresAt?: number,
-): AuthResult {
+function accept(settings: AuthSettings, identity: Identity, method: AuthMethod, tokenRights?: Authorizer, expiresAt?: number): AuthResult {
   const sources = [settings.acl, tokenRights].filter((source): source is Authorizer => source !== undefined);
   const rights = allRightsOf(sources.map((source) => source.forClient(identity)));
   const accepted = { ok: true as const, identity, rights, method };

@@ -136,9 +136,7 @@ describe("createJwtVerifier with an inline JWKS (RS256, ES256)", async () => {
 
   it("never uses a public key as an HMAC secret", async () => {
     const publicJwk = JSON.stringify(jwks.keys[0]);
-    const confused = await new SignJWT({ sub: "admin" })
-      .setProtectedHeader({ alg: "HS256", kid: "rsa-1" })
-      .sign(new TextEncoder().encode(publicJwk));
+    const confused = await new SignJWT({ sub: "admin" }).setProtectedHeader({ alg: "HS256", kid: "rsa-1" }).sign(new TextEncoder().encode(publicJwk));
     expect(failure(await verifier.verify(confused, "admin", NOW))).toBe("algorithm-not-allowed");
   });
 });
@@ -167,8 +165,7 @@ describe("createJwtVerifier with JWT_JWKS_URL", () => {
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   });
 
-  const sign = (payload: JWTPayload, kid = "remote-1"): Promise<string> =>
-    new SignJWT(payload).setProtectedHeader({ alg: "ES256", kid }).sign(signer);
+  const sign = (payload: JWTPayload, kid = "remote-1"): Promise<string> => new SignJWT(payload).setProtectedHeader({ alg: "ES256", kid }).sign(signer);
 
   it("fetches the keys once and keeps them", async () => {
     const verifier = createJwtVerifier({ jwksUrl: `${url}/jwks` });

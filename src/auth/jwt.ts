@@ -14,16 +14,7 @@
  * - Rights: an `acl` claim (EMQX's shapes, see jwt-acl-claim.ts) becomes `rights`.
  */
 
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyOptions,
-} from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from "jose";
 import type { Authorizer } from "./authorizer.js";
 import { parseAclClaim } from "./jwt-acl-claim.js";
 
@@ -68,9 +59,9 @@ export type JwtResult =
       /** Who the client is: the `username` claim if present, else `sub`. */
       username: string;
       /** `exp` in milliseconds since the epoch. */
-      expiresAt?: number;
+      expiresAt?: number | undefined;
       /** From the `acl` claim; absent when the token has none. */
-      rights?: Authorizer;
+      rights?: Authorizer | undefined;
     }
   | { ok: false; reason: JwtFailure; detail: string };
 
@@ -109,11 +100,12 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
       } catch {
         return { ok: false, reason: "malformed", detail: "not a JWS compact token" };
       }
+      // jose's options take no explicit undefined: unset ones are left out.
       const options: JWTVerifyOptions = {
-        issuer: settings.issuer,
-        audience: settings.audience,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: now === undefined ? undefined : new Date(now),
+        ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
+        ...(settings.audience === undefined ? {} : { audience: settings.audience }),
+        ...(now === undefined ? {} : { currentDate: new Date(now) }),
       };
       let payload: JWTPayload;
       try {
@@ -135,7 +127,7 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
 }
 
 function checkClaims(payload: JWTPayload, username: string | undefined): JwtResult {
-  const claimed = payload["username"];
+  const claimed = payload.username;
   if (claimed !== undefined && typeof claimed !== "string") {
     return { ok: false, reason: "claims-rejected", detail: "the username claim is not a string" };
   }
@@ -149,8 +141,8 @@ function checkClaims(payload: JWTPayload, username: string | undefined): JwtResu
     return { ok: false, reason: "username-mismatch", detail };
   }
   let rights: Authorizer | undefined;
-  if (payload["acl"] !== undefined) {
-    const parsed = parseAclClaim(payload["acl"]);
+  if (payload.acl !== undefined) {
+    const parsed = parseAclClaim(payload.acl);
     if (typeof parsed === "string") return { ok: false, reason: "bad-acl-claim", detail: parsed };
     rights = parsed;
   }

@@ -72,11 +72,7 @@ describe("password file written by mosquitto_passwd 2.0.11", () => {
 
 describe("parsePasswordFile", () => {
   it("accepts mosquitto 2.1 entries: 1000 iterations and a 64-byte salt, or any other count", async () => {
-    const text = [
-      pbkdf2Line("new", utf8("pw-2.1"), 1000, 64),
-      pbkdf2Line("hardened", utf8("pw-hard"), 50_000, 16),
-      sha512Line("old", "pw-1.x"),
-    ].join("\n");
+    const text = [pbkdf2Line("new", utf8("pw-2.1"), 1000, 64), pbkdf2Line("hardened", utf8("pw-hard"), 50_000, 16), sha512Line("old", "pw-1.x")].join("\n");
     const file = parsePasswordFile(text);
     expect(file.users.get("new")).toMatchObject({ iterations: 1000 });
     expect(await verifyPassword(file, "new", utf8("pw-2.1"))).toBe(true);
@@ -108,11 +104,7 @@ describe("parsePasswordFile", () => {
   });
 
   it("the dummy entry costs what most users cost", () => {
-    const text = [
-      pbkdf2Line("a", utf8("x"), 2000, 12),
-      pbkdf2Line("b", utf8("x"), 2000, 12),
-      pbkdf2Line("c", utf8("x"), 1000, 12),
-    ].join("\n");
+    const text = [pbkdf2Line("a", utf8("x"), 2000, 12), pbkdf2Line("b", utf8("x"), 2000, 12), pbkdf2Line("c", utf8("x"), 1000, 12)].join("\n");
     expect(parsePasswordFile(text).dummy).toMatchObject({ kind: "pbkdf2-sha512", iterations: 2000 });
     expect(parsePasswordFile(sha512Line("a", "x")).dummy).toMatchObject({ kind: "sha512" });
   });
@@ -137,20 +129,7 @@ describe("parsePasswordFile", () => {
       "argon:$argon2id$v=19$m=47104,t=1,p=1$c2FsdA$aGFzaA", // 14
     ].join("\n");
     const problems = problemsOf(text);
-    expect(problems.map((p) => p.split(":")[0])).toEqual([
-      "line 3",
-      "line 4",
-      "line 5",
-      "line 6",
-      "line 7",
-      "line 8",
-      "line 9",
-      "line 10",
-      "line 11",
-      "line 12",
-      "line 13",
-      "line 14",
-    ]);
+    expect(problems.map((p) => p.split(":")[0])).toEqual(["line 3", "line 4", "line 5", "line 6", "line 7", "line 8", "line 9", "line 10", "line 11", "line 12", "line 13", "line 14"]);
     expect(problems[2]).toContain("already defined on line 2");
     expect(problems[3]).toContain("plain-text passwords are not accepted");
     expect(problems[11]).toContain("argon2id");

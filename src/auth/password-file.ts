@@ -23,9 +23,7 @@ export const MAX_PBKDF2_ITERATIONS = 1_000_000;
 /** SHA-512 output: the only hash length mosquitto writes or accepts. */
 export const HASH_BYTES = 64;
 
-export type PasswordHash =
-  | { kind: "pbkdf2-sha512"; iterations: number; salt: Uint8Array; hash: Uint8Array }
-  | { kind: "sha512"; salt: Uint8Array; hash: Uint8Array };
+export type PasswordHash = { kind: "pbkdf2-sha512"; iterations: number; salt: Uint8Array; hash: Uint8Array } | { kind: "sha512"; salt: Uint8Array; hash: Uint8Array };
 
 export interface PasswordFile {
   readonly users: ReadonlyMap<string, PasswordHash>;
@@ -73,10 +71,7 @@ export function parsePasswordFile(text: string, setting = "PASSWORD_FILE"): Pass
 /** The hash, or why it cannot be used (never quoting it). */
 function parseHash(text: string): PasswordHash | string {
   if (text.startsWith("$argon2id$")) {
-    return (
-      "argon2id hashes cannot be checked here (WebCrypto has no Argon2); " +
-      "re-create this user with `mosquitto_passwd -H sha512-pbkdf2` or `npm run passwd`"
-    );
+    return "argon2id hashes cannot be checked here (WebCrypto has no Argon2); " + "re-create this user with `mosquitto_passwd -H sha512-pbkdf2` or `npm run passwd`";
   }
   const fields = text.split("$");
   if (text.startsWith("$7$")) {

@@ -25,10 +25,6 @@ export async function hashPassword(stored: PasswordHash, password: Uint8Array): 
     return new Uint8Array(await crypto.subtle.digest("SHA-512", input));
   }
   const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits(
-    { name: "PBKDF2", hash: "SHA-512", salt: stored.salt, iterations: stored.iterations },
-    key,
-    HASH_BYTES * 8,
-  );
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-512", salt: stored.salt, iterations: stored.iterations }, key, HASH_BYTES * 8);
   return new Uint8Array(bits);
 }

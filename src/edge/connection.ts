@@ -272,9 +272,11 @@ export class EdgeConnection {
   /** The session's first packet says whether it took the connection, and its Server Keep Alive. */
   private connack(packet: Uint8Array, now: number): void {
     const decoded = decodePacket(packet, this.version);
-    if (!decoded.ok || decoded.packet.cmd !== "connack") return this.settle("refused");
-    const connack = decoded.packet;
-    if ((connack.reasonCode ?? connack.returnCode ?? 0) !== 0) return this.settle("refused");
+    const connack = decoded.ok && decoded.packet.cmd === "connack" ? decoded.packet : undefined;
+    if (!connack || (connack.reasonCode ?? connack.returnCode ?? 0) !== 0) {
+      this.settle("refused");
+      return;
+    }
     this.settle("accepted");
     if (!this.options.enforceKeepalive) return;
     // Server Keep Alive replaces the client's keepalive [MQTT-3.2.2-21]; without it the client's

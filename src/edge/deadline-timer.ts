@@ -17,12 +17,15 @@ export class DeadlineTimer {
     this.cancel();
     this.at = at;
     if (at === null) return;
-    this.handle = setTimeout(() => {
-      // Fired: the next sync arms again even for the same time (a timer may fire a little early).
-      this.at = null;
-      this.handle = undefined;
-      this.fire();
-    }, Math.max(0, at - now));
+    this.handle = setTimeout(
+      () => {
+        // Fired: the next sync arms again even for the same time (a timer may fire a little early).
+        this.at = null;
+        this.handle = undefined;
+        this.fire();
+      },
+      Math.max(0, at - now),
+    );
   }
 
   cancel(): void {

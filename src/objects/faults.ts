@@ -6,7 +6,7 @@
  * fires once per object, remembered in storage so a reset object does not fire it again.
  */
 import type { Delivery, Message } from "../protocol/message.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 
 export interface FaultPlan {
   /** A session object resets (ctx.abort) when a delivery with a topic starting with this reaches it. */

@@ -75,7 +75,10 @@ export class RateLimitedLog {
 
   log(level: "info" | "warn", message: string, counter?: string): void {
     const write = writerFor(level);
-    if (!counter) return write(stamp(`${this.who}: ${message}`));
+    if (!counter) {
+      write(stamp(`${this.who}: ${message}`));
+      return;
+    }
     const observed = (line: string) => {
       write(stamp(line));
       this.observer?.logged(level, counter, line);

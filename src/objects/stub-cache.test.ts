@@ -12,7 +12,10 @@ import { MAX_STUBS, StubCache } from "./stub-cache.js";
 function cache() {
   const made: string[] = [];
   let n = 0;
-  const stubs = new StubCache((name) => (made.push(name), { name, id: ++n }));
+  const stubs = new StubCache((name) => {
+    made.push(name);
+    return { name, id: ++n };
+  });
   const idOf = (name: string) => stubs.call(name, async (s) => s.id);
   return { stubs, made, idOf };
 }
@@ -38,7 +41,11 @@ describe("StubCache", () => {
     expect(await idOf("a")).toBe(2);
     expect(made).toEqual(["a", "a"]);
     // A synchronous throw inside the call counts too.
-    await expect(stubs.call("a", () => { throw new Error("boom"); })).rejects.toThrow("boom");
+    await expect(
+      stubs.call("a", () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
     expect(await idOf("a")).toBe(3);
   });
 

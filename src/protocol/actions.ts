@@ -80,13 +80,4 @@ export interface LogAction {
   counter?: string;
 }
 
-export type Action =
-  | SendAction
-  | CloseAction
-  | RouteAction
-  | SubscribeAction
-  | UnsubscribeAction
-  | ReshareAction
-  | ReleaseAction
-  | OnlineAction
-  | LogAction;
+export type Action = SendAction | CloseAction | RouteAction | SubscribeAction | UnsubscribeAction | ReshareAction | ReleaseAction | OnlineAction | LogAction;

@@ -55,8 +55,7 @@ export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[]
 export const minQoS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
 export const maxQoS = (a: QoS, b: QoS): QoS => (a > b ? a : b);
 
-export const isExpired = (message: Message, now: number): boolean =>
-  message.expiresAt !== undefined && now >= message.expiresAt;
+export const isExpired = (message: Message, now: number): boolean => message.expiresAt !== undefined && now >= message.expiresAt;
 
 /**
  * About what a message costs to carry (payload, topic, properties and framing), in bytes: what

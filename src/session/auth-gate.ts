@@ -53,7 +53,10 @@ export class AuthGate {
     if (password !== undefined && password.byteLength > MAX_TOKEN_BYTES && (jwtMethod || this.settings.jwt)) {
       return refused("bad-credentials", `client ${JSON.stringify(clientId)} refused: a password or token over ${MAX_TOKEN_BYTES} bytes`);
     }
-    return this.verdict(await this.guard(() => authenticate(this.settings, { clientId, ...(packet.username !== undefined ? { username: packet.username } : {}), ...(password !== undefined ? { password } : {}) })), password);
+    return this.verdict(
+      await this.guard(() => authenticate(this.settings, { clientId, ...(packet.username !== undefined ? { username: packet.username } : {}), ...(password !== undefined ? { password } : {}) })),
+      password,
+    );
   }
 
   /** The verdict on an MQTT 5 AUTH re-authentication (a fresh JWT in Authentication Data). */
@@ -77,7 +80,7 @@ export class AuthGate {
     const sources: TopicRights[] = [];
     if (this.settings.acl) sources.push(this.settings.acl.forClient(identity));
     if (conn.auth.token !== undefined) {
-      const claim = parseAclClaim(decodeJwt(conn.auth.token)["acl"]);
+      const claim = parseAclClaim(decodeJwt(conn.auth.token).acl);
       // A claim that cannot be read again grants nothing (it was read at CONNECT: this does not happen).
       sources.push(typeof claim === "string" ? { check: () => false } : claim.forClient(identity));
     }
@@ -87,7 +90,7 @@ export class AuthGate {
   private verdict(result: AuthResult, password: Uint8Array | undefined): AuthVerdict {
     if (!result.ok) return { ok: false, reason: REFUSALS[result.reason], log: result.log };
     const token = result.method === "jwt" && password !== undefined ? new TextDecoder().decode(password) : undefined;
-    const tokenHasRights = token !== undefined && decodeJwt(token)["acl"] !== undefined;
+    const tokenHasRights = token !== undefined && decodeJwt(token).acl !== undefined;
     return {
       ok: true,
       rights: result.rights,

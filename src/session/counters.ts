@@ -5,7 +5,7 @@
  * written once per event (`save`), not once per count.
  */
 import { LogLimiter, stamp, writerFor } from "../objects/rate-limited-log.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 
 const KEY = "stats";
 
@@ -34,7 +34,10 @@ export class Counters {
 
   log(level: "info" | "warn", message: string, counter?: string): void {
     const write = writerFor(level);
-    if (!counter) return write(stamp(`session: ${message}`));
+    if (!counter) {
+      write(stamp(`session: ${message}`));
+      return;
+    }
     const observed = (line: string) => {
       write(stamp(line));
       this.observer?.logged(level, counter, line);

@@ -16,10 +16,12 @@ function fakeShards() {
     get: (key: string) => ({
       publish: (_key: string, messages: Message[]) => {
         calls.push(`publish ${key} ${messages.map((m) => m.topic).join(",")}`);
-        return new Promise<void>((resolve) => pending.push(() => {
-          calls.push(`accepted ${key}`);
-          resolve();
-        }));
+        return new Promise<void>((resolve) =>
+          pending.push(() => {
+            calls.push(`accepted ${key}`);
+            resolve();
+          }),
+        );
       },
       subscribe: async (_key: string, _clientId: string, items: { filter: string }[]) => {
         calls.push(`subscribe ${key} ${items.map((i) => i.filter).join(",")}`);
@@ -27,7 +29,13 @@ function fakeShards() {
       },
     }),
   } as unknown as Env["SHARDS"];
-  return { ns, calls, accept: () => pending.splice(0).forEach((f) => f()) };
+  return {
+    ns,
+    calls,
+    accept: () => {
+      for (const f of pending.splice(0)) f();
+    },
+  };
 }
 
 describe("ShardRouter.subscribe [MQTT-4.5.0-1]", () => {

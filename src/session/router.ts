@@ -18,7 +18,7 @@ import type { Env } from "../env.js";
 import { messageBytes, type Message, type QoS } from "../protocol/message.js";
 import { StubCache } from "../objects/stub-cache.js";
 import type { RetainedPage } from "../topics/retained-store.js";
-import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../topics/shard-key.js";
+import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import type { TopicShardDO } from "../topics/topic-shard-do.js";
 
 /** At most this many messages and bytes per publish call. */
@@ -127,8 +127,14 @@ export class ShardRouter {
     const retained: RetainedPage[] = new Array(subscriptions.length);
     await Promise.all(
       [...groups].map(async ([key, items]) => {
-        const answers = await this.stubs.call(key, (stub) => stub.subscribe(key, clientId, items.map((i) => i.value)));
-        items.forEach((item, n) => (retained[item.index] = answers[n] ?? { messages: [] }));
+        const answers = await this.stubs.call(key, (stub) =>
+          stub.subscribe(
+            key,
+            clientId,
+            items.map((i) => i.value),
+          ),
+        );
+        for (const [n, item] of items.entries()) retained[item.index] = answers[n] ?? { messages: [] };
       }),
     );
     return retained;
@@ -142,7 +148,17 @@ export class ShardRouter {
 
   async unsubscribe(clientId: string, filters: string[]): Promise<void> {
     const groups = groupBy(filters, shardForFilter);
-    await Promise.all([...groups].map(([key, items]) => this.stubs.call(key, (stub) => stub.unsubscribe(key, clientId, items.map((i) => i.value)))));
+    await Promise.all(
+      [...groups].map(([key, items]) =>
+        this.stubs.call(key, (stub) =>
+          stub.unsubscribe(
+            key,
+            clientId,
+            items.map((i) => i.value),
+          ),
+        ),
+      ),
+    );
   }
 
   /** Gives a shared-subscription message back to its group, for another member. */
@@ -189,10 +205,12 @@ export class ShardRouter {
         this.releases.delete(shard);
         const { clientId, upTo } = next;
         if (upTo <= (this.told.get(shard) ?? 0)) continue;
-        await this.stubs.call(shard, (stub) => stub.release(shard, clientId, upTo)).then(
-          () => this.heard(shard, upTo),
-          (e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`),
-        );
+        await this.stubs
+          .call(shard, (stub) => stub.release(shard, clientId, upTo))
+          .then(
+            () => this.heard(shard, upTo),
+            (e) => console.warn(`session ${clientId}: release to ${shard} failed: ${String(e)}`),
+          );
       }
     } finally {
       this.releasing.delete(shard);
@@ -211,7 +229,7 @@ export class ShardRouter {
     if (queue.waiting.length === 0) {
       // Nothing more for this shard: forget it, so the map holds only shards in use (F24).
       this.queues.delete(key);
-      if (this.idle) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+      if (this.idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
       return;
     }
     let count = 0;
@@ -223,7 +241,8 @@ export class ShardRouter {
     const batch = queue.waiting.splice(0, count);
     queue.bytes -= bytes;
     queue.busy = true;
-    this.send(key, batch, true).finally(() => {
+    // send never rejects: a failure reaches each waiter.
+    void this.send(key, batch, true).finally(() => {
       queue.busy = false;
       this.flush(key, queue);
     });
@@ -232,11 +251,16 @@ export class ShardRouter {
   /** One call; a failed batch of several is split in two halves, each tried once more, in order. */
   private async send(key: string, batch: Waiting[], splitOnFailure: boolean): Promise<void> {
     try {
-      await this.stubs.call(key, (stub) => stub.publish(key, batch.map((w) => w.message)));
-      batch.forEach((w) => w.resolve());
+      await this.stubs.call(key, (stub) =>
+        stub.publish(
+          key,
+          batch.map((w) => w.message),
+        ),
+      );
+      for (const w of batch) w.resolve();
     } catch (error) {
       if (!splitOnFailure || batch.length === 1) {
-        batch.forEach((w) => w.reject(error));
+        for (const w of batch) w.reject(error);
         return;
       }
       const half = Math.ceil(batch.length / 2);

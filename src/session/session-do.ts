@@ -12,9 +12,8 @@ import { Framer } from "../protocol/codec/framer.js";
 import { Reason } from "../protocol/errors.js";
 import type { Delivery, DeliveryOutcome, Message } from "../protocol/message.js";
 import { Session } from "../protocol/session/session.js";
-import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
+import { CountingKv } from "../storage/counting-kv.js";
 import { KvSessionStore } from "../storage/kv-session-store.js";
-import { ROUTE_HEADER, SUBPROTOCOL_HEADER, parseRoute } from "../worker/internal-headers.js";
 import { ATTACHMENT_PARTIAL_LIMIT, type Attachment, Attachments } from "./attachment.js";
 import { Counters } from "./counters.js";
 import { ShardRouter } from "./router.js";
@@ -26,23 +25,9 @@ import { logLine, setLogLevel } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
 import { StatsReporter } from "../stats/reporter.js";
 import { RECEIVED, SENT } from "../stats/report.js";
-import { STATS_OBJECT } from "../stats/stats-do.js";
+import { parseRoute, ROUTE_HEADER, type SessionRpc, type SessionStats, STATS_OBJECT, SUBPROTOCOL_HEADER } from "../contracts/index.js";
 
-export interface SessionStats {
-  clientId: string | undefined;
-  connected: boolean;
-  /** Network address of the live connection, as the Worker believed it. */
-  address?: string;
-  /** Session Expiry Interval in seconds (4294967295 = never); absent without a session. */
-  expiryInterval: number | undefined;
-  subscriptions: Record<string, number>;
-  queued: number;
-  queuedBytes: number;
-  counters: Record<string, number>;
-  cost: CostCounters;
-}
-
-export class SessionDO extends DurableObject<Env> {
+export class SessionDO extends DurableObject<Env> implements SessionRpc {
   private readonly config: BrokerConfig;
   private readonly gate: AuthGate;
   /** Test-only fault injection (null unless the FAULTS binding is set). */
@@ -275,7 +260,10 @@ export class SessionDO extends DurableObject<Env> {
       await this.run(this.session.receive(a.connId, a.route, input, Date.now(), verdict));
       const now = this.session.current;
       if (!wasLive && now?.connId === a.connId) {
-        logLine("info", `session ${now.clientId} (${a.route.address ?? "unknown"}, MQTT ${now.version === 5 ? "5.0" : "3.1.1"}${now.auth.username !== undefined ? `, user ${now.auth.username}` : ""}): connected`);
+        logLine(
+          "info",
+          `session ${now.clientId} (${a.route.address ?? "unknown"}, MQTT ${now.version === 5 ? "5.0" : "3.1.1"}${now.auth.username !== undefined ? `, user ${now.auth.username}` : ""}): connected`,
+        );
       }
     }
     if (result.error && this.sockets.has(a.connId)) {
@@ -394,10 +382,11 @@ export class SessionDO extends DurableObject<Env> {
       .then(() => routed)
       .then(
         () => this.serial(() => this.runSafely(after())),
-        (error) => this.serial(() => {
-          failed?.();
-          return this.routeFailed(message, error);
-        }),
+        (error) =>
+          this.serial(() => {
+            failed?.();
+            return this.routeFailed(message, error);
+          }),
       );
   }
 
@@ -456,6 +445,7 @@ export class SessionDO extends DurableObject<Env> {
 
   /** Runs one event after the previous ones, then arms the alarm at the core's next deadline. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    // biome-ignore lint/nursery/noMisusedPromises: finally() waits for the promise it is given back, so the alarm is armed before the result settles.
     const result = this.tail.then(fn).finally(() => {
       this.saveConnection();
       this.reportClient();
@@ -526,10 +516,13 @@ export class SessionDO extends DurableObject<Env> {
     if (this.spillTimer) clearTimeout(this.spillTimer.timer);
     this.spillTimer = null;
     if (at === null) return;
-    const timer = setTimeout(() => {
-      this.spillTimer = null;
-      void this.serial(() => this.runSafely(this.session.spill(Date.now())));
-    }, Math.max(0, at - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.spillTimer = null;
+        void this.serial(() => this.runSafely(this.session.spill(Date.now())));
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.spillTimer = { at, timer };
   }
 

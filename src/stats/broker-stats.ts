@@ -11,8 +11,8 @@
 import type { BrokerEvent, ClientList, ClientSummary, EventList, Overview } from "../admin/api-types.js";
 import { METRICS } from "../admin/api-types.js";
 import type { Message } from "../protocol/message.js";
-import type { SyncKv } from "../storage/memory-kv.js";
-import { WILDCARD_SHARD } from "../topics/shard-key.js";
+import type { SyncKv } from "../storage/sync-kv.js";
+import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { isDropCounter, RECEIVED, SENT, type StatsReport } from "./report.js";
 
 const CLIENT = "client:";

@@ -8,19 +8,19 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ClientList, ClientSummary, EventList, Overview } from "../admin/api-types.js";
+import type { ClientQuery, StatsRpc } from "../contracts/index.js";
 import type { Env } from "../env.js";
 import { CountingKv } from "../storage/counting-kv.js";
-import { shardForTopic } from "../topics/shard-key.js";
+import { shardForTopic } from "../protocol/topic/shard-key.js";
 import { BrokerStats } from "./broker-stats.js";
 import type { StatsReport } from "./report.js";
 
-export const STATS_OBJECT = "broker";
 export const BROKER_VERSION = "0.1.0";
 const TICK_MS = 10_000;
 /** With no report for this long the alarm stops (it starts again with the next report). */
 const IDLE_AFTER_MS = 5 * 60_000;
 
-export class StatsDO extends DurableObject<Env> {
+export class StatsDO extends DurableObject<Env> implements StatsRpc {
   private readonly stats: BrokerStats;
   private readonly sysInterval: number;
   private readonly published = new Map<string, string>();
@@ -48,7 +48,7 @@ export class StatsDO extends DurableObject<Env> {
     return this.stats.overview(Date.now());
   }
 
-  async clients(query: { q?: string; connected?: boolean; limit?: number; after?: string }): Promise<ClientList> {
+  async clients(query: ClientQuery): Promise<ClientList> {
     return this.stats.clients(query);
   }
 

@@ -3,7 +3,7 @@
  * written (a put or a delete) and per row read. The counts are kept in memory since the object
  * started and shown in its stats, so the benchmark can report rows per message delivered.
  */
-import type { SyncKv, SyncKvListOptions } from "./memory-kv.js";
+import type { SyncKv, SyncKvListOptions } from "./sync-kv.js";
 
 export interface CostCounters {
   /** Changes when the object restarts: counts from an earlier instance do not carry over. */

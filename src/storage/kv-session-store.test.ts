@@ -47,7 +47,7 @@ describe("KvSessionStore", () => {
     const { store } = setup();
     const written = record({ subscriptions: { "a/#": { qos: 1 } } });
     store.writeSession(written);
-    written.subscriptions["b"] = { qos: 0 };
+    written.subscriptions.b = { qos: 0 };
     const read = store.readSession();
     expect(read).toEqual(record({ subscriptions: { "a/#": { qos: 1 } } }));
     read!.subscriptions["a/#"]!.qos = 0;

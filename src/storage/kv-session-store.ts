@@ -2,10 +2,9 @@
  * The session store on a Durable Object's synchronous KV. One key per outbound message and per
  * pending QoS 2 receipt, so an acknowledgement rewrites a few hundred bytes, never the session.
  */
-import type { Message } from "../protocol/message.js";
 import type { IncomingQoS2, OutboundEntry, SessionRecord, ShardMark, TopicAliases, Will } from "../protocol/session/state.js";
 import type { PendingWill, SessionStore } from "../protocol/session/store.js";
-import type { SyncKv } from "./memory-kv.js";
+import type { SyncKv } from "./sync-kv.js";
 
 const SESSION = "session";
 const WILL = "will";

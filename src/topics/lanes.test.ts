@@ -58,8 +58,14 @@ function harness() {
         const call: Call = {
           to,
           batch,
-          answer: (result = { gone: false }) => ((call.failed = false), resolve(result)),
-          fail: (error) => ((call.failed = true), reject(error)),
+          answer: (result = { gone: false }) => {
+            call.failed = false;
+            resolve(result);
+          },
+          fail: (error) => {
+            call.failed = true;
+            reject(error);
+          },
         };
         calls.push(call);
         const r = h.respond?.(call);
@@ -216,7 +222,10 @@ describe("Lanes: recipients' answers", () => {
     expect(h.released).toEqual([["c:a", 1]]);
     h.lanes.release("c:a", 1);
     h.lanes.release("c:a", 2);
-    expect(h.released).toEqual([["c:a", 1], ["c:a", 2]]);
+    expect(h.released).toEqual([
+      ["c:a", 1],
+      ["c:a", 2],
+    ]);
     // A recipient without a lane still gets its release through.
     h.lanes.release("c:zz", 5);
     expect(h.released.at(-1)).toEqual(["c:zz", 5]);

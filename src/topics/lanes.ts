@@ -183,7 +183,10 @@ export class Lanes {
         const epoch = lane.epoch;
         let result: SendResult;
         try {
-          result = await this.hooks.send(lane.to, batch.map(({ seq, message }) => (seq !== undefined ? { seq, message } : { message })));
+          result = await this.hooks.send(
+            lane.to,
+            batch.map(({ seq, message }) => (seq !== undefined ? { seq, message } : { message })),
+          );
         } catch (error) {
           attempt++;
           this.hooks.failed(lane.to, error, attempt);
@@ -197,7 +200,11 @@ export class Lanes {
         if (fromQueue) {
           if (epoch === lane.epoch) this.consume(lane, batch.length);
           // Rewound meanwhile: what this call delivered must not go again.
-          else this.setQueue(lane, lane.queue.slice(lane.head).filter((item) => !batch.includes(item)));
+          else
+            this.setQueue(
+              lane,
+              lane.queue.slice(lane.head).filter((item) => !batch.includes(item)),
+            );
         }
         if (result.gone) {
           this.drop(lane);

@@ -49,13 +49,23 @@ describe("MessageLog.append", () => {
     expect(rows.length).toBe(3);
     for (const [, row] of rows) expect(row.items.reduce((n, it) => n + messageBytes(it.message), 0)).toBeLessThanOrEqual(SEGMENT_BYTES);
     // Rows are in seq order and hold every message once, payloads intact.
-    expect(rows.flatMap(([, row]) => row.items.map((it) => [it.seq, it.message.payload[0]]))).toEqual([[1, 0], [2, 1], [3, 2], [4, 3], [5, 4]]);
+    expect(rows.flatMap(([, row]) => row.items.map((it) => [it.seq, it.message.payload[0]]))).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+      [5, 4],
+    ]);
   });
 
   it("a single message larger than SEGMENT_BYTES still gets a row of its own", () => {
     const mem = new MemoryKv();
     const log = new MessageLog(mem);
-    log.append([{ message: msg("t", 10), to: [A] }, { message: msg("t", SEGMENT_BYTES + 1), to: [A] }, { message: msg("t", 10), to: [A] }]);
+    log.append([
+      { message: msg("t", 10), to: [A] },
+      { message: msg("t", SEGMENT_BYTES + 1), to: [A] },
+      { message: msg("t", 10), to: [A] },
+    ]);
     expect(segKeys(mem)).toHaveLength(3);
     expect(seqs(log, A)).toEqual([1, 2, 3]);
   });
@@ -126,7 +136,10 @@ describe("MessageLog releases", () => {
   it("counts messages and bytes still open for at least one recipient", () => {
     const log = new MessageLog(new MemoryKv());
     const m = msg("t", 1000);
-    log.append([{ message: m, to: [A, B] }, { message: m, to: [A] }]);
+    log.append([
+      { message: m, to: [A, B] },
+      { message: m, to: [A] },
+    ]);
     expect(log.stats).toEqual({ messages: 2, bytes: 2 * messageBytes(m), segments: 1 });
     log.releaseUpTo(A, 2);
     expect(log.stats).toMatchObject({ messages: 1, bytes: messageBytes(m) });

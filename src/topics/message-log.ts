@@ -8,7 +8,7 @@
  * (QoS 1 may be duplicated after a crash; sessions skip what they stored).
  */
 import { messageBytes, type Message } from "../protocol/message.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 import type { RecipientKey } from "./recipient.js";
 
 /** A segment row stays well below the 2 MB a Durable Object value may take. */
@@ -274,7 +274,11 @@ export class MessageLog {
     const cached = this.cache.get(segment.key);
     if (cached) return cached.items;
     const items = this.kv.get<{ items: LogItem[] }>(segment.key)?.items ?? [];
-    this.remember(segment.key, items, segment.items.reduce((n, it) => n + it.bytes, 0));
+    this.remember(
+      segment.key,
+      items,
+      segment.items.reduce((n, it) => n + it.bytes, 0),
+    );
     return items;
   }
 

@@ -64,7 +64,12 @@ function ackAll(w: ReturnType<typeof world>, session: Session, connId: string, a
     const [p, ...rest] = todo;
     const id = p!.messageId!;
     const ack = (cmd: string) => w.run(session.receive(connId, route("c1"), ok({ cmd, messageId: id } as Packet), w.clock.now));
-    const next = p!.qos === 1 ? ack("puback") : p!.qos === 2 ? (ack("pubrec"), ack("pubcomp")) : [];
+    // QoS 2: the PUBREC's answer (PUBREL) is taken as read; what follows the PUBCOMP is what counts.
+    const ackQoS2 = () => {
+      ack("pubrec");
+      return ack("pubcomp");
+    };
+    const next = p!.qos === 1 ? ack("puback") : p!.qos === 2 ? ackQoS2() : [];
     todo = rest.concat(publishes(next));
   }
 }

@@ -5,10 +5,7 @@
  * no client id can ever be taken for an internal recipient (review finding F1).
  */
 
-export type Recipient =
-  | { kind: "client"; clientId: string }
-  | { kind: "group"; share: string }
-  | { kind: "wildcard" };
+export type Recipient = { kind: "client"; clientId: string } | { kind: "group"; share: string } | { kind: "wildcard" };
 
 export type RecipientKey = string;
 

@@ -2,7 +2,7 @@
 import { isExpired, messageBytes, type Message } from "../protocol/message.js";
 import { literalPrefix, topicMatches } from "../protocol/topic/match.js";
 import { hasWildcard } from "../protocol/topic/validate.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 
 const RET = "ret:";
 /** How many topics hold a retained message here (kept with each change; counted once if absent). */

@@ -5,7 +5,7 @@
  */
 import { parseShared } from "../protocol/topic/shared.js";
 import { SubscriptionTrie } from "../protocol/topic/trie.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 
 const SUB = "sub:";
 // Filters and client ids cannot contain U+0000 [MQTT-1.5.3-2] (3.1.1), [MQTT-1.5.4-2] (5.0), so it separates them safely and

@@ -1,5 +1,5 @@
 /**
- * TopicShardDO: one shard of the topic space (see shard-key.ts), a thin shell around the
+ * TopicShardDO: one shard of the topic space (see protocol/topic/shard-key.ts), a thin shell around the
  * topic shard core (topic-shard.ts). It turns RPCs into core calls, gives the core its peers
  * (session stubs, the wildcard shard), flushes the message log's releases in one commit every
  * little while, and keeps an alarm while deliveries are outstanding so they always move.
@@ -9,15 +9,15 @@ import { type BrokerConfig, loadConfig } from "../config.js";
 import type { Env } from "../env.js";
 import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
 import type { SessionDO } from "../session/session-do.js";
-import { type CostCounters, CountingKv } from "../storage/counting-kv.js";
+import { CountingKv } from "../storage/counting-kv.js";
 import { RateLimitedLog } from "../objects/rate-limited-log.js";
 import { StubCache } from "../objects/stub-cache.js";
 import { Faults, topicsOf } from "../objects/faults.js";
 import { setLogLevel } from "../objects/rate-limited-log.js";
 import { StatsReporter } from "../stats/reporter.js";
-import { STATS_OBJECT } from "../stats/stats-do.js";
+import { type ShardStats, STATS_OBJECT, type TopicShardRpc } from "../contracts/index.js";
 import type { RetainedPage } from "./retained-store.js";
-import { WILDCARD_SHARD } from "./shard-key.js";
+import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { type ShardStats as CoreStats, TopicShard } from "./topic-shard.js";
 import type { WildcardState } from "./wildcard-link.js";
 
@@ -26,12 +26,7 @@ const RETRY_ALARM_MS = 30_000;
 /** Releases are written (rows deleted, cursors moved) at most this often: one commit for many. */
 const FLUSH_MS = 1000;
 
-export interface ShardStats extends CoreStats {
-  counters: Record<string, number>;
-  cost: CostCounters;
-}
-
-export class TopicShardDO extends DurableObject<Env> {
+export class TopicShardDO extends DurableObject<Env> implements TopicShardRpc {
   private readonly kv: CountingKv;
   private core: TopicShard | undefined;
   private readonly logs = new RateLimitedLog("shard");
@@ -110,9 +105,9 @@ export class TopicShardDO extends DurableObject<Env> {
     this.accepting = [];
     try {
       this.core!.accept(calls.flatMap((c) => c.messages));
-      calls.forEach((c) => c.done());
+      for (const c of calls) c.done();
     } catch (error) {
-      calls.forEach((c) => c.done(error));
+      for (const c of calls) c.done(error);
     }
     this.afterChange();
   }
@@ -182,14 +177,19 @@ export class TopicShardDO extends DurableObject<Env> {
   }
 
   private start(name: string): TopicShard {
-    this.core = new TopicShard(this.kv, name, {
-      deliver: (clientId, deliveries) => this.deliver(clientId, deliveries),
-      forward: (deliveries) => this.forwardToWildcard(deliveries),
-      log: (level, message, counter) => this.logs.log(level, message, counter),
-      count: (counter) => void this.logs.count(counter),
-      now: () => Date.now(),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    }, { maxRetained: this.config.maxRetainedPerShard });
+    this.core = new TopicShard(
+      this.kv,
+      name,
+      {
+        deliver: (clientId, deliveries) => this.deliver(clientId, deliveries),
+        forward: (deliveries) => this.forwardToWildcard(deliveries),
+        log: (level, message, counter) => this.logs.log(level, message, counter),
+        count: (counter) => void this.logs.count(counter),
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      },
+      { maxRetained: this.config.maxRetainedPerShard },
+    );
     if (this.core.log.stats.messages > 0) void this.armRetry();
     return this.core;
   }
@@ -210,7 +210,7 @@ export class TopicShardDO extends DurableObject<Env> {
    * owed (and fails this SUBSCRIBE), so the next subscribe or the alarm tries again.
    */
   private announce(): Promise<void> {
-    if (this.announcing) return this.announcing;
+    if (this.announcing !== null) return this.announcing;
     const owed = this.core?.registry.owed();
     if (!owed) return Promise.resolve();
     this.announcing = Promise.all(owed.tell.map((key) => this.shards.call(key, (shard) => shard.wildcardActive(owed.state))))

@@ -68,7 +68,10 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
   it("QoS 0 shared messages take turns too, without storage", async () => {
     const { shard, calls, kv } = group(["m1", "m2"]);
     await publishEach(shard, ["x1", "x2"], 0);
-    expect(calls.map((c) => [c.to, c.names])).toEqual([["m1", ["x1"]], ["m2", ["x2"]]]);
+    expect(calls.map((c) => [c.to, c.names])).toEqual([
+      ["m1", ["x1"]],
+      ["m2", ["x2"]],
+    ]);
     expect([...kv.list({ prefix: "seg:" })]).toEqual([]);
   });
 
@@ -76,14 +79,22 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     const { shard, calls, answers } = group();
     answers.set("m1", offline);
     await publishEach(shard, ["x1"]);
-    expect(calls.map((c) => [c.to, c.names])).toEqual([["m1", ["x1"]], ["m2", ["x1"]]]);
+    expect(calls.map((c) => [c.to, c.names])).toEqual([
+      ["m1", ["x1"]],
+      ["m2", ["x1"]],
+    ]);
   });
 
   it("when every member declined, the first member is made to take it (force)", async () => {
     const { shard, calls, answers } = group();
     for (const m of ["m1", "m2", "m3"]) answers.set(m, offline);
     await publishEach(shard, ["x1"]);
-    expect(calls.map((c) => [c.to, c.force ?? false])).toEqual([["m1", false], ["m2", false], ["m3", false], ["m1", true]]);
+    expect(calls.map((c) => [c.to, c.force ?? false])).toEqual([
+      ["m1", false],
+      ["m2", false],
+      ["m3", false],
+      ["m1", true],
+    ]);
     expect(shard.stats()).toMatchObject({ subscriptions: 3, pendingDurable: 0 });
   });
 
@@ -98,7 +109,11 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     answers.delete("m1");
     open();
     await settle();
-    expect(calls.map((c) => [c.to, c.names])).toEqual([["m1", ["x0"]], ["m2", ["x1", "x2"]], ["m1", ["x2"]]]);
+    expect(calls.map((c) => [c.to, c.names])).toEqual([
+      ["m1", ["x0"]],
+      ["m2", ["x1", "x2"]],
+      ["m1", ["x2"]],
+    ]);
   });
 
   it("a member that refuses even a forced message leaves the group; with no member left it is dropped and counted", async () => {
@@ -106,7 +121,12 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     answers.set("m1", refuses);
     answers.set("m2", refuses);
     await publishEach(shard, ["x1"]);
-    expect(calls.map((c) => [c.to, c.force ?? false])).toEqual([["m1", false], ["m2", false], ["m1", true], ["m2", true]]);
+    expect(calls.map((c) => [c.to, c.force ?? false])).toEqual([
+      ["m1", false],
+      ["m2", false],
+      ["m1", true],
+      ["m2", true],
+    ]);
     expect(shard.stats()).toMatchObject({ subscriptions: 0, pendingDurable: 0 });
     expect(counters).toContain("shared_dropped_no_member");
   });
@@ -115,7 +135,11 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     const { shard, calls, answers } = group(["m1", "m2"]);
     answers.set("m1", () => ({ gone: true }));
     await publishEach(shard, ["x1", "x2"]);
-    expect(calls.map((c) => [c.to, c.names])).toEqual([["m1", ["x1"]], ["m2", ["x1"]], ["m2", ["x2"]]]);
+    expect(calls.map((c) => [c.to, c.names])).toEqual([
+      ["m1", ["x1"]],
+      ["m2", ["x1"]],
+      ["m2", ["x2"]],
+    ]);
     expect(shard.stats()).toMatchObject({ subscriptions: 1 });
   });
 
@@ -123,7 +147,10 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     const { shard, calls } = group(["m1", "m2"]);
     shard.subscribe("solo", [{ filter: "a/+", qos: 1, retained: false }], 0);
     await publishEach(shard, ["x1"]);
-    expect(calls.map((c) => [c.to, c.share ?? null]).sort()).toEqual([["m1", SHARE], ["solo", null]]);
+    expect(calls.map((c) => [c.to, c.share ?? null]).sort()).toEqual([
+      ["m1", SHARE],
+      ["solo", null],
+    ]);
   });
 
   it("reshare stores a QoS 1 message for the group and places it with a member; QoS 0 is not stored", async () => {
@@ -133,7 +160,10 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
     await settle();
     shard.reshare(SHARE, msg("r0", 0));
     await settle();
-    expect(calls.map((c) => [c.to, c.names])).toEqual([["m1", ["r1"]], ["m2", ["r0"]]]);
+    expect(calls.map((c) => [c.to, c.names])).toEqual([
+      ["m1", ["r1"]],
+      ["m2", ["r0"]],
+    ]);
     expect(shard.stats()).toMatchObject({ pendingDurable: 0 });
     shard.log.flush();
     expect([...kv.list({ prefix: "seg:" })]).toEqual([]);
@@ -142,15 +172,25 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
   it("a stored group message not yet placed goes out again after a restart", async () => {
     const { kv } = group(["m1"]);
     // Another instance on the same storage, whose member never answers: the message stays in the log.
-    const stuck = new TopicShard(kv, "t/a", { deliver: () => new Promise(() => {}), forward: async () => ({ active: false, epoch: 0 }), log: () => {}, count: () => {}, now: () => 0, sleep: async () => {} });
+    const stuck = new TopicShard(kv, "t/a", {
+      deliver: () => new Promise(() => {}),
+      forward: async () => ({ active: false, epoch: 0 }),
+      log: () => {},
+      count: () => {},
+      now: () => 0,
+      sleep: async () => {},
+    });
     stuck.accept([msg("x1")]);
     await settle();
     const got: string[] = [];
     new TopicShard(kv, "t/a", {
-      deliver: async (to, batch) => (got.push(`${to}:${batch.map((d) => new TextDecoder().decode(d.message.payload)).join()}`), online()),
+      deliver: async (to, batch) => {
+        got.push(`${to}:${batch.map((d) => new TextDecoder().decode(d.message.payload)).join()}`);
+        return online();
+      },
       forward: async () => ({ active: false, epoch: 0 }),
       log: () => {},
-    count: () => {},
+      count: () => {},
       now: () => 0,
       sleep: async () => {},
     });
@@ -167,10 +207,12 @@ describe("TopicShard: shared subscriptions (MQTT 5 §4.8.2)", () => {
   it("a batch that failed part-way through its placement is not placed twice (F10)", async () => {
     const { shard, answers } = group(["m1", "m2"]);
     const placed: string[] = [];
-    const takes = (to: string, declineFrom = Infinity) => (batch: Delivery[]): DeliveryOutcome => {
-      batch.forEach((d, i) => i < declineFrom && placed.push(`${to}:${new TextDecoder().decode(d.message.payload)}`));
-      return { gone: false, declined: batch.flatMap((_, i) => (i >= declineFrom ? [i] : [])) };
-    };
+    const takes =
+      (to: string, declineFrom = Infinity) =>
+      (batch: Delivery[]): DeliveryOutcome => {
+        for (const [i, d] of batch.entries()) if (i < declineFrom) placed.push(`${to}:${new TextDecoder().decode(d.message.payload)}`);
+        return { gone: false, declined: batch.flatMap((_, i) => (i >= declineFrom ? [i] : [])) };
+      };
     let open!: () => void;
     let m1Fails = 1;
     answers.set("m1", (batch) => new Promise((r) => (open = () => r(takes("m1")(batch)))));

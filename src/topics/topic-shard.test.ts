@@ -6,8 +6,9 @@
 import { describe, expect, it } from "vitest";
 import type { Delivery, DeliveryOutcome, Message, QoS } from "../protocol/message.js";
 import { CountingKv } from "../storage/counting-kv.js";
-import { MemoryKv, type SyncKv } from "../storage/memory-kv.js";
-import { WILDCARD_SHARD } from "./shard-key.js";
+import { MemoryKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
+import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { OFFLINE_PROBE_MS, type ShardPeers, TopicShard } from "./topic-shard.js";
 import type { WildcardState } from "./wildcard-link.js";
 
@@ -110,7 +111,14 @@ describe("TopicShard: publish to subscribers", () => {
     const shard = new TopicShard(new MemoryKv(), "t/a", f.peers);
     shard.wildcard.heard(idle);
     f.answers.set("c1", () => ({ gone: true }));
-    shard.subscribe("c1", [{ filter: "a/b", qos: 1, retained: false }, { filter: "a/c", qos: 1, retained: false }], 0);
+    shard.subscribe(
+      "c1",
+      [
+        { filter: "a/b", qos: 1, retained: false },
+        { filter: "a/c", qos: 1, retained: false },
+      ],
+      0,
+    );
     shard.accept([msg("a/b", "m1"), msg("a/c", "m2")]);
     await settle();
     expect(shard.stats()).toMatchObject({ subscriptions: 0, pendingDurable: 0, lanes: 0 });
@@ -202,9 +210,15 @@ describe("TopicShard: forwarding to the wildcard shard", () => {
     const f = fakePeers();
     const wildcard = new TopicShard(new MemoryKv(), WILDCARD_SHARD, f.peers);
     wildcard.subscribe("w1", [{ filter: "#", qos: 1, retained: false }], 0);
-    wildcard.forwarded("t/a", [{ seq: 1, message: msg("a/x", "a1") }, { seq: 2, message: msg("a/x", "a2") }]);
+    wildcard.forwarded("t/a", [
+      { seq: 1, message: msg("a/x", "a1") },
+      { seq: 2, message: msg("a/x", "a2") },
+    ]);
     // A retry after a lost reply, with one more.
-    const state = wildcard.forwarded("t/a", [{ seq: 2, message: msg("a/x", "a2") }, { seq: 3, message: msg("a/x", "a3") }]);
+    const state = wildcard.forwarded("t/a", [
+      { seq: 2, message: msg("a/x", "a2") },
+      { seq: 3, message: msg("a/x", "a3") },
+    ]);
     wildcard.forwarded("t/b", [{ seq: 1, message: msg("b/x", "b1") }]);
     // QoS 0 carries no seq and is never taken for a duplicate.
     wildcard.forwarded("t/a", [{ message: msg("a/x", "z", 0) }, { message: msg("a/x", "z", 0) }]);

@@ -10,12 +10,12 @@
  * the only durable copy while an online subscriber's client has the message in flight.
  */
 import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type QoS } from "../protocol/message.js";
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
 import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
 import { type RetainedPage, RetainedStore } from "./retained-store.js";
-import { reachesWildcardShard, WILDCARD_SHARD } from "./shard-key.js";
+import { reachesWildcardShard, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { ShardSubscriptions } from "./subscriptions.js";
 import { type WildcardState, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
 
@@ -103,7 +103,9 @@ export class TopicShard {
 
   unsubscribe(clientId: string, filters: string[]): void {
     this.offline.delete(clientId);
-    this.removing(() => filters.forEach((filter) => this.subs.remove(clientId, filter)));
+    this.removing(() => {
+      for (const filter of filters) this.subs.remove(clientId, filter);
+    });
   }
 
   /** Accepts publishes in order: durable ones are in the log when this returns. */
@@ -113,7 +115,7 @@ export class TopicShard {
     const plans = messages.map((message) => this.plan(message.publishedAt === undefined ? { ...message, publishedAt: now } : message));
     const durable = plans.filter((p) => p.durable.length > 0);
     const items = this.log.append(durable.map((p) => ({ message: p.message, to: p.durable.map(recipientKey) })));
-    durable.forEach((p, i) => (p.seq = items[i]!.seq));
+    for (const [i, p] of durable.entries()) p.seq = items[i]!.seq;
     for (const plan of plans) {
       const bytes = messageBytes(plan.message);
       for (const to of plan.durable) this.lanes.push(to, plan.seq, plan.message, bytes);
@@ -218,7 +220,10 @@ export class TopicShard {
       tried.add(target);
       let outcome: DeliveryOutcome;
       try {
-        outcome = await this.peers.deliver(target, left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })));
+        outcome = await this.peers.deliver(
+          target,
+          left.map((d) => ({ ...d, share, ...(force ? { force } : {}) })),
+        );
       } catch (error) {
         // Nothing placed yet, or even the fallback failed: the lane retries the batch. Otherwise
         // the part already placed must not be placed again (F10): the failed member declined.

@@ -52,7 +52,7 @@ describe("WildcardRegistry (wildcard shard side)", () => {
 });
 
 describe("a bounded registry (review F8)", () => {
-  it("a topic shard trusts \"inactive\" for a limited time, then forwards again", () => {
+  it('a topic shard trusts "inactive" for a limited time, then forwards again', () => {
     let now = 1_000_000;
     const link = new WildcardLink(new MemoryKv(), () => now);
     link.heard({ active: false, epoch: 0 });

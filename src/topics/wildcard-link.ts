@@ -10,7 +10,7 @@
  * the shards that may still believe "inactive". A topic layout like `<deviceId>/…` then costs
  * each activation one call per recently active first level, not per level ever published.
  */
-import type { SyncKv } from "../storage/memory-kv.js";
+import type { SyncKv } from "../storage/sync-kv.js";
 
 export interface WildcardState {
   active: boolean;

@@ -8,8 +8,8 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { ClientDetail, RetainedList } from "../admin/api-types.js";
 import type { Env } from "../env.js";
-import { STATS_OBJECT } from "../stats/stats-do.js";
-import { shardForFilter, shardForTopic } from "../topics/shard-key.js";
+import { STATS_OBJECT } from "../contracts/index.js";
+import { shardForFilter, shardForTopic } from "../protocol/topic/shard-key.js";
 import { isValidTopicFilter, isValidTopicName } from "../protocol/topic/validate.js";
 import { bearerMatches } from "./client-address.js";
 

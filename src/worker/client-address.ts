@@ -4,7 +4,7 @@
  * gateway headers with a missing or wrong secret is refused, never silently treated as a direct
  * client: a misconfigured gateway must be noticed, and a browser cannot claim another address.
  */
-import { GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "./gateway-headers.js";
+import { GATEWAY_ADDRESS_HEADER, GATEWAY_SECRET_HEADER } from "../contracts/index.js";
 
 export type ClientAddress = { ok: true; address: string; viaGateway: boolean } | { ok: false; reason: string };
 
@@ -20,7 +20,7 @@ export function clientAddress(headers: Headers, secret: string | undefined): Cli
 
 /** Whether an Authorization header is `Bearer <token>`, compared as `sameSecret` does. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
-  return header !== undefined && header.startsWith("Bearer ") && sameSecret(header.slice(7), token);
+  return header?.startsWith("Bearer ") === true && sameSecret(header.slice(7), token);
 }
 
 /** Compares in time independent of where the strings differ. */

@@ -16,7 +16,12 @@ describe("connection attempts per address", () => {
 
   it("asks the limiter with the host as key", async () => {
     const keys: string[] = [];
-    const limiter = { limit: async ({ key }: { key: string }) => (keys.push(key), { success: keys.length <= 1 }) };
+    const limiter = {
+      limit: async ({ key }: { key: string }) => {
+        keys.push(key);
+        return { success: keys.length <= 1 };
+      },
+    };
     expect(await allowConnect(limiter, "203.0.113.7:1")).toBe(true);
     expect(await allowConnect(limiter, "203.0.113.7:2")).toBe(false);
     expect(await allowConnect(limiter, "127.0.0.1:3")).toBe(true);

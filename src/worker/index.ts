@@ -9,14 +9,13 @@ import { authSettings } from "../session/auth-gate.js";
 import { admin } from "./admin.js";
 import { bearerMatches, clientAddress } from "./client-address.js";
 import { allowConnect } from "./connect-rate.js";
-import { EDGE_KEEPALIVE_HEADER } from "./gateway-headers.js";
-import { routeHeaders } from "./internal-headers.js";
+import { EDGE_KEEPALIVE_HEADER, routeHeaders } from "../contracts/index.js";
 import { utf8Length } from "../protocol/topic/validate.js";
 import { pipeToSession } from "./pipe.js";
 import { checkOrigin, parseAllowedOrigins } from "./origin.js";
 import { settingsErrors } from "./settings.js";
 import { chooseSubprotocol } from "./subprotocol.js";
-import { WILDCARD_SHARD } from "../topics/shard-key.js";
+import { WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 
 export { SessionDO } from "../session/session-do.js";
 export { TopicShardDO } from "../topics/topic-shard-do.js";
@@ -46,7 +45,11 @@ function logMisconfigured(message: string): void {
 let checked: { key: string; errors: string[] } | undefined;
 app.use("*", async (c, next) => {
   const env = c.env as unknown as Record<string, unknown>;
-  const key = JSON.stringify(Object.keys(env).sort().map((name) => [name, typeof env[name] === "object" ? null : env[name]]));
+  const key = JSON.stringify(
+    Object.keys(env)
+      .sort()
+      .map((name) => [name, typeof env[name] === "object" ? null : env[name]]),
+  );
   if (checked?.key !== key) checked = { key, errors: settingsErrors(env) };
   if (checked.errors.length > 0) throw new ConfigError(checked.errors.join("; "));
   await next();
@@ -57,9 +60,7 @@ app.get("/health", (c) => c.text("edge-mqtt-broker: ok\n"));
 
 // The pages at / and /dashboard are static assets (wrangler.toml [assets]); this answers only
 // when they were not built.
-app.get("/", (c) =>
-  c.text("edge-mqtt-broker: connect an MQTT client over WebSocket to /mqtt (subprotocol \"mqtt\"). The web client was not built: run `npm run build:web`.\n"),
-);
+app.get("/", (c) => c.text('edge-mqtt-broker: connect an MQTT client over WebSocket to /mqtt (subprotocol "mqtt"). The web client was not built: run `npm run build:web`.\n'));
 
 app.get("/mqtt", async (c) => {
   // Every setting was checked above (settingsErrors): these cannot throw here.

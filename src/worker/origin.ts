@@ -15,7 +15,10 @@ export type OriginVerdict = { ok: true } | { ok: false; reason: string };
 
 export function parseAllowedOrigins(raw: string | undefined): { any: boolean; origins: Set<string> } | { error: string } {
   if (raw === undefined || raw.trim() === "") return { any: false, origins: new Set() };
-  const entries = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const entries = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (entries.includes("*")) return entries.length === 1 ? { any: true, origins: new Set() } : { error: "ALLOWED_ORIGINS: `*` cannot be combined with other entries" };
   const origins = new Set<string>();
   for (const entry of entries) {

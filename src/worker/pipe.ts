@@ -12,7 +12,7 @@ import { joinPackets } from "../edge/join.js";
 import type { Env } from "../env.js";
 import type { ConnectRoute } from "../protocol/session/session.js";
 import { assignClientId } from "./client-id.js";
-import { routeHeaders } from "./internal-headers.js";
+import { routeHeaders } from "../contracts/index.js";
 import { closeReason } from "../edge/close-reason.js";
 
 /** Codes a peer may not send in a close frame (RFC 6455 §7.4.1). */

@@ -16,14 +16,7 @@ export const AUTH_SETTINGS = ["ALLOW_ANONYMOUS", "PASSWORD_FILE", "ACL_FILE", "J
 export const TOKEN_SETTINGS = ["ADMIN_TOKEN", "STATS_TOKEN", "GATEWAY_SECRET"] as const;
 
 /** Every variable the broker reads. */
-export const KNOWN_SETTINGS: readonly string[] = [
-  ...BROKER_LIMIT_SETTINGS,
-  ...AUTH_SETTINGS,
-  "ALLOWED_ORIGINS",
-  "SYS_INTERVAL",
-  "LOG_LEVEL",
-  ...TOKEN_SETTINGS,
-];
+export const KNOWN_SETTINGS: readonly string[] = [...BROKER_LIMIT_SETTINGS, ...AUTH_SETTINGS, "ALLOWED_ORIGINS", "SYS_INTERVAL", "LOG_LEVEL", ...TOKEN_SETTINGS];
 
 /** Secrets: they belong in `wrangler secret put`, not in wrangler.toml's [vars] (which is committed). */
 export const SECRET_SETTINGS: readonly string[] = ["PASSWORD_FILE", "JWT_SECRET", ...TOKEN_SETTINGS];
@@ -48,14 +41,14 @@ export function settingsErrors(env: Readonly<Record<string, unknown>>): string[]
   const auth = loadAuthSettings(authVars);
   if (!auth.ok) errors.push(...auth.errors);
 
-  const origins = env["ALLOWED_ORIGINS"];
+  const origins = env.ALLOWED_ORIGINS;
   if (origins !== undefined && typeof origins !== "string") errors.push(`ALLOWED_ORIGINS must be a string, got ${JSON.stringify(origins)}`);
   else {
     const parsed = parseAllowedOrigins(origins);
     if ("error" in parsed) errors.push(parsed.error);
   }
 
-  const sys = env["SYS_INTERVAL"];
+  const sys = env.SYS_INTERVAL;
   if (sys !== undefined && sys !== "") {
     const value = typeof sys === "string" && sys.trim() !== "" ? Number(sys) : typeof sys === "number" ? sys : NaN;
     if (!Number.isInteger(value) || value < 0 || value > MAX_SYS_INTERVAL) {
@@ -63,7 +56,7 @@ export function settingsErrors(env: Readonly<Record<string, unknown>>): string[]
     }
   }
 
-  const level = env["LOG_LEVEL"];
+  const level = env.LOG_LEVEL;
   if (level !== undefined && level !== "" && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
     errors.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(level)}`);
   }

@@ -66,7 +66,8 @@ export function connectBytes(v: Version, o: { flags?: number; clientId?: number[
   return packet(0x10, str("MQTT"), v, o.flags ?? 0x02, u16(30), v === 5 ? (o.properties ?? props()) : [], o.clientId ?? str(`c${Math.random().toString(36).slice(2, 10)}`), o.rest ?? []);
 }
 
-export const publish = (v: Version, topic: number[], propBytes: number[] = [], payload = "x", first = 0x30): Uint8Array => packet(first, topic, (first >> 1) & 3 ? u16(1) : [], props5(v, ...propBytes), enc.encode(payload));
+export const publish = (v: Version, topic: number[], propBytes: number[] = [], payload = "x", first = 0x30): Uint8Array =>
+  packet(first, topic, (first >> 1) & 3 ? u16(1) : [], props5(v, ...propBytes), enc.encode(payload));
 export const subscribe = (v: Version, pairs: number[], propBytes: number[] = [], id = 1, first = 0x82): Uint8Array => packet(first, u16(id), props5(v, ...propBytes), pairs);
 export const unsubscribe = (v: Version, filters: number[], propBytes: number[] = [], first = 0xa2): Uint8Array => packet(first, u16(1), props5(v, ...propBytes), filters);
 
@@ -95,7 +96,12 @@ export const CASES: ConformanceCase[] = [
 
   // ---- packet identifier 0, DUP on QoS 0 ----
   { name: "SUBSCRIBE with Packet Identifier 0 is a Protocol Error", clause: both("[MQTT-2.2.1-3]", "[MQTT-2.3.1-1]"), bytes: (v) => subscribe(v, [...str("a"), 0], [], 0), reason5: PROTOCOL_ERROR },
-  { name: "QoS 1 PUBLISH with Packet Identifier 0 is a Protocol Error", clause: both("[MQTT-2.2.1-3]", "[MQTT-2.3.1-1]"), bytes: (v) => packet(0x32, str("a"), u16(0), props5(v), enc.encode("x")), reason5: PROTOCOL_ERROR },
+  {
+    name: "QoS 1 PUBLISH with Packet Identifier 0 is a Protocol Error",
+    clause: both("[MQTT-2.2.1-3]", "[MQTT-2.3.1-1]"),
+    bytes: (v) => packet(0x32, str("a"), u16(0), props5(v), enc.encode("x")),
+    reason5: PROTOCOL_ERROR,
+  },
   { name: "QoS 0 PUBLISH with DUP set is malformed", clause: both("[MQTT-3.3.1-2]"), bytes: (v) => publish(v, str("a"), [], "x", 0x38), reason5: MALFORMED },
 
   // ---- UTF-8 strings (§1.5.4 / 3.1.1 §1.5.3) ----
@@ -104,9 +110,27 @@ export const CASES: ConformanceCase[] = [
   { name: "a Topic Name with U+0000 is malformed", clause: both("[MQTT-1.5.4-2]", "[MQTT-1.5.3-2]"), bytes: (v) => publish(v, field(NUL)), reason5: MALFORMED },
   { name: "a SUBSCRIBE Topic Filter of ill-formed UTF-8 is malformed", clause: both("[MQTT-1.5.4-1]", "[MQTT-1.5.3-1]"), bytes: (v) => subscribe(v, [...field(SURROGATE), 0]), reason5: MALFORMED },
   { name: "an UNSUBSCRIBE Topic Filter with U+0000 is malformed", clause: both("[MQTT-1.5.4-2]", "[MQTT-1.5.3-2]"), bytes: (v) => unsubscribe(v, field(NUL)), reason5: MALFORMED },
-  { name: "a CONNECT client id with U+0000 is malformed", clause: both("[MQTT-1.5.4-2]", "[MQTT-1.5.3-2]"), connect: true, bytes: (v) => connectBytes(v, { clientId: field(NUL) }), reason5: MALFORMED },
-  { name: "a CONNECT User Name of ill-formed UTF-8 is malformed", clause: both("[MQTT-1.5.4-1]", "[MQTT-1.5.3-1]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x82, rest: field(ILL_FORMED) }), reason5: MALFORMED },
-  { name: "a CONNECT Will Topic with U+0000 is malformed", clause: both("[MQTT-1.5.4-2]", "[MQTT-1.5.3-2]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...field(NUL), ...field([0x78])] }), reason5: MALFORMED },
+  {
+    name: "a CONNECT client id with U+0000 is malformed",
+    clause: both("[MQTT-1.5.4-2]", "[MQTT-1.5.3-2]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { clientId: field(NUL) }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "a CONNECT User Name of ill-formed UTF-8 is malformed",
+    clause: both("[MQTT-1.5.4-1]", "[MQTT-1.5.3-1]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x82, rest: field(ILL_FORMED) }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "a CONNECT Will Topic with U+0000 is malformed",
+    clause: both("[MQTT-1.5.4-2]", "[MQTT-1.5.3-2]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...field(NUL), ...field([0x78])] }),
+    reason5: MALFORMED,
+  },
   { name: "a User Property of ill-formed UTF-8 is malformed", clause: { 5: "[MQTT-1.5.7-1]" }, bytes: (v) => publish(v, str("a"), [0x26, ...str("k"), ...field(ILL_FORMED)]), reason5: MALFORMED },
 
   // ---- topic names and filters (§4.7, §4.8.2), SUBSCRIBE / UNSUBSCRIBE payloads ----
@@ -119,13 +143,30 @@ export const CASES: ConformanceCase[] = [
   { name: "a Shared Subscription without a Topic Filter is malformed", clause: { 5: "[MQTT-4.8.2-2]" }, bytes: (v) => subscribe(v, [...str("$share/g"), 0]), reason5: MALFORMED },
   { name: "SUBSCRIBE without a Topic Filter", clause: both("[MQTT-3.8.3-2]", "[MQTT-3.8.3-3]"), bytes: (v) => subscribe(v, []), reason5: PROTOCOL_ERROR },
   { name: "UNSUBSCRIBE without a Topic Filter", clause: both("[MQTT-3.10.3-2]"), bytes: (v) => unsubscribe(v, []), reason5: PROTOCOL_ERROR },
-  { name: "Subscription Options with reserved bits set are malformed", clause: both("[MQTT-3.8.3-5]", "[MQTT-3.8.3-4]"), bytes: (v) => subscribe(v, [...str("a"), v === 5 ? 0xc1 : 0x05]), reason5: MALFORMED },
+  {
+    name: "Subscription Options with reserved bits set are malformed",
+    clause: both("[MQTT-3.8.3-5]", "[MQTT-3.8.3-4]"),
+    bytes: (v) => subscribe(v, [...str("a"), v === 5 ? 0xc1 : 0x05]),
+    reason5: MALFORMED,
+  },
   { name: "Subscription Options with QoS 3", clause: both("§3.8.3.1", "[MQTT-3.8.3-4]"), bytes: (v) => subscribe(v, [...str("a"), 0x03]), reason5: PROTOCOL_ERROR },
   { name: "Subscription Options with Retain Handling 3 are a Protocol Error", clause: { 5: "§3.8.3.1" }, bytes: (v) => subscribe(v, [...str("a"), 0x31]), reason5: PROTOCOL_ERROR },
   { name: "No Local on a Shared Subscription is a Protocol Error", clause: { 5: "[MQTT-3.8.3-4]" }, bytes: (v) => subscribe(v, [...str("$share/g/a"), 0x05]), reason5: PROTOCOL_ERROR },
   { name: "a Topic Name with a wildcard is malformed", clause: both("[MQTT-3.3.2-2]"), bytes: (v) => publish(v, str("a/+")), reason5: MALFORMED },
-  { name: "a Will Topic with a wildcard is malformed", clause: both("[MQTT-3.3.2-2]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...str("w/#"), ...field([0x78])] }), reason5: MALFORMED },
-  { name: "an empty Will Topic is malformed", clause: both("[MQTT-4.7.3-1]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...str(""), ...field([0x78])] }), reason5: MALFORMED },
+  {
+    name: "a Will Topic with a wildcard is malformed",
+    clause: both("[MQTT-3.3.2-2]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...str("w/#"), ...field([0x78])] }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "an empty Will Topic is malformed",
+    clause: both("[MQTT-4.7.3-1]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...(v === 5 ? props() : []), ...str(""), ...field([0x78])] }),
+    reason5: MALFORMED,
+  },
   { name: "an empty Topic Name without a Topic Alias", clause: both("§3.3.2.1", "[MQTT-4.7.3-1]"), bytes: (v) => publish(v, str("")), reason5: PROTOCOL_ERROR },
 
   // ---- MQTT 5 properties (§2.2.2.2) ----
@@ -136,31 +177,124 @@ export const CASES: ConformanceCase[] = [
   { name: "SUBSCRIBE with a Reason String (not valid on SUBSCRIBE) is malformed", clause: { 5: "§2.2.2.2" }, bytes: (v) => subscribe(v, [...str("a"), 0], [0x1f, ...str("r")]), reason5: MALFORMED },
   { name: "UNSUBSCRIBE with a Subscription Identifier (not valid on UNSUBSCRIBE) is malformed", clause: { 5: "§2.2.2.2" }, bytes: (v) => unsubscribe(v, str("a"), [0x0b, 1]), reason5: MALFORMED },
   { name: "DISCONNECT with a Will Delay Interval (not valid on DISCONNECT) is malformed", clause: { 5: "§2.2.2.2" }, bytes: () => packet(0xe0, 0, props(0x18, ...u32(1))), reason5: MALFORMED },
-  { name: "CONNECT with a Topic Alias (not valid on CONNECT) is malformed", clause: { 5: "§2.2.2.2" }, connect: true, bytes: (v) => connectBytes(v, { properties: props(0x23, ...u16(1)) }), reason5: MALFORMED },
-  { name: "Will Properties with a Session Expiry Interval (not valid there) are malformed", clause: { 5: "§2.2.2.2" }, connect: true, bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...props(0x11, ...u32(1)), ...str("w"), ...field([0x78])] }), reason5: MALFORMED },
+  {
+    name: "CONNECT with a Topic Alias (not valid on CONNECT) is malformed",
+    clause: { 5: "§2.2.2.2" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { properties: props(0x23, ...u16(1)) }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "Will Properties with a Session Expiry Interval (not valid there) are malformed",
+    clause: { 5: "§2.2.2.2" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x06, rest: [...props(0x11, ...u32(1)), ...str("w"), ...field([0x78])] }),
+    reason5: MALFORMED,
+  },
   { name: "a property set longer than its packet is malformed", clause: { 5: "§2.2.2.1" }, bytes: () => packet(0x30, str("a"), 20, 0x01, 0), reason5: MALFORMED },
   { name: "a property value cut short by its set is malformed", clause: { 5: "§2.2.2.2" }, bytes: () => packet(0x30, str("a"), 3, 0x02, 0, 0, enc.encode("payload")), reason5: MALFORMED },
   { name: "PUBLISH with the Content Type twice is a Protocol Error", clause: { 5: "§3.3.2.3.9" }, bytes: (v) => publish(v, str("a"), [0x03, ...str("t"), 0x03, ...str("u")]), reason5: PROTOCOL_ERROR },
-  { name: "SUBSCRIBE with the Subscription Identifier twice is a Protocol Error", clause: { 5: "§3.8.2.1.2" }, bytes: (v) => subscribe(v, [...str("a"), 0], [0x0b, 1, 0x0b, 2]), reason5: PROTOCOL_ERROR },
-  { name: "a Payload Format Indicator other than 0 or 1 is a Protocol Error (0xED is never forwarded as 1)", clause: { 5: "§3.3.2.3.2" }, bytes: (v) => publish(v, str("a"), [0x01, 0xed]), reason5: PROTOCOL_ERROR },
+  {
+    name: "SUBSCRIBE with the Subscription Identifier twice is a Protocol Error",
+    clause: { 5: "§3.8.2.1.2" },
+    bytes: (v) => subscribe(v, [...str("a"), 0], [0x0b, 1, 0x0b, 2]),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "a Payload Format Indicator other than 0 or 1 is a Protocol Error (0xED is never forwarded as 1)",
+    clause: { 5: "§3.3.2.3.2" },
+    bytes: (v) => publish(v, str("a"), [0x01, 0xed]),
+    reason5: PROTOCOL_ERROR,
+  },
   { name: "a Topic Alias of 0 is 0x94 Topic Alias invalid", clause: { 5: "[MQTT-3.3.2-8]" }, bytes: (v) => publish(v, str("a"), [0x23, ...u16(0)]), reason5: 0x94 },
   { name: "a Subscription Identifier of 0 is a Protocol Error", clause: { 5: "§3.8.2.1.2" }, bytes: (v) => subscribe(v, [...str("a"), 0], [0x0b, 0]), reason5: PROTOCOL_ERROR },
   { name: "a PUBLISH from a client with a Subscription Identifier is a Protocol Error", clause: { 5: "[MQTT-3.3.4-6]" }, bytes: (v) => publish(v, str("a"), [0x0b, 1]), reason5: PROTOCOL_ERROR },
-  { name: "CONNECT with Request Problem Information 2 is a Protocol Error", clause: { 5: "§3.1.2.11.7" }, connect: true, bytes: (v) => connectBytes(v, { properties: props(0x17, 2) }), reason5: PROTOCOL_ERROR },
-  { name: "CONNECT with Request Response Information 2 is a Protocol Error", clause: { 5: "§3.1.2.11.6" }, connect: true, bytes: (v) => connectBytes(v, { properties: props(0x19, 2) }), reason5: PROTOCOL_ERROR },
-  { name: "CONNECT with Receive Maximum 0 is a Protocol Error", clause: { 5: "§3.1.2.11.3" }, connect: true, bytes: (v) => connectBytes(v, { properties: props(0x21, ...u16(0)) }), reason5: PROTOCOL_ERROR },
-  { name: "CONNECT with Maximum Packet Size 0 is a Protocol Error", clause: { 5: "§3.1.2.11.4" }, connect: true, bytes: (v) => connectBytes(v, { properties: props(0x27, ...u32(0)) }), reason5: PROTOCOL_ERROR },
-  { name: "CONNECT with Authentication Data but no Authentication Method is a Protocol Error", clause: { 5: "§3.1.2.11.10" }, connect: true, bytes: (v) => connectBytes(v, { properties: props(0x16, ...field([1, 2])) }), reason5: PROTOCOL_ERROR },
+  {
+    name: "CONNECT with Request Problem Information 2 is a Protocol Error",
+    clause: { 5: "§3.1.2.11.7" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { properties: props(0x17, 2) }),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "CONNECT with Request Response Information 2 is a Protocol Error",
+    clause: { 5: "§3.1.2.11.6" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { properties: props(0x19, 2) }),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "CONNECT with Receive Maximum 0 is a Protocol Error",
+    clause: { 5: "§3.1.2.11.3" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { properties: props(0x21, ...u16(0)) }),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "CONNECT with Maximum Packet Size 0 is a Protocol Error",
+    clause: { 5: "§3.1.2.11.4" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { properties: props(0x27, ...u32(0)) }),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "CONNECT with Authentication Data but no Authentication Method is a Protocol Error",
+    clause: { 5: "§3.1.2.11.10" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { properties: props(0x16, ...field([1, 2])) }),
+    reason5: PROTOCOL_ERROR,
+  },
 
   // ---- CONNECT flags (§3.1.2.3) against the payload ----
   { name: "CONNECT with the reserved flag set is malformed", clause: both("[MQTT-3.1.2-3]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x03 }), reason5: MALFORMED },
-  { name: "CONNECT with Will QoS 3 is malformed", clause: both("[MQTT-3.1.2-12]", "[MQTT-3.1.2-14]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x1e, rest: [...(v === 5 ? props() : []), ...str("w"), ...field([0x78])] }), reason5: MALFORMED },
-  { name: "CONNECT with Will QoS 1 but no Will Flag is malformed", clause: both("[MQTT-3.1.2-11]", "[MQTT-3.1.2-13]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x0a }), reason5: MALFORMED },
-  { name: "CONNECT with Will Retain but no Will Flag is malformed", clause: both("[MQTT-3.1.2-13]", "[MQTT-3.1.2-15]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x22 }), reason5: MALFORMED },
-  { name: "CONNECT with the User Name Flag but no User Name is malformed", clause: both("[MQTT-3.1.2-17]", "[MQTT-3.1.2-19]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x82 }), reason5: MALFORMED },
-  { name: "CONNECT with a User Name but no User Name Flag is malformed", clause: both("[MQTT-3.1.2-16]", "[MQTT-3.1.2-18]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0x02, rest: str("user") }), reason5: MALFORMED },
-  { name: "CONNECT with the Password Flag but no Password is malformed", clause: both("[MQTT-3.1.2-19]", "[MQTT-3.1.2-21]"), connect: true, bytes: (v) => connectBytes(v, { flags: 0xc2, rest: str("user") }), reason5: MALFORMED },
-  { name: "CONNECT with a Password but no User Name Flag is malformed (3.1.1)", clause: { 4: "[MQTT-3.1.2-22]" }, connect: true, bytes: (v) => connectBytes(v, { flags: 0x42, rest: field([1, 2, 3]) }) },
+  {
+    name: "CONNECT with Will QoS 3 is malformed",
+    clause: both("[MQTT-3.1.2-12]", "[MQTT-3.1.2-14]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x1e, rest: [...(v === 5 ? props() : []), ...str("w"), ...field([0x78])] }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "CONNECT with Will QoS 1 but no Will Flag is malformed",
+    clause: both("[MQTT-3.1.2-11]", "[MQTT-3.1.2-13]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x0a }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "CONNECT with Will Retain but no Will Flag is malformed",
+    clause: both("[MQTT-3.1.2-13]", "[MQTT-3.1.2-15]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x22 }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "CONNECT with the User Name Flag but no User Name is malformed",
+    clause: both("[MQTT-3.1.2-17]", "[MQTT-3.1.2-19]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x82 }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "CONNECT with a User Name but no User Name Flag is malformed",
+    clause: both("[MQTT-3.1.2-16]", "[MQTT-3.1.2-18]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x02, rest: str("user") }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "CONNECT with the Password Flag but no Password is malformed",
+    clause: both("[MQTT-3.1.2-19]", "[MQTT-3.1.2-21]"),
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0xc2, rest: str("user") }),
+    reason5: MALFORMED,
+  },
+  {
+    name: "CONNECT with a Password but no User Name Flag is malformed (3.1.1)",
+    clause: { 4: "[MQTT-3.1.2-22]" },
+    connect: true,
+    bytes: (v) => connectBytes(v, { flags: 0x42, rest: field([1, 2, 3]) }),
+  },
   { name: "a second CONNECT is a Protocol Error", clause: both("[MQTT-3.1.0-2]"), bytes: (v) => connectBytes(v), reason5: PROTOCOL_ERROR },
 ];
 

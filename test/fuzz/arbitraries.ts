@@ -35,8 +35,7 @@ export function fuzzTimeout(defaultMs = 30_000): number {
 // ---- building blocks ----
 
 /** Short strings, mostly ASCII, some multi-byte: enough to hit length prefixes and UTF-8. */
-export const text = (maxLength = 12): fc.Arbitrary<string> =>
-  fc.oneof({ weight: 4, arbitrary: fc.string({ maxLength }) }, { weight: 1, arbitrary: fc.string({ maxLength, unit: "grapheme" }) });
+export const text = (maxLength = 12): fc.Arbitrary<string> => fc.oneof({ weight: 4, arbitrary: fc.string({ maxLength }) }, { weight: 1, arbitrary: fc.string({ maxLength, unit: "grapheme" }) });
 
 const level = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom("a", "b", "sensors", "t", "x y", "ü", "$SYS", "canary", "") },
@@ -51,7 +50,11 @@ export const topicName: fc.Arbitrary<string> = fc
 
 /** A topic filter: levels or `+`, optionally ending in `#`, sometimes shared. */
 export const topicFilter: fc.Arbitrary<string> = fc
-  .tuple(fc.array(fc.oneof({ weight: 3, arbitrary: level }, { weight: 1, arbitrary: fc.constant("+") }), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.option(fc.constantFrom("g", "grp"), { nil: undefined }))
+  .tuple(
+    fc.array(fc.oneof({ weight: 3, arbitrary: level }, { weight: 1, arbitrary: fc.constant("+") }), { minLength: 1, maxLength: 4 }),
+    fc.boolean(),
+    fc.option(fc.constantFrom("g", "grp"), { nil: undefined }),
+  )
   .map(([levels, hash, share]) => {
     const filter = hash ? [...levels.slice(0, -1), "#"].join("/") : levels.join("/");
     const f = filter === "" ? "#" : filter;
@@ -218,7 +221,10 @@ function ack(version: Version): fc.Arbitrary<Packet> {
 function disconnect(version: Version): fc.Arbitrary<Packet> {
   if (version === 4) return fc.constant({ cmd: "disconnect" } as Packet);
   return fc
-    .record({ reasonCode: fc.constantFrom(0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x8d, 0x93, 0x94), properties: props({ sessionExpiryInterval: u32, reasonString: text(), userProperties }) }, { requiredKeys: [] })
+    .record(
+      { reasonCode: fc.constantFrom(0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x8d, 0x93, 0x94), properties: props({ sessionExpiryInterval: u32, reasonString: text(), userProperties }) },
+      { requiredKeys: [] },
+    )
     .map((p) => ({ cmd: "disconnect" as const, ...p }) as Packet);
 }
 
@@ -230,7 +236,11 @@ function serverOnly(version: Version): fc.Arbitrary<Packet> {
       ? (fc.record({ cmd: fc.constant("connack" as const), sessionPresent: fc.boolean(), reasonCode: fc.constantFrom(0, 0x80, 0x85, 0x87) }) as fc.Arbitrary<Packet>)
       : (fc.record({ cmd: fc.constant("connack" as const), sessionPresent: fc.boolean(), returnCode: fc.constantFrom(0, 1, 2, 5) }) as fc.Arbitrary<Packet>),
     fc.record({ cmd: fc.constant("suback" as const), messageId: packetId, granted: fc.array(fc.constantFrom(0, 1, 2, 0x80), { minLength: 1, maxLength: 4 }) }) as fc.Arbitrary<Packet>,
-    fc.record({ cmd: fc.constant("unsuback" as const), messageId: packetId, ...(v5 ? { granted: fc.array(fc.constantFrom(0, 0x11, 0x80), { minLength: 1, maxLength: 3 }) } : {}) }) as fc.Arbitrary<Packet>,
+    fc.record({
+      cmd: fc.constant("unsuback" as const),
+      messageId: packetId,
+      ...(v5 ? { granted: fc.array(fc.constantFrom(0, 0x11, 0x80), { minLength: 1, maxLength: 3 }) } : {}),
+    }) as fc.Arbitrary<Packet>,
     fc.constant({ cmd: "pingresp" } as Packet),
   );
 }

@@ -43,12 +43,34 @@ function handWritten(v: Version): Packet[] {
   return [
     { cmd: "connect", protocolId: "MQTT", protocolVersion: v, clientId: "x", clean: true, keepalive: 30 },
     {
-      cmd: "connect", protocolId: "MQTT", protocolVersion: v, clientId: "x", clean: false, keepalive: 5, username: "u", password: buf("p"),
-      will: { topic: "canary/will", payload: buf("bye"), qos: 1, retain: true, ...props({ willDelayInterval: 1, messageExpiryInterval: 60, contentType: "text/plain", responseTopic: "r/t", correlationData: buf("c"), payloadFormatIndicator: true, ...user }) },
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: v,
+      clientId: "x",
+      clean: false,
+      keepalive: 5,
+      username: "u",
+      password: buf("p"),
+      will: {
+        topic: "canary/will",
+        payload: buf("bye"),
+        qos: 1,
+        retain: true,
+        ...props({ willDelayInterval: 1, messageExpiryInterval: 60, contentType: "text/plain", responseTopic: "r/t", correlationData: buf("c"), payloadFormatIndicator: true, ...user }),
+      },
       ...props({ sessionExpiryInterval: 30, receiveMaximum: 5, maximumPacketSize: 4096, topicAliasMaximum: 4, requestResponseInformation: true, requestProblemInformation: false, ...user }),
     },
     { cmd: "publish", topic: "canary/x", payload: buf("q0"), qos: 0, retain: false, dup: false },
-    { cmd: "publish", topic: "a/b", payload: buf("q1"), qos: 1, retain: true, dup: false, messageId: 1, ...props({ payloadFormatIndicator: true, messageExpiryInterval: 10, topicAlias: 1, responseTopic: "resp", correlationData: buf("id"), contentType: "json", ...user }) },
+    {
+      cmd: "publish",
+      topic: "a/b",
+      payload: buf("q1"),
+      qos: 1,
+      retain: true,
+      dup: false,
+      messageId: 1,
+      ...props({ payloadFormatIndicator: true, messageExpiryInterval: 10, topicAlias: 1, responseTopic: "resp", correlationData: buf("id"), contentType: "json", ...user }),
+    },
     { cmd: "publish", topic: "sensors/k/t", payload: Buffer.alloc(300, 7), qos: 2, retain: false, dup: true, messageId: 2, ...props({ topicAlias: 2 }) },
     ...(v5 ? [{ cmd: "publish", topic: "", payload: buf("alias"), qos: 1, retain: false, dup: false, messageId: 3, properties: { topicAlias: 1 } } as Packet] : []),
     { cmd: "puback", messageId: 1, ...(v5 ? { reasonCode: 0x10, properties: { reasonString: "r", ...user } } : {}) },
@@ -56,7 +78,8 @@ function handWritten(v: Version): Packet[] {
     { cmd: "pubrel", messageId: 2, ...(v5 ? { reasonCode: 0x92 } : {}) },
     { cmd: "pubcomp", messageId: 2 },
     {
-      cmd: "subscribe", messageId: 4,
+      cmd: "subscribe",
+      messageId: 4,
       subscriptions: [
         { topic: "canary/#", qos: 1, ...(v5 ? { nl: true, rap: true, rh: 1 } : {}) },
         { topic: "+/b", qos: 2, ...(v5 ? { rh: 2 } : {}) },
@@ -81,7 +104,11 @@ function handWritten(v: Version): Packet[] {
 export function buildCorpus(generated = 150): CorpusEntry[] {
   const corpus: CorpusEntry[] = [];
   for (const version of [4, 5] as const) {
-    const packets = [...handWritten(version), ...fc.sample(anyPacket(version), { seed: 42 + version, numRuns: generated }), ...fc.sample(clientPacket(version), { seed: 7 + version, numRuns: generated })];
+    const packets = [
+      ...handWritten(version),
+      ...fc.sample(anyPacket(version), { seed: 42 + version, numRuns: generated }),
+      ...fc.sample(clientPacket(version), { seed: 7 + version, numRuns: generated }),
+    ];
     for (const packet of packets) {
       const bytes = Uint8Array.from(mqttPacket.generate(packet, { protocolVersion: version }));
       if (bytes.length > 1) corpus.push({ version, name: packet.cmd, packet, bytes });
@@ -156,7 +183,15 @@ export function fuzzCase(seed: number, index: number, corpus: CorpusEntry[]): Fu
     } else if (rng.chance(0.02)) {
       // A large PUBLISH (beyond the 8 KiB a session object keeps across hibernation), often cut
       // into many frames below.
-      const big: Packet = { cmd: "publish", topic: rng.pick(["canary/big", "a/b", "big"]), payload: Buffer.from(rng.bytes(rng.range(8 * 1024, 60 * 1024))), qos: rng.pick([0, 1, 2] as const), retain: false, dup: false, messageId: rng.range(1, 0xffff) };
+      const big: Packet = {
+        cmd: "publish",
+        topic: rng.pick(["canary/big", "a/b", "big"]),
+        payload: Buffer.from(rng.bytes(rng.range(8 * 1024, 60 * 1024))),
+        qos: rng.pick([0, 1, 2] as const),
+        retain: false,
+        dup: false,
+        messageId: rng.range(1, 0xffff),
+      };
       const bytes = Uint8Array.from(mqttPacket.generate(big, { protocolVersion: version }));
       parts.push(rng.chance(mutationRate) ? mutate(rng, bytes, rng.pick(pool).bytes) : bytes);
     } else {
@@ -194,7 +229,9 @@ export function fuzzCase(seed: number, index: number, corpus: CorpusEntry[]): Fu
 export function describeCase(c: FuzzCase): string {
   const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
   const frames = c.frames.map((f, i) => `  frame ${i}${c.textFrame === i ? " (text)" : ""}${c.delays[i] ? ` after ${c.delays[i]} ms` : ""}: ${hex(f)}`);
-  return [`case ${c.index}: ${c.transport}, client id ${c.clientId}, ${c.packets} packets, ${c.frames.length} frames, linger ${c.lingerMs} ms${c.abrupt ? ", abrupt close" : ""}`, ...frames].join("\n");
+  return [`case ${c.index}: ${c.transport}, client id ${c.clientId}, ${c.packets} packets, ${c.frames.length} frames, linger ${c.lingerMs} ms${c.abrupt ? ", abrupt close" : ""}`, ...frames].join(
+    "\n",
+  );
 }
 
 // ---- log lines ----
@@ -218,7 +255,15 @@ const BENIGN = [
  * Signs of a crash: an exception nobody caught (workerd, verbose: "uncaught exception; source =
  * Uncaught …"), one the broker caught but did not expect, or the runtime giving up on an object.
  */
-const CRASH = [/source = Uncaught/, /failed handling input/, /action failed/, /internal_errors/, /exceeded (CPU|memory)|exceededCpu|exceededMemory/i, /Durable Object reset|broken\.|overloaded/i, /^worker: /];
+const CRASH = [
+  /source = Uncaught/,
+  /failed handling input/,
+  /action failed/,
+  /internal_errors/,
+  /exceeded (CPU|memory)|exceededCpu|exceededMemory/i,
+  /Durable Object reset|broken\.|overloaded/i,
+  /^worker: /,
+];
 /** workerd's second line about the same JS exception (its C++ view), and stack lines. */
 const DUPLICATE = [/uncaught exception; exception = .*\bjsg\./, /^stack: /, /^\s+at /];
 
@@ -250,7 +295,12 @@ async function runWsCase(url: string, c: FuzzCase): Promise<CaseResult> {
   const ws = new WebSocket(target, ["mqtt"]);
   ws.on("error", () => undefined);
   let closed = false;
-  const closedP = new Promise<void>((resolve) => ws.on("close", () => ((closed = true), resolve())));
+  const closedP = new Promise<void>((resolve) =>
+    ws.on("close", () => {
+      closed = true;
+      resolve();
+    }),
+  );
   const opened = await Promise.race([new Promise<boolean>((r) => ws.once("open", () => r(true))), closedP.then(() => false), sleep(CASE_TIMEOUT_MS).then(() => false)]);
   if (!opened) {
     result.refused = true;
@@ -283,7 +333,12 @@ async function runTcpCase(port: number, c: FuzzCase): Promise<CaseResult> {
   socket.on("error", () => undefined);
   socket.on("data", () => undefined);
   let closed = false;
-  const closedP = new Promise<void>((resolve) => socket.on("close", () => ((closed = true), resolve())));
+  const closedP = new Promise<void>((resolve) =>
+    socket.on("close", () => {
+      closed = true;
+      resolve();
+    }),
+  );
   const opened = await Promise.race([new Promise<boolean>((r) => socket.once("connect", () => r(true))), closedP.then(() => false), sleep(CASE_TIMEOUT_MS).then(() => false)]);
   if (!opened) {
     result.refused = true;
@@ -337,7 +392,10 @@ async function startCanary(broker: Broker, gateway: TestGateway, seed: number): 
     return client;
   };
   // Subscribers on both paths, the publisher through the gateway.
-  for (const [name, url, version] of [["sub-ws", broker.mqttUrl, 5], ["sub-tcp", gateway.url, 4]] as const) {
+  for (const [name, url, version] of [
+    ["sub-ws", broker.mqttUrl, 5],
+    ["sub-tcp", gateway.url, 4],
+  ] as const) {
     const client = await open(name, url, version);
     const seen = new Set<number>();
     received.set(name, seen);
@@ -506,7 +564,9 @@ export async function runNetworkFuzz(options: NetworkFuzzOptions): Promise<Netwo
     })();
     const progress = setInterval(() => {
       const s = (Date.now() - fuzzStart) / 1000;
-      log(`${s.toFixed(0)} s: ${report.packets.ws} packets over WebSocket, ${report.packets.tcp} through the gateway, ${Object.values(report.connections).reduce((a, b) => a + b, 0)} connections, ${crashes.length} crash lines, canary ${canary!.acked}/${canaryMessages} acked`);
+      log(
+        `${s.toFixed(0)} s: ${report.packets.ws} packets over WebSocket, ${report.packets.tcp} through the gateway, ${Object.values(report.connections).reduce((a, b) => a + b, 0)} connections, ${crashes.length} crash lines, canary ${canary!.acked}/${canaryMessages} acked`,
+      );
     }, 10_000);
     await Promise.all([...Array.from({ length: concurrency }, worker), canaryRun]);
     clearInterval(progress);
@@ -550,9 +610,13 @@ export function formatReport(r: NetworkFuzzReport, corpus?: CorpusEntry[]): stri
     `  packets sent: ${r.packets.ws} over WebSocket (${rate(r.packets.ws)}/s), ${r.packets.tcp} through the gateway (${rate(r.packets.tcp)}/s); ${r.frames.ws + r.frames.tcp} frames/writes, ${r.bytes.ws + r.bytes.tcp} bytes`,
     `  connections: ${conns} (pipe ${r.connections.ws}, direct ${r.connections["ws-direct"]}, gateway ${r.connections.tcp}); closed by the broker ${r.closedByBroker}; refused ${r.refused}`,
     `  workerd lines: ${r.brokerLines} (${r.protocolCloses} ordinary protocol closes and notices)`,
-    `  canary: ${r.canary.acked}/${r.canary.published} QoS 1 messages acknowledged; received ${Object.entries(r.canary.received).map(([k, v]) => `${k} ${v}`).join(", ")}${r.canary.ok ? " — all delivered" : " — LOSS"}`,
+    `  canary: ${r.canary.acked}/${r.canary.published} QoS 1 messages acknowledged; received ${Object.entries(r.canary.received)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}${r.canary.ok ? " — all delivered" : " — LOSS"}`,
     ...r.canary.problems.map((p) => `    ${p}`),
-    ...Object.entries(r.canary.missing).filter(([, m]) => m.length > 0).map(([k, m]) => `    ${k} missing: ${m.slice(0, 20).join(", ")}${m.length > 20 ? " …" : ""}`),
+    ...Object.entries(r.canary.missing)
+      .filter(([, m]) => m.length > 0)
+      .map(([k, m]) => `    ${k} missing: ${m.slice(0, 20).join(", ")}${m.length > 20 ? " …" : ""}`),
     `  crashes found: ${r.crashes.length + r.gatewayErrors.length}`,
   ];
   for (const crash of r.crashes.slice(0, 10)) {

@@ -67,11 +67,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       ...(options.onOutput ? { verbose: true, handleRuntimeStdio: (stdout: Readable, stderr: Readable) => readLines(stdout, stderr, options.onOutput!) } : {}),
     });
   let mf = make();
-  let url = (await mf.ready).toString().replace(/\/$/, "");
+  const url = (await mf.ready).toString().replace(/\/$/, "");
   port = Number(new URL(url).port);
   const broker: Broker = {
     url,
-    mqttUrl: url.replace(/^http/, "ws") + "/mqtt",
+    mqttUrl: `${url.replace(/^http/, "ws")}/mqtt`,
     async restart() {
       await mf.dispose();
       mf = make();

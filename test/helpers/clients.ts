@@ -27,7 +27,7 @@ export function collect(client: MqttClient): { messages: Received[]; next(timeou
   let read = 0;
   client.on("message", (topic, payload, packet) => {
     messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup, ...(packet.properties ? { properties: packet.properties } : {}) });
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   const waitFor = (cond: () => boolean, timeoutMs: number, what: string) =>
     new Promise<void>((resolve, reject) => {
@@ -67,13 +67,13 @@ export class RawClient {
   private constructor(readonly ws: WebSocket) {
     this.parser.on("packet", (p: Packet) => {
       this.packets.push(p);
-      this.waiters.splice(0).forEach((w) => w());
+      for (const w of this.waiters.splice(0)) w();
     });
     ws.on("message", (data: Buffer) => this.parser.parse(data));
     this.closed = new Promise((resolve) =>
       ws.on("close", (code, reason) => {
         resolve({ code, reason: reason.toString() });
-        this.waiters.splice(0).forEach((w) => w());
+        for (const w of this.waiters.splice(0)) w();
       }),
     );
   }

@@ -65,6 +65,6 @@ export class RawTcpClient {
   }
 
   private wake(): void {
-    this.waiters.splice(0).forEach((w) => w());
+    for (const w of this.waiters.splice(0)) w();
   }
 }

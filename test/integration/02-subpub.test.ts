@@ -51,13 +51,13 @@ describe("delivery QoS", () => {
     const first = `ov${uniqueId()}`;
     const sub = await client();
     // One filter in the topic's shard, two in the wildcard shard.
-    await sub.subscribeAsync({ [`${first}/+`]: { qos: 0 }, "#": { qos: 1 }, [`+/x`]: { qos: 2 } });
+    await sub.subscribeAsync({ [`${first}/+`]: { qos: 0 }, "#": { qos: 1 }, "+/x": { qos: 2 } });
     const inbox = collect(sub);
     const pub = await client();
     await pub.publishAsync(`${first}/x`, "once", { qos: 2 });
     const m = await inbox.next();
     expect(m.qos).toBe(2);
-    await quiet(300);
+    await quiet(300); // proves no second copy arrives
     expect(inbox.messages.filter((x) => x.topic === `${first}/x`)).toHaveLength(1);
   });
 
@@ -90,7 +90,7 @@ describe("wildcards", () => {
     await pub.publishAsync(`other/${root}-b/deep/er`, "c", { qos: 1 });
     const got = await inbox.count(3);
     expect(got.map((m) => m.payload).sort()).toEqual(["a", "b", "c"]);
-    await quiet(200);
+    await quiet(200); // proves nothing else arrives
     expect(inbox.messages).toHaveLength(3);
   });
 
@@ -103,7 +103,7 @@ describe("wildcards", () => {
     await pub.publishAsync(`$SYS/${id}/load`, "sys", { qos: 1 });
     const m = await inbox.next();
     expect(m.topic).toBe(`$SYS/${id}/load`);
-    await quiet(300);
+    await quiet(300); // proves no other $ topic arrives
     expect(inbox.messages.filter((x) => x.topic.startsWith("$"))).toHaveLength(1);
   });
 
@@ -114,9 +114,19 @@ describe("wildcards", () => {
       const raw = await RawClient.open(broker.mqttUrl);
       raw.send(connectPacket(uniqueId()));
       await raw.expect("connack");
-      raw.send({ cmd: "subscribe", messageId: 7, subscriptions: [{ topic: "ok/+/fine", qos: 1 }, { topic: bad, qos: 1 }] });
+      raw.send({
+        cmd: "subscribe",
+        messageId: 7,
+        subscriptions: [
+          { topic: "ok/+/fine", qos: 1 },
+          { topic: bad, qos: 1 },
+        ],
+      });
       await raw.closed;
-      expect(raw.packets.filter((p) => p.cmd === "suback"), bad).toEqual([]);
+      expect(
+        raw.packets.filter((p) => p.cmd === "suback"),
+        bad,
+      ).toEqual([]);
     }
   });
 });
@@ -151,7 +161,7 @@ describe("acknowledgements", () => {
     raw.send({ cmd: "pubrel", messageId: 5 });
     await raw.expect("pubcomp");
     await inbox.next();
-    await quiet(400);
+    await quiet(400); // proves no second copy arrives
     expect(inbox.messages).toHaveLength(1);
     raw.close();
   });
@@ -164,7 +174,7 @@ describe("acknowledgements", () => {
     await sub.unsubscribeAsync(topic);
     const pub = await client();
     await pub.publishAsync(topic, "after unsubscribe", { qos: 1 });
-    await quiet(400);
+    await quiet(400); // proves nothing arrives after UNSUBSCRIBE
     expect(inbox.messages).toHaveLength(0);
   });
 
@@ -186,7 +196,7 @@ describe("acknowledgements", () => {
     const pub = await client();
     await pub.publishAsync(topic, "x", { qos: 2 });
     expect((await inbox.next()).qos).toBe(2);
-    await quiet(300);
+    await quiet(300); // proves no second copy arrives
     expect(inbox.messages).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, collect, connect, connectPacket, connectWithInbox, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -51,12 +52,15 @@ describe("persistent sessions (CleanSession=0)", () => {
     await pub.publishAsync(topic, "q0", { qos: 0 });
     await pub.publishAsync(topic, "q2", { qos: 2 });
     await pub.endAsync();
-    await quiet(300); // let the shard hand them to the offline session
+    await eventually(async () => (await broker.stats("sessions", id)).queued === 2); // the shard handed them to the offline session
 
     const { client: back, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: id, clean: false });
     const got = await inbox.count(2);
-    expect(got.map((m) => [m.payload, m.qos])).toEqual([["q1", 1], ["q2", 2]]);
-    await quiet(300);
+    expect(got.map((m) => [m.payload, m.qos])).toEqual([
+      ["q1", 1],
+      ["q2", 2],
+    ]);
+    await quiet(300); // proves the QoS 0 one never arrives
     expect(inbox.messages).toHaveLength(2);
     await back.endAsync();
   });
@@ -107,7 +111,7 @@ describe("persistent sessions (CleanSession=0)", () => {
     await again.expect("connack");
     expect(await again.expect("pubrel")).toMatchObject({ messageId: publish.messageId });
     again.send({ cmd: "pubcomp", messageId: publish.messageId });
-    await quiet(200);
+    await quiet(200); // proves the PUBLISH is not sent again
     expect(again.packets.filter((p) => p.cmd === "publish")).toHaveLength(0);
     again.close();
     await pub.endAsync();
@@ -125,7 +129,7 @@ describe("persistent sessions (CleanSession=0)", () => {
     expect(await clean.expect("connack")).toMatchObject({ sessionPresent: false });
     const pub = await connect(broker.mqttUrl);
     await pub.publishAsync(topic, "old subscription is gone", { qos: 1 });
-    await quiet(400);
+    await quiet(400); // proves the old subscription delivers nothing
     expect(clean.packets.filter((p) => p.cmd === "publish")).toHaveLength(0);
     clean.close();
     await pub.endAsync();
@@ -139,7 +143,7 @@ describe("persistent sessions (CleanSession=0)", () => {
     await c.endAsync();
     const pub = await connect(broker.mqttUrl);
     await pub.publishAsync(topic, "nobody", { qos: 1 });
-    await quiet(300);
+    await quiet(300); // proves nothing is queued for the ended session
     const stats = await broker.stats("sessions", id);
     expect(stats).toMatchObject({ connected: false, queued: 0, subscriptions: {} });
     await pub.endAsync();
@@ -156,10 +160,11 @@ describe("persistent sessions (CleanSession=0)", () => {
       const pub = await connect(small.mqttUrl);
       for (let i = 0; i < 5; i++) await pub.publishAsync(topic, `m${i}`, { qos: 1 });
       await pub.endAsync();
-      await quiet(400);
-      const stats = (await small.stats("sessions", id)) as { queued: number; counters: Record<string, number> };
-      expect(stats.queued).toBe(3);
-      expect(stats.counters.dropped_queue_full).toBe(2);
+      await eventually(async () => {
+        const stats = (await small.stats("sessions", id)) as { queued: number; counters: Record<string, number> };
+        expect(stats.queued).toBe(3);
+        expect(stats.counters.dropped_queue_full).toBe(2);
+      });
     } finally {
       await small.stop();
     }

@@ -28,7 +28,7 @@ describe("retained messages", () => {
     const { client: sub, inbox } = await connectWithInbox(broker.mqttUrl);
     await sub.subscribeAsync(topic, { qos: 1 });
     expect((await inbox.next()).payload).toBe("new");
-    await quiet(300);
+    await quiet(300); // proves the older retained message is not sent too
     expect(inbox.messages).toHaveLength(1);
     await Promise.all([pub.endAsync(), sub.endAsync()]);
   });
@@ -45,7 +45,7 @@ describe("retained messages", () => {
     expect(await liveInbox.next()).toMatchObject({ payload: "", retain: false });
     const { client: late, inbox } = await connectWithInbox(broker.mqttUrl);
     await late.subscribeAsync(topic, { qos: 1 });
-    await quiet(400);
+    await quiet(400); // proves the cleared retained message is not sent
     expect(inbox.messages).toHaveLength(0);
     await Promise.all([pub.endAsync(), live.endAsync(), late.endAsync()]);
   });

@@ -34,7 +34,7 @@ describe("Last Will", () => {
     const w = await watcher(topic);
     const c = await connect(broker.mqttUrl, will(topic));
     await c.endAsync();
-    await quiet(500);
+    await quiet(500); // proves no will is sent after DISCONNECT
     expect(w.inbox.messages).toHaveLength(0);
     await w.client.endAsync();
   });
@@ -78,11 +78,13 @@ describe("Last Will", () => {
 
   it("honours the will retain flag [MQTT-3.1.2-17]", async () => {
     const topic = `will/retained/${uniqueId()}`;
+    const w = await watcher(topic);
     const raw = await RawClient.open(broker.mqttUrl);
     raw.send(connectPacket(uniqueId(), will(topic, "retained will", { retain: true })));
     await raw.expect("connack");
     raw.ws.terminate();
-    await quiet(500);
+    await w.inbox.next(); // the will is published (and so retained)
+    await w.client.endAsync();
     const { client, inbox } = await connectWithInbox(broker.mqttUrl);
     await client.subscribeAsync(topic, { qos: 1 });
     expect(await inbox.next()).toMatchObject({ payload: "retained will", retain: true });
@@ -96,7 +98,7 @@ describe("keepalive", () => {
     raw.send(connectPacket(uniqueId(), { keepalive: 1 }));
     await raw.expect("connack");
     for (let i = 0; i < 4; i++) {
-      await quiet(700);
+      await quiet(700); // pings paced within the keepalive: the time is what this tests
       raw.send({ cmd: "pingreq" });
       await raw.expect("pingresp");
     }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { collect, connect, connectWithInbox, quiet } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ describe("forwarding to the wildcard shard", () => {
     // No wildcard subscriber yet: the shards of a/ and b/ learn the wildcard shard is idle.
     await pub.publishAsync("a/1", "unseen", { qos: 1 });
     await pub.publishAsync("b/1", "unseen", { qos: 0 });
-    await quiet(300);
+    await quiet(300); // no event to wait for: time for the shards to hear that the wildcard shard is idle
 
     const sub = await connect(broker.mqttUrl);
     await sub.subscribeAsync("#", { qos: 1 });
@@ -32,11 +33,11 @@ describe("forwarding to the wildcard shard", () => {
 
     await sub.unsubscribeAsync("#");
     await pub.publishAsync("a/3", "nobody", { qos: 1 });
-    await quiet(300);
+    await quiet(300); // proves a/3, published while nobody listened, is not delivered to the next subscription
     await sub.subscribeAsync("+/+", { qos: 1 });
     await pub.publishAsync("a/4", "back", { qos: 1 });
     expect((await inbox.next()).topic).toBe("a/4");
-    await quiet(200);
+    await quiet(200); // proves a/3 never arrives
     expect(inbox.messages.map((m) => m.topic)).not.toContain("a/3");
     await Promise.all([pub.endAsync(), sub.endAsync()]);
   });
@@ -44,7 +45,8 @@ describe("forwarding to the wildcard shard", () => {
   it("keeps retained messages for wildcard subscribers even while no wildcard subscription exists", async () => {
     const pub = await connect(broker.mqttUrl);
     await pub.publishAsync("c/status", "retained while idle", { qos: 1, retain: true });
-    await quiet(300);
+    // The wildcard shard's mirror has it once the topic shard released it.
+    await eventually(async () => (await broker.stats("shards", "t/c")).pendingDurable === 0);
     const { client, inbox } = await connectWithInbox(broker.mqttUrl);
     await client.subscribeAsync("+/status", { qos: 1 });
     expect(await inbox.next()).toMatchObject({ topic: "c/status", payload: "retained while idle", retain: true });

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
-import { connect, connectWithInbox, quiet, uniqueId } from "../helpers/clients.js";
+import { connect, connectWithInbox, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 let dir: string;
@@ -27,7 +28,7 @@ describe("runtime restart", () => {
     const pub = await connect(broker.mqttUrl);
     await pub.publishAsync(topic, "before restart", { qos: 1 });
     await pub.endAsync();
-    await quiet(300);
+    await eventually(async () => (await broker.stats("sessions", id)).queued === 1); // stored in the offline session
 
     await broker.restart();
 

@@ -9,8 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => broker.stop());
 
-const v5connect = (clientId: string, extra: Record<string, unknown> = {}) =>
-  ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, ...extra }) as never;
+const v5connect = (clientId: string, extra: Record<string, unknown> = {}) => ({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, ...extra }) as never;
 
 describe("PUBLISH properties", () => {
   it("forwards Payload Format Indicator, Content Type, Response Topic, Correlation Data and User Properties [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] [MQTT-3.3.2-20]", async () => {
@@ -68,7 +67,7 @@ describe("Message Expiry Interval", () => {
     await sub.client.endAsync();
     const pub = await connectV5(broker.mqttUrl);
     await pub.client.publishAsync(topic, "ages", { qos: 1, properties: { messageExpiryInterval: 30 } });
-    await quiet(1200);
+    await quiet(1200); // time passing is what this tests: the interval counts down while queued
     const back = await connectV5(broker.mqttUrl, { clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
     const m = await back.inbox.next();
     expect(m.properties?.messageExpiryInterval).toBeGreaterThanOrEqual(28);
@@ -85,10 +84,10 @@ describe("Message Expiry Interval", () => {
     const pub = await connectV5(broker.mqttUrl);
     await pub.client.publishAsync(topic, "short-lived", { qos: 1, properties: { messageExpiryInterval: 1 } });
     await pub.client.publishAsync(topic, "long-lived", { qos: 1, properties: { messageExpiryInterval: 100 } });
-    await quiet(1500);
+    await quiet(1500); // time passing is what this tests: the 1 s expiry passes
     const back = await connectV5(broker.mqttUrl, { clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
     expect((await back.inbox.next()).payload).toBe("long-lived");
-    await quiet(300);
+    await quiet(300); // proves the expired one never arrives
     expect(back.inbox.messages).toHaveLength(1);
     await Promise.all([back.client.endAsync(), pub.client.endAsync()]);
   });
@@ -97,10 +96,10 @@ describe("Message Expiry Interval", () => {
     const topic = `expiry/retained/${uniqueId()}`;
     const pub = await connectV5(broker.mqttUrl);
     await pub.client.publishAsync(topic, "brief", { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } });
-    await quiet(1300);
+    await quiet(1300); // time passing is what this tests: the 1 s expiry passes
     const sub = await connectV5(broker.mqttUrl);
     await sub.client.subscribeAsync(topic, { qos: 1 });
-    await quiet(300);
+    await quiet(300); // proves the expired retained message is not sent
     expect(sub.inbox.messages).toHaveLength(0);
     await Promise.all([sub.client.endAsync(), pub.client.endAsync()]);
   });
@@ -119,7 +118,10 @@ describe("topic aliases", () => {
     raw.send({ cmd: "publish", topic: "", payload: Buffer.from("second"), qos: 1, messageId: 2, retain: false, dup: false, properties: { topicAlias: 3 } } as never, 5);
     await raw.expect("puback");
     const got = await sub.inbox.count(2);
-    expect(got.map((m) => [m.topic, m.payload])).toEqual([[topic, "first"], [topic, "second"]]);
+    expect(got.map((m) => [m.topic, m.payload])).toEqual([
+      [topic, "first"],
+      [topic, "second"],
+    ]);
     raw.close();
     await sub.client.endAsync();
   });

@@ -27,7 +27,7 @@ describe("subscription options", () => {
     await c.client.publishAsync(topic, "mine", { qos: 1 });
     await other.client.publishAsync(topic, "theirs", { qos: 1 });
     expect((await c.inbox.next()).payload).toBe("theirs");
-    await quiet(300);
+    await quiet(300); // proves its own message never arrives
     expect(c.inbox.messages).toHaveLength(1);
     await Promise.all([c.client.endAsync(), other.client.endAsync()]);
   });
@@ -63,7 +63,7 @@ describe("subscription options", () => {
 
     const rh2 = await connectV5(broker.mqttUrl);
     await rh2.client.subscribeAsync(topic, { qos: 1, rh: 2 });
-    await quiet(400);
+    await quiet(400); // proves no further retained copies are sent
     expect([rh0.inbox.messages.length, rh1.inbox.messages.length, rh2.inbox.messages.length]).toEqual([2, 1, 0]);
     await Promise.all([pub.client.endAsync(), rh0.client.endAsync(), rh1.client.endAsync(), rh2.client.endAsync()]);
   });
@@ -81,7 +81,7 @@ describe("subscription options", () => {
     const ids = m.properties?.subscriptionIdentifier;
     expect(([] as number[]).concat(ids as number | number[]).sort((a, b) => a - b)).toEqual([7, 42]);
     expect(m.qos).toBe(1);
-    await quiet(300);
+    await quiet(300); // proves one copy only
     expect(c.inbox.messages.filter((x) => x.topic === `${root}/x`)).toHaveLength(1);
     await Promise.all([c.client.endAsync(), pub.client.endAsync()]);
   });
@@ -93,7 +93,17 @@ describe("SUBACK and UNSUBACK reason codes", () => {
     // but is not allowed" (§3.9.3); "a/#/b" is not correctly formed, so the packet is malformed
     // (see docs/CONFORMANCE.md). Filters beyond this broker's limits still get 0x8F (limits.test.ts).
     const raw = await rawV5();
-    raw.send({ cmd: "subscribe", messageId: 3, subscriptions: [{ topic: "a/#/b", qos: 1 }, { topic: "ok/+", qos: 2 }] } as never, 5);
+    raw.send(
+      {
+        cmd: "subscribe",
+        messageId: 3,
+        subscriptions: [
+          { topic: "a/#/b", qos: 1 },
+          { topic: "ok/+", qos: 2 },
+        ],
+      } as never,
+      5,
+    );
     expect(await raw.expect("disconnect")).toMatchObject({ reasonCode: 0x81 });
     await raw.closed;
   });
@@ -152,7 +162,18 @@ describe("SUBACK and UNSUBACK reason codes", () => {
       expect(connack.properties).toMatchObject({ sharedSubscriptionAvailable: false, subscriptionIdentifiersAvailable: false, wildcardSubscriptionAvailable: false });
       await client.endAsync();
       const raw = await rawV5(limited.mqttUrl);
-      raw.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "$share/g/t", qos: 0 }, { topic: "w/+", qos: 0 }, { topic: "plain", qos: 1 }] } as never, 5);
+      raw.send(
+        {
+          cmd: "subscribe",
+          messageId: 1,
+          subscriptions: [
+            { topic: "$share/g/t", qos: 0 },
+            { topic: "w/+", qos: 0 },
+            { topic: "plain", qos: 1 },
+          ],
+        } as never,
+        5,
+      );
       expect(await raw.expect("suback")).toMatchObject({ granted: [0x9e, 0xa2, 1] });
       raw.send({ cmd: "subscribe", messageId: 2, properties: { subscriptionIdentifier: 5 }, subscriptions: [{ topic: "plain", qos: 1 }] } as never, 5);
       expect(await raw.expect("suback")).toMatchObject({ granted: [0xa1] });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, collect, connect, connectV5, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -17,7 +18,9 @@ describe("shared subscriptions", () => {
     const pub = await connectV5(broker.mqttUrl);
     const sent = Array.from({ length: 30 }, (_, i) => `job${i}`);
     for (const p of sent) await pub.client.publishAsync(topic, p, { qos: 1 });
-    await quiet(800);
+    const all = () => members.flatMap((m) => m.inbox.messages);
+    await eventually(() => all().length >= sent.length);
+    await quiet(300); // proves no message goes to a second member
     const got = members.map((m) => m.inbox.messages.map((x) => x.payload));
     expect(got.flat().sort()).toEqual([...sent].sort());
     // Every member took part.
@@ -37,7 +40,8 @@ describe("shared subscriptions", () => {
     await plain.client.subscribeAsync(topic, { qos: 1 });
     const pub = await connect(broker.mqttUrl);
     for (const n of [1, 2, 3, 4]) await pub.publishAsync(topic, `m${n}`, { qos: 1 });
-    await quiet(600);
+    await eventually(() => a1.inbox.messages.length + a2.inbox.messages.length >= 4 && b1.inbox.messages.length >= 4 && plain.inbox.messages.length >= 4);
+    await quiet(300); // proves no extra copies
     expect(a1.inbox.messages.length + a2.inbox.messages.length).toBe(4);
     expect(b1.inbox.messages).toHaveLength(4);
     expect(plain.inbox.messages).toHaveLength(4);
@@ -67,7 +71,7 @@ describe("shared subscriptions", () => {
     await pub.publishAsync(topic, "retained", { qos: 1, retain: true });
     const member = await connectV5(broker.mqttUrl);
     await member.client.subscribeAsync(`$share/g/${topic}`, { qos: 1 });
-    await quiet(400);
+    await quiet(400); // proves a shared subscription gets no retained message
     expect(member.inbox.messages).toHaveLength(0);
     await Promise.all([member.client.endAsync(), pub.endAsync()]);
   });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, connectV5, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -24,12 +25,15 @@ describe("Receive Maximum", () => {
     await raw.expect("suback");
     const pub = await connectV5(broker.mqttUrl);
     for (const n of [1, 2, 3, 4, 5]) await pub.client.publishAsync(topic, `m${n}`, { qos: 1 });
-    await quiet(500);
+    const publishes = () => raw.packets.filter((p) => p.cmd === "publish");
+    await eventually(() => publishes().length >= 2);
+    await quiet(300); // proves no third is sent before a PUBACK
     const first = raw.packets.filter((p) => p.cmd === "publish") as { messageId: number; payload: Buffer }[];
     expect(first.map((p) => p.payload.toString())).toEqual(["m1", "m2"]);
     raw.packets.length = 0;
     raw.send({ cmd: "puback", messageId: first[0]!.messageId } as never, 5);
-    await quiet(300);
+    await eventually(() => publishes().length >= 1);
+    await quiet(300); // proves one PUBACK frees one place only
     const next = raw.packets.filter((p) => p.cmd === "publish") as { payload: Buffer }[];
     expect(next.map((p) => p.payload.toString())).toEqual(["m3"]);
     raw.close();
@@ -60,10 +64,12 @@ describe("Maximum Packet Size", () => {
     await pub.client.publishAsync(topic, "fits", { qos: 1 });
     expect((await small.inbox.next()).payload).toBe("fits");
     expect((await big.inbox.count(2)).map((m) => m.payload.length)).toEqual([500, 4]);
-    await quiet(200); // let the PUBACK for "fits" reach the session
-    const stats = (await broker.stats("sessions", id)) as { counters: Record<string, number>; queued: number };
-    expect(stats.counters.dropped_too_large).toBe(1);
-    expect(stats.queued).toBe(0);
+    // Once the PUBACK for "fits" reached the session.
+    await eventually(async () => {
+      const stats = (await broker.stats("sessions", id)) as { counters: Record<string, number>; queued: number };
+      expect(stats.counters.dropped_too_large).toBe(1);
+      expect(stats.queued).toBe(0);
+    });
     await Promise.all([small.client.endAsync(), big.client.endAsync(), pub.client.endAsync()]);
   });
 

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, connectV5, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -18,10 +19,19 @@ async function watcher(topic: string) {
 /** A raw MQTT 5 client with a will; returns it connected. */
 async function withWill(topic: string, willProperties: Record<string, unknown>, properties: Record<string, unknown> = {}, clientId = uniqueId("will"), url = broker.mqttUrl) {
   const raw = await RawClient.open(url, ["mqtt"], 5);
-  raw.send({
-    cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId, clean: true, keepalive: 30, properties,
-    will: { topic, payload: Buffer.from("offline"), qos: 1, retain: false, properties: willProperties },
-  } as never, 5);
+  raw.send(
+    {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 5,
+      clientId,
+      clean: true,
+      keepalive: 30,
+      properties,
+      will: { topic, payload: Buffer.from("offline"), qos: 1, retain: false, properties: willProperties },
+    } as never,
+    5,
+  );
   await raw.expect("connack");
   return raw;
 }
@@ -31,8 +41,12 @@ describe("Will properties", () => {
     const topic = `will5/props/${uniqueId()}`;
     const w = await watcher(topic);
     const raw = await withWill(topic, {
-      contentType: "text/plain", responseTopic: "r/t", correlationData: Buffer.from("cd"),
-      userProperties: { k: "v" }, payloadFormatIndicator: true, messageExpiryInterval: 60,
+      contentType: "text/plain",
+      responseTopic: "r/t",
+      correlationData: Buffer.from("cd"),
+      userProperties: { k: "v" },
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 60,
     });
     raw.ws.terminate();
     const m = await w.inbox.next();
@@ -63,9 +77,9 @@ describe("Will Delay Interval", () => {
     const w = await watcher(topic);
     const raw = await withWill(topic, { willDelayInterval: 2 }, { sessionExpiryInterval: 60 }, id);
     raw.ws.terminate();
-    await quiet(500);
+    await eventually(async () => (await broker.stats("sessions", id)).connected === false); // the session saw the connection go
     const back = await connectV5(broker.mqttUrl, { clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
-    await quiet(2500);
+    await quiet(2500); // proves the will is not sent once the delay has passed
     expect(w.inbox.messages).toHaveLength(0);
     await Promise.all([back.client.endAsync(), w.client.endAsync()]);
   });
@@ -108,7 +122,7 @@ describe("Will Delay Interval", () => {
     const w = await watcher(topic);
     const raw = await withWill(topic, {});
     raw.send({ cmd: "disconnect", reasonCode: 0 } as never, 5);
-    await quiet(500);
+    await quiet(500); // proves no will after a normal DISCONNECT
     expect(w.inbox.messages).toHaveLength(0);
     await w.client.endAsync();
   });

@@ -4,6 +4,7 @@ import mqttPacket from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { collect, connect, connectPacket, connectWithInbox, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 let broker: Broker;
@@ -29,14 +30,6 @@ function rawTcp(port = gateway.port): Promise<{ socket: Socket; packets: mqttPac
     socket.once("connect", () => resolve({ socket, packets, closed }));
     socket.once("error", reject);
   });
-}
-
-async function until(cond: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await quiet(20);
-  }
 }
 
 describe("TCP ↔ WebSocket", () => {
@@ -72,7 +65,7 @@ describe("TCP ↔ WebSocket", () => {
     const inbox = collect(watcher);
     const raw = await rawTcp();
     raw.socket.write(mqttPacket.generate(connectPacket(uniqueId(), { will: { topic, payload: Buffer.from("device lost"), qos: 1, retain: false } })));
-    await until(() => raw.packets.some((p) => p.cmd === "connack"));
+    await eventually(() => raw.packets.some((p) => p.cmd === "connack"));
     raw.socket.destroy();
     expect((await inbox.next()).payload).toBe("device lost");
     await watcher.endAsync();
@@ -82,7 +75,7 @@ describe("TCP ↔ WebSocket", () => {
     const id = uniqueId("gw-takeover");
     const raw = await rawTcp();
     raw.socket.write(mqttPacket.generate(connectPacket(id)));
-    await until(() => raw.packets.some((p) => p.cmd === "connack"));
+    await eventually(() => raw.packets.some((p) => p.cmd === "connack"));
     const newer = await connect(broker.mqttUrl, { clientId: id });
     await raw.closed;
     await newer.endAsync();
@@ -108,7 +101,7 @@ describe("bad input closes that client only", () => {
   it("a packet with a huge declared length, before its bytes arrive", async () => {
     const raw = await rawTcp();
     raw.socket.write(mqttPacket.generate(connectPacket(uniqueId())));
-    await until(() => raw.packets.some((p) => p.cmd === "connack"));
+    await eventually(() => raw.packets.some((p) => p.cmd === "connack"));
     raw.socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f])); // declares ~256 MiB
     await raw.closed;
     expect(gateway.logs.some((l) => /bad input: a packet of \d+ bytes/.test(l))).toBe(true);
@@ -117,7 +110,7 @@ describe("bad input closes that client only", () => {
   it("half a packet, then silence (stall timeout)", async () => {
     const raw = await rawTcp();
     raw.socket.write(mqttPacket.generate(connectPacket(uniqueId())));
-    await until(() => raw.packets.some((p) => p.cmd === "connack"));
+    await eventually(() => raw.packets.some((p) => p.cmd === "connack"));
     const started = Date.now();
     raw.socket.write(Buffer.from([0x30, 0x20, 0x00, 0x03, 0x61])); // 34-byte PUBLISH, 5 bytes sent
     await raw.closed;
@@ -127,14 +120,14 @@ describe("bad input closes that client only", () => {
   it("a packet dripped slower in all than the stall timeout, but never pausing that long, is not cut off: the stall timer resets on progress", async () => {
     const raw = await rawTcp();
     raw.socket.write(mqttPacket.generate(connectPacket(uniqueId())));
-    await until(() => raw.packets.some((p) => p.cmd === "connack"));
+    await eventually(() => raw.packets.some((p) => p.cmd === "connack"));
     const publish = mqttPacket.generate({ cmd: "publish", topic: "gw/drip", payload: Buffer.from("slow"), qos: 1, messageId: 7, retain: false, dup: false });
     // One byte every 200 ms: over 3 s for the packet, against a 1 s stall timeout.
     for (const byte of publish) {
       raw.socket.write(Uint8Array.of(byte));
-      await quiet(200);
+      await quiet(200); // one byte every 200 ms: the slowness is what this tests
     }
-    await until(() => raw.packets.some((p) => p.cmd === "puback"));
+    await eventually(() => raw.packets.some((p) => p.cmd === "puback"));
     raw.socket.destroy();
   });
 
@@ -187,20 +180,20 @@ describe("backpressure", () => {
       const raw = await rawTcp(slowGateway.port);
       raw.socket.write(mqttPacket.generate(connectPacket(uniqueId(), { keepalive: 0 })));
       raw.socket.write(mqttPacket.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos: 0 }] }));
-      await until(() => raw.packets.some((p) => p.cmd === "suback"));
+      await eventually(() => raw.packets.some((p) => p.cmd === "suback"));
       raw.socket.pause(); // stop reading: the kernel buffers fill, then the gateway's
 
       const pub = await connect(broker.mqttUrl);
       const payload = Buffer.alloc(16 * 1024, 120);
       const count = 300; // 4.8 MB, far more than socket buffers and the 64 KiB cap
       for (let i = 0; i < count; i++) pub.publish(topic, payload, { qos: 0 });
-      await quiet(1500);
+      await quiet(1500); // a window for the flood to arrive: proves the buffer stays bounded meanwhile
       const held = slowGateway.stats().maxBuffered;
       // Bounded: the pause threshold plus what was already in flight, far below what was sent.
       expect(held).toBeLessThanOrEqual(2 * 64 * 1024);
 
       raw.socket.resume();
-      await until(() => raw.packets.filter((p) => p.cmd === "publish").length === count, 20_000);
+      await eventually(() => raw.packets.filter((p) => p.cmd === "publish").length === count, { timeout: 20_000 });
       await pub.endAsync();
       raw.socket.destroy();
     } finally {
@@ -215,16 +208,16 @@ describe("connection cap", () => {
     try {
       const a = await rawTcp(capped.port);
       const b = await rawTcp(capped.port);
-      await until(() => capped.stats().open === 2);
+      await eventually(() => capped.stats().open === 2);
       const c = await rawTcp(capped.port);
       await c.closed;
       expect(capped.stats()).toMatchObject({ open: 2, refused: 1 });
       expect(capped.logs.some((l) => /refused 1 connection\(s\): 2 open, the limit is --max-connections 2/.test(l))).toBe(true);
       a.socket.destroy();
-      await until(() => capped.stats().open === 1);
+      await eventually(() => capped.stats().open === 1);
       const d = await rawTcp(capped.port);
       d.socket.write(mqttPacket.generate(connectPacket(uniqueId())));
-      await until(() => d.packets.some((p) => p.cmd === "connack"));
+      await eventually(() => d.packets.some((p) => p.cmd === "connack"));
       b.socket.destroy();
       d.socket.destroy();
     } finally {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../gateway/src/gateway.js";
 import { GatewayConfigError, parseOptions } from "../../gateway/src/options.js";
 import { type Broker, startBroker } from "../helpers/broker.js";
-import { collect, connect, quiet, uniqueId } from "../helpers/clients.js";
+import { collect, connect, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 let broker: Broker;
@@ -20,11 +21,11 @@ let cert: Buffer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gateway-tls-"));
   // A throwaway self-signed certificate for 127.0.0.1, valid for one day.
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+    { stdio: "ignore" },
+  );
   cert = readFileSync(join(dir, "cert.pem"));
   broker = await startBroker();
   gateway = await startTestGateway(broker, { tls: { cert, key: readFileSync(join(dir, "key.pem")) } });
@@ -77,11 +78,14 @@ describe.skipIf(!hasMosquitto)("Debian's mosquitto_pub / mosquitto_sub through t
     const done = new Promise<string>((resolve) => child.on("exit", () => resolve(out)));
     return { child, done };
   };
+  /** mosquitto_sub says nothing when it has subscribed: its session does. */
+  const subscribed = (id: string, filter: string) => eventually(async () => expect((await broker.stats("sessions", id)).subscriptions).toHaveProperty([filter]), { timeout: 10_000 });
 
   it.each(["0", "1", "2"])("mosquitto_sub (TCP) gets a WebSocket publisher's QoS %s message", async (qos) => {
     const topic = `mosq/${uniqueId()}`;
-    const s = sub(["-t", topic, "-q", qos, "-C", "1", "-v"]);
-    await quiet(700); // let mosquitto_sub subscribe
+    const id = uniqueId("mosq-sub");
+    const s = sub(["-i", id, "-t", topic, "-q", qos, "-C", "1", "-v"]);
+    await subscribed(id, topic);
     const ws = await connect(broker.mqttUrl);
     await ws.publishAsync(topic, `hello ${qos}`, { qos: Number(qos) as 0 | 1 | 2 });
     expect((await s.done).trim()).toBe(`${topic} hello ${qos}`);
@@ -113,8 +117,9 @@ describe.skipIf(!hasMosquitto)("Debian's mosquitto_pub / mosquitto_sub through t
     const watcher = await connect(broker.mqttUrl);
     await watcher.subscribeAsync(topic, { qos: 1 });
     const inbox = collect(watcher);
-    const s = sub(["-V", "5", "-t", "mosq/none", "--will-topic", topic, "--will-payload", "mosquitto died", "--will-qos", "1"]);
-    await quiet(700);
+    const id = uniqueId("mosq-will");
+    const s = sub(["-V", "5", "-i", id, "-t", "mosq/none", "--will-topic", topic, "--will-payload", "mosquitto died", "--will-qos", "1"]);
+    await subscribed(id, "mosq/none");
     s.child.kill("SIGKILL");
     expect((await inbox.next()).payload).toBe("mosquitto died");
     await watcher.endAsync();

@@ -41,10 +41,26 @@ async function open(path: Path, version: Version): Promise<Conn> {
   if (path === "Worker pipe") {
     // Stock /mqtt, no ?clientId=: the Worker reads the CONNECT and pipes.
     const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], version);
-    return { packets: raw.packets, send: (p) => raw.send(p, version), sendBytes: (b) => raw.send(b), expect: (c, t) => raw.expect(c, t), closed: raw.closed, isOpen: () => raw.ws.readyState === raw.ws.OPEN, close: () => raw.close() };
+    return {
+      packets: raw.packets,
+      send: (p) => raw.send(p, version),
+      sendBytes: (b) => raw.send(b),
+      expect: (c, t) => raw.expect(c, t),
+      closed: raw.closed,
+      isOpen: () => raw.ws.readyState === raw.ws.OPEN,
+      close: () => raw.close(),
+    };
   }
   const tcp = await RawTcpClient.open(gateway.port, version);
-  return { packets: tcp.packets, send: (p) => tcp.send(p), sendBytes: (b) => tcp.socket.write(b), expect: (c, t) => tcp.expect(c, t), closed: tcp.closed, isOpen: () => tcp.open, close: () => tcp.close() };
+  return {
+    packets: tcp.packets,
+    send: (p) => tcp.send(p),
+    sendBytes: (b) => tcp.socket.write(b),
+    expect: (c, t) => tcp.expect(c, t),
+    closed: tcp.closed,
+    isOpen: () => tcp.open,
+    close: () => tcp.close(),
+  };
 }
 
 const connectPacket = (version: Version, clientId: string, keepalive: number, extra: Record<string, unknown> = {}) =>
@@ -72,7 +88,7 @@ describe.concurrent("a client that only pings", () => {
       const started = Date.now();
       // 4 s of pings once a second: well past the 3 s that silence would be allowed.
       for (let i = 0; i < 4; i++) {
-        await quiet(1000);
+        await quiet(1000); // paced: the time is what this tests
         conn.send({ cmd: "pingreq" });
         await conn.expect("pingresp", 2000);
       }
@@ -85,14 +101,16 @@ describe.concurrent("a client that only pings", () => {
     },
   );
 
-  it("through the gateway with an empty client id (so through the Worker pipe too), MQTT 5: the gateway answers, the pipe only relays, the session sees no PINGREQ [MQTT-3.12.4-1]", async ({ expect }) => {
+  it("through the gateway with an empty client id (so through the Worker pipe too), MQTT 5: the gateway answers, the pipe only relays, the session sees no PINGREQ [MQTT-3.12.4-1]", async ({
+    expect,
+  }) => {
     const conn = await open("gateway (TCP)", 5);
     conn.send(connectPacket(5, "", 2));
     const connack = (await conn.expect("connack")) as { properties?: { assignedClientIdentifier?: string } };
     const id = connack.properties?.assignedClientIdentifier;
     expect(id).toMatch(/^[0-9a-zA-Z]{23}$/);
     for (let i = 0; i < 4; i++) {
-      await quiet(1000);
+      await quiet(1000); // pings paced within the keepalive: the time is what this tests
       conn.send({ cmd: "pingreq" });
       await conn.expect("pingresp", 2000);
     }

@@ -7,7 +7,7 @@
 import mqttPacket from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
-import { connect, connectPacket, connectWithInbox, RawClient, uniqueId } from "../helpers/clients.js";
+import { connect, connectPacket, connectWithInbox, quiet, RawClient, uniqueId } from "../helpers/clients.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -19,13 +19,11 @@ beforeAll(async () => {
 afterAll(() => broker.stop());
 
 const MiB = 1024 * 1024;
-const counter = (stats: Record<string, unknown>, name: string) => ((stats.counters as Record<string, number>)[name] ?? 0);
+const counter = (stats: Record<string, unknown>, name: string) => (stats.counters as Record<string, number>)[name] ?? 0;
 
 /** One WebSocket frame holding `n` QoS 1 PUBLISH packets of almost 1 MiB each (allowed: several packets per frame). */
 function bigFrame(topic: string, firstId: number, n: number): Uint8Array {
-  const packets = Array.from({ length: n }, (_, i) =>
-    mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.alloc(MiB - 1024, i), qos: 1, messageId: firstId + i, retain: false, dup: false }),
-  );
+  const packets = Array.from({ length: n }, (_, i) => mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.alloc(MiB - 1024, i), qos: 1, messageId: firstId + i, retain: false, dup: false }));
   return Buffer.concat(packets);
 }
 
@@ -49,7 +47,7 @@ describe("nothing acknowledged is dropped [MQTT-4.3.2-2]", () => {
     }
     expect(counter(await broker.stats("sessions", subId), "dropped_queue_full")).toBe(0);
     sub.end(true);
-    publishers.forEach((p) => p.end(true));
+    for (const p of publishers) p.end(true);
   }, 90_000);
 
   it("an offline persistent subscriber keeps 1,100 missed QoS 1 messages at the default limits", async () => {
@@ -89,21 +87,23 @@ describe("batches are bounded in bytes (review F2)", () => {
     const topic = `bigsub-${uniqueId()}`;
     const { client: sub, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: uniqueId("sub") });
     await sub.subscribeAsync(`${topic}/#`, { qos: 1 });
-    const pubs = await Promise.all([0, 1, 2, 3, 4].map(async () => {
-      const raw = await RawClient.open(broker.mqttUrl);
-      raw.send(connectPacket(uniqueId("rawpub")));
-      await raw.expect("connack");
-      return raw;
-    }));
+    const pubs = await Promise.all(
+      [0, 1, 2, 3, 4].map(async () => {
+        const raw = await RawClient.open(broker.mqttUrl);
+        raw.send(connectPacket(uniqueId("rawpub")));
+        await raw.expect("connack");
+        return raw;
+      }),
+    );
     // 95 MiB for the one subscriber, at once (the review's case): batches capped at 64 messages
     // went over 32 MiB, failed, and were retried identically for ever.
-    pubs.forEach((raw) => raw.send(bigFrame(`${topic}/x`, 1, 19)));
+    for (const raw of pubs) raw.send(bigFrame(`${topic}/x`, 1, 19));
     for (const raw of pubs) for (let i = 0; i < 19; i++) await raw.expect("puback", 30_000);
     pubs[0]!.send({ cmd: "publish", topic: `${topic}/y`, payload: Buffer.from("small"), qos: 1, messageId: 100, retain: false, dup: false });
     const got = await inbox.count(96, 60_000);
     expect(got[95]!.payload).toBe("small");
     sub.end(true);
-    pubs.forEach((raw) => raw.close());
+    for (const raw of pubs) raw.close();
   }, 120_000);
 });
 
@@ -146,8 +146,9 @@ describe("cost of the QoS 1 path", () => {
     const n = 50;
     for (let i = 0; i < n; i++) await pub.publishAsync(topic, String(i), { qos: 1 });
     await inbox.count(n + 1);
-    // Releases are written (segments deleted, cursors moved) within a second.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Releases are written (segments deleted, cursors moved) within a second. A window, not an event:
+    // the rows only grow, so waiting for a bound to hold would pass before they were written.
+    await quiet(1500);
     const after = await cost();
     const [pubRows, subRows, shardRows] = after.map((a, i) => a - before[i]!);
     expect(pubRows).toBe(0);
@@ -172,7 +173,8 @@ describe("QoS 0 and offline persistent subscribers (F28)", () => {
     for (let i = 0; i < 100; i++) await pub.publishAsync(topic, `q${i}`, { qos: 0 });
     // A QoS 1 publish after them: published in order, so when it is in the session's queue every QoS 0 one was decided.
     await pub.publishAsync(topic, "durable", { qos: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    // A window, not an event: proves the session is not woken for the QoS 0 stream (polling its stats would count).
+    await quiet(500);
     // The first QoS 0 delivery (which learns that the client is away), the QoS 1 one, the stats calls.
     expect((await requests()) - before).toBeLessThanOrEqual(4);
     const shard = await broker.stats("shards", `t/${topic}`);
@@ -180,7 +182,7 @@ describe("QoS 0 and offline persistent subscribers (F28)", () => {
     // Back online: the queued QoS 1 message, then live QoS 0 ones again.
     const { client: back, inbox } = await connectWithInbox(broker.mqttUrl, { clientId: subId, clean: false });
     await inbox.count(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet(300); // no event tells the test that the shard heard "back online" before the live QoS 0 one
     await pub.publishAsync(topic, "live", { qos: 0 });
     await inbox.count(2);
     expect(inbox.messages.map((m) => m.payload)).toEqual(["durable", "live"]);

@@ -19,7 +19,10 @@ describe("network fuzzing (short run)", () => {
     console.log(text);
     expect(report.packets.ws, "packets sent over WebSocket").toBeGreaterThan(0);
     expect(report.packets.tcp, "packets sent through the gateway").toBeGreaterThan(0);
-    expect(report.crashes.map((c) => c.line), `crash lines (seed ${report.seed})`).toEqual([]);
+    expect(
+      report.crashes.map((c) => c.line),
+      `crash lines (seed ${report.seed})`,
+    ).toEqual([]);
     expect(report.gatewayErrors, `gateway errors (seed ${report.seed})`).toEqual([]);
     expect(report.canary.problems, `canary problems (seed ${report.seed})`).toEqual([]);
     expect(report.canary.missing, `canary messages lost (seed ${report.seed})`).toEqual(Object.fromEntries(Object.keys(report.canary.missing).map((k) => [k, []])));

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import mqttPacket, { type Packet } from "mqtt-packet";
+import type mqttPacket from "mqtt-packet";
+import type { Packet } from "mqtt-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { collect, connect, connectPacket, quiet, RawClient, uniqueId } from "../helpers/clients.js";
@@ -41,7 +42,7 @@ const key = new TextEncoder().encode(SECRET);
 function token(claims: Record<string, unknown> = {}, opts: { exp?: number | string; aud?: string; key?: Uint8Array } = {}) {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject(String(claims["sub"] ?? "tok-user"))
+    .setSubject(String(claims.sub ?? "tok-user"))
     .setAudience(opts.aud ?? "mqtt-broker")
     .setIssuedAt()
     .setExpirationTime(opts.exp ?? "1h")
@@ -52,7 +53,10 @@ function token(claims: Record<string, unknown> = {}, opts: { exp?: number | stri
 async function connackCode(version: 4 | 5, credentials: { username?: string; password?: string }, extra: Partial<mqttPacket.IConnectPacket> = {}): Promise<number> {
   const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], version);
   const { username, password } = credentials;
-  raw.send(connectPacket(uniqueId(), { protocolVersion: version, ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password: Buffer.from(password) } : {}), ...extra }), version);
+  raw.send(
+    connectPacket(uniqueId(), { protocolVersion: version, ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password: Buffer.from(password) } : {}), ...extra }),
+    version,
+  );
   const connack = (await raw.expect("connack")) as mqttPacket.IConnackPacket;
   raw.close();
   return (version === 5 ? connack.reasonCode : connack.returnCode) ?? -1;
@@ -136,7 +140,7 @@ describe.each([4, 5] as const)("MQTT %s: what a client may do (ACL_FILE)", (vers
     await pub.publishAsync("shared/secret", `s-${ids}`, { qos: 1 });
     await pub.publishAsync("shared/open", `o-${ids}`, { qos: 1 });
     expect((await inbox.next()).payload).toBe(`o-${ids}`);
-    await quiet(300);
+    await quiet(300); // proves the denied message is not delivered
     expect(inbox.messages.map((m) => m.payload)).toEqual([`o-${ids}`]);
     await Promise.all([client.endAsync(), pub.endAsync()]);
   });
@@ -152,7 +156,18 @@ describe("MQTT 5: JWT expiry and re-authentication (§4.12.1)", () => {
   async function jwtClient(exp: number) {
     const raw = await RawClient.open(broker.mqttUrl, ["mqtt"], 5);
     const first = await token({ sub: "renewer" }, { exp });
-    raw.send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: uniqueId("jwt"), clean: true, keepalive: 60, properties: { authenticationMethod: "JWT", authenticationData: Buffer.from(first) } } as Packet, 5);
+    raw.send(
+      {
+        cmd: "connect",
+        protocolId: "MQTT",
+        protocolVersion: 5,
+        clientId: uniqueId("jwt"),
+        clean: true,
+        keepalive: 60,
+        properties: { authenticationMethod: "JWT", authenticationData: Buffer.from(first) },
+      } as Packet,
+      5,
+    );
     const connack = (await raw.expect("connack")) as mqttPacket.IConnackPacket;
     return { raw, connack };
   }
@@ -169,7 +184,7 @@ describe("MQTT 5: JWT expiry and re-authentication (§4.12.1)", () => {
     const { raw } = await jwtClient(inSeconds(2));
     raw.send({ cmd: "auth", reasonCode: 0x19, properties: { authenticationMethod: "JWT", authenticationData: Buffer.from(await token({ sub: "renewer" }, { exp: inSeconds(3600) })) } } as Packet, 5);
     expect(await raw.expect("auth")).toMatchObject({ reasonCode: 0 });
-    await quiet(3500);
+    await quiet(3500); // time passing is what this tests: the first token's 2 s expiry passes
     raw.send({ cmd: "pingreq" } as Packet, 5);
     expect(await raw.expect("pingresp")).toBeDefined();
     raw.close();
@@ -185,11 +200,20 @@ describe("MQTT 5: JWT expiry and re-authentication (§4.12.1)", () => {
 describe("JWT_JWKS (RS256 / ES256 public keys inline)", () => {
   it("takes tokens signed by a key of the set, and refuses others", async () => {
     const [rsa, ec, stranger] = await Promise.all([generateKeyPair("RS256"), generateKeyPair("ES256"), generateKeyPair("ES256")]);
-    const jwks = { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: "r1", alg: "RS256" }, { ...(await exportJWK(ec.publicKey)), kid: "e1", alg: "ES256" }] };
+    const jwks = {
+      keys: [
+        { ...(await exportJWK(rsa.publicKey)), kid: "r1", alg: "RS256" },
+        { ...(await exportJWK(ec.publicKey)), kid: "e1", alg: "ES256" },
+      ],
+    };
     const jwksBroker = await startBroker({ vars: { ALLOW_ANONYMOUS: "false", JWT_JWKS: JSON.stringify(jwks) } });
     try {
       const sign = (alg: string, kid: string, k: CryptoKey) => new SignJWT({}).setProtectedHeader({ alg, kid }).setSubject("device-7").setExpirationTime("1h").sign(k);
-      for (const [tok, expected] of [[await sign("RS256", "r1", rsa.privateKey), 0], [await sign("ES256", "e1", ec.privateKey), 0], [await sign("ES256", "e1", stranger.privateKey), 4]] as const) {
+      for (const [tok, expected] of [
+        [await sign("RS256", "r1", rsa.privateKey), 0],
+        [await sign("ES256", "e1", ec.privateKey), 0],
+        [await sign("ES256", "e1", stranger.privateKey), 4],
+      ] as const) {
         const raw = await RawClient.open(jwksBroker.mqttUrl);
         raw.send(connectPacket(uniqueId(), { username: "device-7", password: Buffer.from(tok) }));
         expect(((await raw.expect("connack")) as mqttPacket.IConnackPacket).returnCode).toBe(expected);

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientDetail, ClientList, EventList, Overview, RetainedList } from "../../src/admin/api-types.js";
 import { ADMIN_TOKEN, type Broker, startBroker } from "../helpers/broker.js";
-import { collect, connect, connectV5, quiet, RawClient, uniqueId } from "../helpers/clients.js";
+import { collect, connect, connectV5, RawClient, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 
 let broker: Broker;
 beforeAll(async () => {
@@ -14,20 +15,11 @@ beforeAll(async () => {
 });
 afterAll(() => broker.stop());
 
-const api = (path: string, init: RequestInit = {}, token = ADMIN_TOKEN) =>
-  fetch(broker.url + path, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+const api = (path: string, init: RequestInit = {}, token = ADMIN_TOKEN) => fetch(broker.url + path, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
 const json = async <T>(path: string): Promise<T> => (await api(path)).json() as Promise<T>;
 
-/** Waits until `check` passes (stats arrive in batches, within a few seconds). */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > end) throw new Error(`not in time: ${JSON.stringify(value).slice(0, 500)}`);
-    await quiet(200);
-  }
-}
+/** Stats arrive in batches, within a few seconds. */
+const STATS_WAIT = { timeout: 10_000, interval: 200 };
 
 describe("the operator API", () => {
   it("needs the token: 401 without or with a wrong one", async () => {
@@ -41,13 +33,17 @@ describe("the operator API", () => {
     const id = uniqueId("console");
     const { client } = await connectV5(broker.mqttUrl, { clientId: id });
     await client.subscribeAsync(["a/+", "b/#"]);
-    const list = await eventually(() => json<ClientList>(`/api/clients?q=${id}`), (l) => l.clients[0]?.subscriptions === 2);
+    const list = await eventually(async () => {
+      const l = await json<ClientList>(`/api/clients?q=${id}`);
+      expect(l.clients[0]?.subscriptions).toBe(2);
+      return l;
+    }, STATS_WAIT);
     expect(list.clients).toEqual([expect.objectContaining({ clientId: id, connected: true, protocolVersion: 5, subscriptions: 2, queued: 0 })]);
     const detail = await json<ClientDetail>(`/api/clients/${id}`);
     expect(detail.filters).toEqual({ "a/+": 0, "b/#": 0 });
     expect((await api("/api/clients/nobody-at-all")).status).toBe(404);
     await client.endAsync();
-    await eventually(() => json<ClientList>(`/api/clients?q=${id}`), (l) => l.clients.length === 0);
+    await eventually(async () => expect((await json<ClientList>(`/api/clients?q=${id}`)).clients).toEqual([]), STATS_WAIT);
   });
 
   it("disconnects a client: MQTT 5 gets DISCONNECT 0x98 Administrative action", async () => {
@@ -67,7 +63,10 @@ describe("the operator API", () => {
     await pub.publishAsync(`${root}/a`, "one", { qos: 1, retain: true });
     await pub.publishAsync(`${root}/b`, "two", { qos: 1, retain: true });
     const list = await json<RetainedList>(`/api/retained?filter=${encodeURIComponent(`${root}/#`)}`);
-    expect(list.messages.map((m) => [m.topic, atob(m.payloadBase64), m.bytes])).toEqual([[`${root}/a`, "one", 3], [`${root}/b`, "two", 3]]);
+    expect(list.messages.map((m) => [m.topic, atob(m.payloadBase64), m.bytes])).toEqual([
+      [`${root}/a`, "one", 3],
+      [`${root}/b`, "two", 3],
+    ]);
     // The wildcard shard mirrors them for `#`.
     const all = await json<RetainedList>(`/api/retained?filter=%23`);
     expect(all.messages.map((m) => m.topic)).toContain(`${root}/a`);
@@ -80,7 +79,11 @@ describe("the operator API", () => {
   it("shows refusals and drops as events, with their reasons", async () => {
     const pub = await connectV5(broker.mqttUrl, { clientId: uniqueId("denied") });
     await pub.client.publishAsync("forbidden/x", "no", { qos: 1 }).catch(() => undefined);
-    const events = await eventually(() => json<EventList>("/api/events"), (e) => e.events.some((ev) => ev.kind === "publish_denied"));
+    const events = await eventually(async () => {
+      const e = await json<EventList>("/api/events");
+      expect(e.events.map((ev) => ev.kind)).toContain("publish_denied");
+      return e;
+    }, STATS_WAIT);
     expect(events.events.find((ev) => ev.kind === "publish_denied")).toMatchObject({ level: "warn", source: expect.stringContaining("session") });
     const overview = await json<Overview>("/api/overview");
     expect(overview.messages.dropped.publish_denied).toBeGreaterThanOrEqual(1);
@@ -95,14 +98,15 @@ describe("/metrics and $SYS", () => {
     await sub.subscribeAsync("$SYS/broker/#");
     const topic = uniqueId("m");
     for (let i = 0; i < 5; i++) await sub.publishAsync(topic, String(i), { qos: 1 });
-    const metrics = await eventually(
-      async () => (await api("/metrics")).text(),
-      (t) => /mqtt_messages_received_total (\d+)/.test(t) && Number(/mqtt_messages_received_total (\d+)/.exec(t)![1]) >= 5,
-    );
+    const metrics = await eventually(async () => {
+      const t = await (await api("/metrics")).text();
+      expect(Number(/mqtt_messages_received_total (\d+)/.exec(t)?.[1] ?? 0)).toBeGreaterThanOrEqual(5);
+      return t;
+    }, STATS_WAIT);
     expect(metrics).toMatch(/# TYPE mqtt_clients_connected gauge\nmqtt_clients_connected [1-9]\d*\n/);
     expect(metrics).toMatch(/mqtt_sessions \d+/);
     // $SYS topics arrive retained and then every SYS_INTERVAL (1 s here) as they change.
-    const received = await eventually(async () => inbox.messages, (m) => m.some((x) => x.topic === "$SYS/broker/messages/received" && Number(x.payload) >= 5));
+    const received = await eventually(() => inbox.messages.some((x) => x.topic === "$SYS/broker/messages/received" && Number(x.payload) >= 5) && inbox.messages, STATS_WAIT);
     const names = new Set(received.map((m) => m.topic));
     for (const name of ["version", "uptime", "clients/connected", "clients/total", "messages/sent", "subscriptions/count", "retained messages/count", "load/messages/received/1min"]) {
       expect(names).toContain(`$SYS/broker/${name}`);

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 async function open(viewport?: { width: number; height: number }): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser, broker.url + "/", viewport);
+  const opened = await openPage(browser, `${broker.url}/`, viewport);
   pages.push(opened);
   return opened;
 }
@@ -58,7 +58,7 @@ async function connectPage(page: Page, options: PageConnect = {}): Promise<strin
   }
   const clientId = await page.getByTestId("conn-client-id").inputValue();
   await page.getByTestId("connect").click();
-  await page.locator('[data-testid=conn-status][data-status=connected]').waitFor({ timeout: 15_000 });
+  await page.locator("[data-testid=conn-status][data-status=connected]").waitFor({ timeout: 15_000 });
   return clientId;
 }
 
@@ -166,7 +166,10 @@ describe("the client page", () => {
     const { client: node, inbox } = await connectWithInbox(broker.mqttUrl, { protocolVersion: 5 });
     await node.subscribeAsync("chat/page", { qos: 1 });
 
-    await node.publishAsync("chat/node", JSON.stringify({ t: 21.5, unit: "C" }), { qos: 1, properties: { contentType: "application/json", userProperties: { from: "node" }, responseTopic: "chat/page", correlationData: Buffer.from("req-1") } });
+    await node.publishAsync("chat/node", JSON.stringify({ t: 21.5, unit: "C" }), {
+      qos: 1,
+      properties: { contentType: "application/json", userProperties: { from: "node" }, responseTopic: "chat/page", correlationData: Buffer.from("req-1") },
+    });
     await waitForCount(page, 1);
     await page.locator('[data-testid=log-row][data-topic="chat/node"]').click();
     await page.getByTestId("log-format").selectOption("json");
@@ -189,14 +192,22 @@ describe("the client page", () => {
     expect(got.properties).toMatchObject({ contentType: "text/plain", userProperties: { from: "page", lang: "en" } });
     expect(Buffer.from(got.properties!.correlationData!).toString()).toBe("req-1");
 
-    await page.getByTestId("history-row").first().getByRole("button", { name: /Publish again/ }).click();
+    await page
+      .getByTestId("history-row")
+      .first()
+      .getByRole("button", { name: /Publish again/ })
+      .click();
     expect((await inbox.next()).payload).toBe("hi node");
 
     // Export: what the log shows, as JSON and CSV downloads.
     await waitForCount(page, 2, 5000, "count-sent");
     const [json] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-json").click()]);
     const exported = JSON.parse(readFileSync(await json.path(), "utf8")) as { topic: string; direction: string; payload: string; properties?: Record<string, unknown> }[];
-    expect(exported.map((m) => [m.direction, m.topic])).toEqual([["received", "chat/node"], ["sent", "chat/page"], ["sent", "chat/page"]]);
+    expect(exported.map((m) => [m.direction, m.topic])).toEqual([
+      ["received", "chat/node"],
+      ["sent", "chat/page"],
+      ["sent", "chat/page"],
+    ]);
     expect(exported[0]!.properties).toMatchObject({ contentType: "application/json", userProperties: [["from", "node"]] });
     const [csv] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
     expect(readFileSync(await csv.path(), "utf8").split("\r\n")[0]).toBe("time,direction,topic,qos,retain,encoding,payload,properties");

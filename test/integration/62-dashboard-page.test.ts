@@ -132,7 +132,7 @@ async function serveStatic(url: URL, res: ServerResponse): Promise<void> {
   }
 }
 
-function serveApi(s: FakeState, req: IncomingMessage, url: URL, res: ServerResponse): void {
+function serveApi(s: FakeState, req: IncomingMessage, url: URL, res: ServerResponse) {
   s.calls.push(`${req.method} ${url.pathname}${url.search}`);
   if (s.down) return void req.socket.destroy();
   if (req.headers.authorization !== `Bearer ${s.token}`) return json(res, 401, { error: "unauthorized" });
@@ -169,9 +169,7 @@ function serveApi(s: FakeState, req: IncomingMessage, url: URL, res: ServerRespo
   if (route === "GET /api/retained") {
     const filter = p.get("filter") ?? "#";
     const after = p.get("after");
-    const messages = s.retained
-      .filter((m) => matches(filter, m.topic) && (after === null || m.topic > after))
-      .sort((a, b) => (a.topic < b.topic ? -1 : 1));
+    const messages = s.retained.filter((m) => matches(filter, m.topic) && (after === null || m.topic > after)).sort((a, b) => (a.topic < b.topic ? -1 : 1));
     const body: RetainedList = { messages };
     return json(res, 200, body);
   }
@@ -278,7 +276,12 @@ describe("operator console", () => {
     expect(state.calls).toContain("POST /api/clients/sensor-2/disconnect");
     expect(await clientRows().filter({ hasText: "sensor-2" }).count()).toBe(0);
     // An offline session has no disconnect button.
-    expect(await clientRows().filter({ hasText: "sensor-old" }).getByRole("button", { name: /Disconnect/ }).count()).toBe(0);
+    expect(
+      await clientRows()
+        .filter({ hasText: "sensor-old" })
+        .getByRole("button", { name: /Disconnect/ })
+        .count(),
+    ).toBe(0);
     await page.getByLabel("Search client id").fill("");
     await page.waitForFunction("document.querySelectorAll('clients-table tbody tr').length === 5");
   });
@@ -378,7 +381,10 @@ describe("operator console", () => {
       // Table rows become labelled cards: the header row is hidden, each cell says its column.
       const display = await phone.page.evaluate<string>(`getComputedStyle(document.querySelector("clients-table tbody tr")).display`);
       expect(display).toBe("block");
-      const box = await phone.page.getByRole("button", { name: /^Disconnect / }).first().boundingBox();
+      const box = await phone.page
+        .getByRole("button", { name: /^Disconnect / })
+        .first()
+        .boundingBox();
       expect(box!.width).toBeGreaterThan(300);
       await screenshot(phone.page, "dashboard-phone");
       expect(phone.errors).toEqual([]);

@@ -34,7 +34,10 @@ describe("the console on the live broker", () => {
     await screenshot(page, "dashboard-live");
     await page.getByRole("button", { name: `Disconnect ${id}` }).click();
     expect(await disconnected).toBe(0x98);
-    await page.getByRole("status").filter({ hasText: `Disconnected ${id}.` }).waitFor();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Disconnected ${id}.` })
+      .waitFor();
     expect(errors).toEqual([]);
     client.end(true);
   }, 40_000);

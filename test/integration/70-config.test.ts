@@ -59,7 +59,7 @@ describe("a misconfigured broker", () => {
   });
 
   it("still serves its static pages", async () => {
-    const res = await fetch(broker.url + "/");
+    const res = await fetch(`${broker.url}/`);
     await res.arrayBuffer();
     expect(res.status).toBe(200);
   });
@@ -82,7 +82,7 @@ describe("a broker with good settings", () => {
   };
 
   it("answers /health", async () => {
-    const res = await fetch(broker.url + "/health");
+    const res = await fetch(`${broker.url}/health`);
     expect([res.status, await res.text()]).toEqual([200, "edge-mqtt-broker: ok\n"]);
   });
 
@@ -112,7 +112,7 @@ describe("a broker with good settings", () => {
   });
 
   it("is refused by the gateway at startup on a wrong path or a wrong secret", async () => {
-    await expect(startTestGateway({ ...broker, mqttUrl: broker.url.replace(/^http/, "ws") + "/wrongpath" })).rejects.toThrow(/HTTP 404.*the broker's is \/mqtt/);
+    await expect(startTestGateway({ ...broker, mqttUrl: `${broker.url.replace(/^http/, "ws")}/wrongpath` })).rejects.toThrow(/HTTP 404.*the broker's is \/mqtt/);
     await expect(startTestGateway(broker, { secret: "not-the-secret" })).rejects.toThrow(/HTTP 401: unauthorized: wrong gateway secret .*GATEWAY_SECRET/);
     const gateway = await startTestGateway(broker);
     await gateway.stop();

@@ -18,10 +18,14 @@ const root = join(import.meta.dirname, "..", "..");
 /** Ports nothing listens on now (the OS's pick for listeners closed at once). */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((done) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => done(s));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((done) => {
+          const s = createServer();
+          s.listen(0, "127.0.0.1", () => done(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
@@ -152,7 +156,7 @@ describe("npm start (scripts/start.mjs)", () => {
     });
     device.on("error", () => {});
     const pids = tree(started.child.pid!);
-    pids.forEach((pid) => started.seen.add(pid));
+    for (const pid of pids) started.seen.add(pid);
     // wrangler, its workerd processes and the gateway, at least.
     expect(pids.length).toBeGreaterThanOrEqual(5);
     const beforeStop = started.output();

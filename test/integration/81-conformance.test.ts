@@ -45,7 +45,8 @@ async function open(transport: Transport, v: Version): Promise<Raw> {
   return { packets: ws.packets, send: (b) => ws.send(b), expect: (cmd) => ws.expect(cmd), closed: ws.closed, destroy: () => ws.close() };
 }
 
-const connectOf = (v: Version): Uint8Array => mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: v, clientId: uniqueId("conf"), clean: true, keepalive: 30 } as Packet, { protocolVersion: v });
+const connectOf = (v: Version): Uint8Array =>
+  mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: v, clientId: uniqueId("conf"), clean: true, keepalive: 30 } as Packet, { protocolVersion: v });
 
 /** Packets received until the connection closed (fails after 10 s without a close). */
 async function untilClosed(raw: Raw): Promise<Packet[]> {

@@ -37,8 +37,7 @@ afterAll(async () => {
 });
 
 /** Clients that reconnect (to the same session) after a reset cut their connection. */
-const resilient = (clientId: string, extra: Record<string, unknown> = {}) =>
-  connect(broker.mqttUrl, { clientId, clean: false, reconnectPeriod: 300, ...extra });
+const resilient = (clientId: string, extra: Record<string, unknown> = {}) => connect(broker.mqttUrl, { clientId, clean: false, reconnectPeriod: 300, ...extra });
 
 interface Tally {
   sent: number;
@@ -173,7 +172,10 @@ describe.runIf(process.env.FAULTS_LONG === "1")("runtime kill", () => {
     for (let i = 0; i < 10; i++) await publish(i % 2 === 0 ? 1 : 2);
     const back = await connect(broker.mqttUrl, { clientId: offlineId, clean: false });
     const offlineInbox = collect(back);
-    for (const [name, inbox] of [["runtime-kill-online", onlineInbox], ["runtime-kill-offline", offlineInbox]] as const) {
+    for (const [name, inbox] of [
+      ["runtime-kill-online", onlineInbox],
+      ["runtime-kill-offline", offlineInbox],
+    ] as const) {
       const result = await tally(name, inbox, [...acked], acked.length);
       expect(result.lost).toBe(0);
       const q2 = inbox.messages.filter((m) => m.payload.startsWith("k2-")).map((m) => m.payload);
@@ -216,7 +218,12 @@ describe("gateway kill", () => {
       const ids = [uniqueId("dev"), uniqueId("dev")];
       const devices = await Promise.all(
         ids.map(async (id) => {
-          const device = await connect(`mqtt://127.0.0.1:${port}`, { clientId: id, clean: false, reconnectPeriod: 500, will: { topic: `${root}/status/${id}`, payload: Buffer.from("offline"), qos: 1, retain: false } });
+          const device = await connect(`mqtt://127.0.0.1:${port}`, {
+            clientId: id,
+            clean: false,
+            reconnectPeriod: 500,
+            will: { topic: `${root}/status/${id}`, payload: Buffer.from("offline"), qos: 1, retain: false },
+          });
           await device.subscribeAsync(`${root}/cmd/${id}`, { qos: 1 });
           return { device, inbox: collect(device) };
         }),
@@ -225,7 +232,10 @@ describe("gateway kill", () => {
       const wills = await (async () => {
         const end = Date.now() + 15_000;
         while (inbox.messages.filter((m) => m.payload === "offline").length < ids.length && Date.now() < end) await quiet(100);
-        return inbox.messages.filter((m) => m.payload === "offline").map((m) => m.topic).sort();
+        return inbox.messages
+          .filter((m) => m.payload === "offline")
+          .map((m) => m.topic)
+          .sort();
       })();
       expect(wills).toEqual(ids.map((id) => `${root}/status/${id}`).sort());
       // While the devices are away, commands for them are queued in their sessions.

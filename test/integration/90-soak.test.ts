@@ -18,6 +18,10 @@ describe("soak (short run)", () => {
     expect(q[1].acked, "QoS 1 publishes acknowledged").toBeGreaterThan(0);
     expect(q[2].acked, "QoS 2 publishes acknowledged").toBeGreaterThan(0);
     expect(report.wills.expected, "wills of killed clients").toBeGreaterThan(0);
-    expect({ lostQos1: q[1].lost, lostQos2: q[2].lost, duplicatedQos2: q[2].duplicated }, `${summaryLine(report)}\n${report.examples.join("\n")}`).toEqual({ lostQos1: 0, lostQos2: 0, duplicatedQos2: 0 });
+    expect({ lostQos1: q[1].lost, lostQos2: q[2].lost, duplicatedQos2: q[2].duplicated }, `${summaryLine(report)}\n${report.examples.join("\n")}`).toEqual({
+      lostQos1: 0,
+      lostQos2: 0,
+      duplicatedQos2: 0,
+    });
   }, 150_000);
 });

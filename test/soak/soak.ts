@@ -161,7 +161,22 @@ export interface SoakReport {
   qosMismatch: number;
   examples: string[];
   wills: { registered: number; expected: number; received: number; lost: number; unexpected: number; takenOver: number; takenOverReceived: number; duplicated: number };
-  churn: { connections: number; websocket: number; gateway: number; v5: number; abortedEnds: number; takeovers: number; takeoversRefused: number; reconnects: number; killed: number; graceful: number; subscribes: number; unsubscribes: number; connectFailures: number; unexpectedCloses: number };
+  churn: {
+    connections: number;
+    websocket: number;
+    gateway: number;
+    v5: number;
+    abortedEnds: number;
+    takeovers: number;
+    takeoversRefused: number;
+    reconnects: number;
+    killed: number;
+    graceful: number;
+    subscribes: number;
+    unsubscribes: number;
+    connectFailures: number;
+    unexpectedCloses: number;
+  };
   durable: { bounces: number; offline: number; kills: number; takeovers: number; unexpectedCloses: number; sessionsLost: number; takeoverNotClosed: number };
   retained: { updates: number; acked: number; failed: number; probes: number; stale: number; finalTopics: number; finalWrong: number; finalWrongExamples: string[] };
   drainSeconds: number;
@@ -257,7 +272,13 @@ function whenClosed(client: MqttClient, ms: number): Promise<boolean> {
 
 /** end(), forced when it takes longer than `ms`; whether it ended within `ms`. */
 async function endClient(client: MqttClient, force: boolean, ms = 5000): Promise<boolean> {
-  const ended = await Promise.race([client.endAsync(force).then(() => true, () => true), sleep(ms).then(() => false)]);
+  const ended = await Promise.race([
+    client.endAsync(force).then(
+      () => true,
+      () => true,
+    ),
+    sleep(ms).then(() => false),
+  ]);
   if (!ended) await Promise.race([client.endAsync(true).catch(() => undefined), sleep(1000)]);
   return ended;
 }
@@ -348,7 +369,8 @@ class DurableClient {
         if (p.cmd === "pubrel") this.ctx.note(this.id, `instance ${no}: PUBREL id ${p.messageId}`);
       });
       c.on("packetreceive", (p) => {
-        if (p.cmd === "pubrec" || p.cmd === "pubcomp" || p.cmd === "puback") this.ctx.note(this.id, `instance ${no}: ${p.cmd.toUpperCase()} id ${p.messageId}${"reasonCode" in p && p.reasonCode ? ` 0x${p.reasonCode.toString(16)}` : ""}`);
+        if (p.cmd === "pubrec" || p.cmd === "pubcomp" || p.cmd === "puback")
+          this.ctx.note(this.id, `instance ${no}: ${p.cmd.toUpperCase()} id ${p.messageId}${"reasonCode" in p && p.reasonCode ? ` 0x${p.reasonCode.toString(16)}` : ""}`);
       });
     }
     c.on("error", () => undefined);
@@ -520,7 +542,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     qosMismatch: 0,
     examples: [],
     wills: { registered: 0, expected: 0, received: 0, lost: 0, unexpected: 0, takenOver: 0, takenOverReceived: 0, duplicated: 0 },
-    churn: { connections: 0, websocket: 0, gateway: 0, v5: 0, abortedEnds: 0, takeovers: 0, takeoversRefused: 0, reconnects: 0, killed: 0, graceful: 0, subscribes: 0, unsubscribes: 0, connectFailures: 0, unexpectedCloses: 0 },
+    churn: {
+      connections: 0,
+      websocket: 0,
+      gateway: 0,
+      v5: 0,
+      abortedEnds: 0,
+      takeovers: 0,
+      takeoversRefused: 0,
+      reconnects: 0,
+      killed: 0,
+      graceful: 0,
+      subscribes: 0,
+      unsubscribes: 0,
+      connectFailures: 0,
+      unexpectedCloses: 0,
+    },
     durable: { bounces: 0, offline: 0, kills: 0, takeovers: 0, unexpectedCloses: 0, sessionsLost: 0, takeoverNotClosed: 0 },
     retained: { updates: 0, acked: 0, failed: 0, probes: 0, stale: 0, finalTopics: 0, finalWrong: 0, finalWrongExamples: [] },
     drainSeconds: 0,
@@ -588,8 +625,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     h.push(`${((Date.now() - runStart) / 1000).toFixed(3)} ${what}`);
     if (h.length > (id.startsWith("pub-") ? 4000 : 300)) h.shift();
   };
-  const historyAround = (id: string, at: number, seconds: number) =>
-    (history.get(id) ?? []).filter((line) => Math.abs(Number(line.slice(0, line.indexOf(" "))) - at) <= seconds);
   let ackTimesRef: Record<1 | 2, number[]> = { 1: [], 2: [] };
 
   try {
@@ -605,7 +640,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     gatewayLogs.push = (...lines: string[]) => push(...lines.map((l) => `${((Date.now() - runStart) / 1000).toFixed(3)} ${l}`));
     const ctx: Ctx = { note, broker, gateway, stopping: false, closing: false, report };
     ctxRef = ctx;
-    log(`broker ${broker.mqttUrl}, gateway ${gateway.url}, seed ${seed}: ${nPub} publishers, ${nSub} checked subscribers, 1 will subscriber, ${nChurn} churn clients, ${nTopics} data topics, ${rate} msg/s for ${runSeconds.toFixed(0)} s`);
+    log(
+      `broker ${broker.mqttUrl}, gateway ${gateway.url}, seed ${seed}: ${nPub} publishers, ${nSub} checked subscribers, 1 will subscriber, ${nChurn} churn clients, ${nTopics} data topics, ${rate} msg/s for ${runSeconds.toFixed(0)} s`,
+    );
 
     // ---- checked subscribers ----
     interface Checked {
@@ -675,7 +712,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       } else if (x < 0.7) {
         const k1 = subRng.int(nTopics);
         const k2 = (k1 + 1 + subRng.int(nTopics - 1)) % nTopics;
-        filters = [{ filter: topicName(k1), topics: [k1] }, { filter: topicName(k2), topics: [k2] }];
+        filters = [
+          { filter: topicName(k1), topics: [k1] },
+          { filter: topicName(k2), topics: [k2] },
+        ];
       } else if (x < 0.85) {
         const g = subRng.int(nGroups);
         filters = [{ filter: `d${g}/+`, topics: Array.from({ length: nTopics }, (_, k) => k).filter((k) => k % nGroups === g) }];
@@ -958,7 +998,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           if (!ok) {
             report.retained.stale++;
             const held = retained[k]!.ops.find((op) => op.v === newest);
-            example(`stale retained: ${probeFilter} gave ${held ? describeOp(held) : "nothing"} for ${retainedTopic(k)}, ${subscribedAt - want.at} ms after ${want.del ? "the deletion" : "the update"} #${want.v} was acknowledged`);
+            example(
+              `stale retained: ${probeFilter} gave ${held ? describeOp(held) : "nothing"} for ${retainedTopic(k)}, ${subscribedAt - want.at} ms after ${want.del ? "the deletion" : "the update"} #${want.v} was acknowledged`,
+            );
           }
         });
       }
@@ -996,7 +1038,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         let id: string | undefined;
         let victim: ChurnConn | undefined;
         if (r.chance(0.2)) {
-          const candidates = [...live.values()].filter((c) => c.slot !== slot && c.online && !c.ending && !c.closed && !c.takenOver && now - c.openedAt > 1000 && (takeoverTimes.get(c.id) ?? []).filter((t) => t > now - 60_000).length < 6);
+          const candidates = [...live.values()].filter(
+            (c) => c.slot !== slot && c.online && !c.ending && !c.closed && !c.takenOver && now - c.openedAt > 1000 && (takeoverTimes.get(c.id) ?? []).filter((t) => t > now - 60_000).length < 6,
+          );
           if (candidates.length > 0) {
             victim = r.pick(candidates);
             id = victim.id;
@@ -1029,19 +1073,39 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           keepalive: 30,
           resubscribe: false,
           ...(version === 5 ? { properties: { sessionExpiryInterval: clean ? 0 : 20 } } : {}),
-          ...(token ? { will: { topic: `will/${id}`, payload: Buffer.from(`w|${token}`), qos: 1 as const, retain: retainedWill(id), ...(willDelay ? { properties: { willDelayInterval: willDelay } } : {}) } } : {}),
+          ...(token
+            ? { will: { topic: `will/${id}`, payload: Buffer.from(`w|${token}`), qos: 1 as const, retain: retainedWill(id), ...(willDelay ? { properties: { willDelayInterval: willDelay } } : {}) } }
+            : {}),
         };
         note(id, `slot ${slot} connects${token ? ` with will ${token}` : ""} (${transport}, v${version}, ${clean ? "clean" : "persistent"}${victim ? ", takeover" : ""})`);
         const client = mqtt.connect(urlFor(ctx, transport, id), opts);
         churnClients.add(client);
         client.on("error", () => undefined);
-        const conn: ChurnConn = { client, id, slot, ...(token ? { token } : {}), openedAt: Date.now(), online: false, closed: false, ending: false, takenOver: false, aborted: false, subs: [], pending: new Set() };
+        const conn: ChurnConn = {
+          client,
+          id,
+          slot,
+          ...(token ? { token } : {}),
+          openedAt: Date.now(),
+          online: false,
+          closed: false,
+          ending: false,
+          takenOver: false,
+          aborted: false,
+          subs: [],
+          pending: new Set(),
+        };
         if (victim) {
           victim.takenOver = true;
           (takeoverTimes.get(id) ?? takeoverTimes.set(id, []).get(id)!).push(now);
         }
         live.set(id, conn);
-        if (token) wills.set(token, { state: "connecting", received: 0, how: `${transport}, v${version}, ${clean ? "clean" : "persistent"}${willDelay ? `, will delay ${willDelay} s` : ""}${victim ? ", taking over" : ""}` });
+        if (token)
+          wills.set(token, {
+            state: "connecting",
+            received: 0,
+            how: `${transport}, v${version}, ${clean ? "clean" : "persistent"}${willDelay ? `, will delay ${willDelay} s` : ""}${victim ? ", taking over" : ""}`,
+          });
         // mqtt.js (5.16) acknowledges QoS 1/2 messages that arrive after its DISCONNECT (which
         // [MQTT-3.14.4-2] forbids) and then aborts its socket (a write after end): the broker may
         // never read the DISCONNECT, and then rightly publishes the will. Such ends are not graceful.
@@ -1054,7 +1118,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           if (p.cmd === "disconnect") disconnectSent = true;
           if (p.cmd === "disconnect" || p.cmd === "subscribe" || p.cmd === "unsubscribe") note(id, `slot ${slot}: ${p.cmd} sent`);
         });
-        client.on("packetreceive", (p) => { if (p.cmd === "suback" || p.cmd === "unsuback" || p.cmd === "disconnect") note(id, `slot ${slot}: ${p.cmd} received`); });
+        client.on("packetreceive", (p) => {
+          if (p.cmd === "suback" || p.cmd === "unsuback" || p.cmd === "disconnect") note(id, `slot ${slot}: ${p.cmd} received`);
+        });
         client.on("close", () => {
           note(id, `slot ${slot}: closed${conn.ending ? "" : " (not by us)"}`);
           conn.closed = true;
@@ -1178,7 +1244,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const s = report.samples[report.samples.length - 1];
       log(
         `${((Date.now() - runStart) / 1000).toFixed(0)} s: sent ${report.qos[0].sent}/${report.qos[1].sent}/${report.qos[2].sent} (QoS 0/1/2), acked ${report.qos[1].acked}/${report.qos[2].acked}, delivered ${report.qos[0].delivered}/${report.qos[1].delivered}/${report.qos[2].delivered}; churn ${report.churn.connections} connections, ${report.churn.takeovers} takeovers; ${wills.size} wills registered` +
-          (s ? `; workerd ${(s.rss / MiB).toFixed(0)} MiB, ${s.sessions ?? "?"} sessions, ${s.subscriptions ?? "?"} subscriptions, ${s.retained ?? "?"} retained, ${s.held ?? "?"} messages held, database ${(s.db / MiB).toFixed(1)} MiB (+ WAL ${(s.wal / MiB).toFixed(0)} MiB)` : ""),
+          (s
+            ? `; workerd ${(s.rss / MiB).toFixed(0)} MiB, ${s.sessions ?? "?"} sessions, ${s.subscriptions ?? "?"} subscriptions, ${s.retained ?? "?"} retained, ${s.held ?? "?"} messages held, database ${(s.db / MiB).toFixed(1)} MiB (+ WAL ${(s.wal / MiB).toFixed(0)} MiB)`
+            : ""),
       );
     }, progressEvery);
     timers.push(progress);
@@ -1217,7 +1285,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await sleep(1000); // late wills, late duplicates
 
     // ---- the final retained state ----
-    for (const [filter, label] of [["ret/x/+", "topic shard"], ["+/x/+", "wildcard shard"]] as const) {
+    for (const [filter, label] of [
+      ["ret/x/+", "topic shard"],
+      ["+/x/+", "wildcard shard"],
+    ] as const) {
       const got = await probeRetained(filter, 2000);
       if (!got) continue;
       report.retained.finalTopics = got.size;
@@ -1229,7 +1300,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           const held = s.ops.find((op) => op.v === have);
           const last = s.ops.find((op) => op.v === s.lastAcked.v);
           if (report.retained.finalWrongExamples.length < 6)
-            report.retained.finalWrongExamples.push(`${retainedTopic(k)} (${label}): holds ${held ? describeOp(held) : "nothing"}${versions.length > 1 ? ` (${versions.length} copies)` : ""}; the last acknowledged is ${last ? describeOp(last) : "none"}`);
+            report.retained.finalWrongExamples.push(
+              `${retainedTopic(k)} (${label}): holds ${held ? describeOp(held) : "nothing"}${versions.length > 1 ? ` (${versions.length} copies)` : ""}; the last acknowledged is ${last ? describeOp(last) : "none"}`,
+            );
         }
       });
     }
@@ -1245,7 +1318,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       };
       walk(persistDir);
       files.sort((a, b) => b[1] - a[1]);
-      console.log(`state on disk: ${files.length} files; largest:\n  ${files.slice(0, 12).map(([f, n]) => `${(n / MiB).toFixed(1)} MiB ${f}`).join("\n  ")}`);
+      console.log(
+        `state on disk: ${files.length} files; largest:\n  ${files
+          .slice(0, 12)
+          .map(([f, n]) => `${(n / MiB).toFixed(1)} MiB ${f}`)
+          .join("\n  ")}`,
+      );
     }
 
     // ---- accounting ----
@@ -1323,13 +1401,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const during = report.samples.filter((s) => s.at <= report.seconds + 0.5);
   const tol = options.rssToleranceMiB ?? 64;
   report.trends = [
-    trend("workerd RSS", during.map((s) => [s.at, s.rss]), (base) => Math.max(tol * MiB, base * 0.15)),
-    trend("database", during.map((s) => [s.at, s.db]), (base) => Math.max(16 * MiB, base * 0.25)),
-    trend("held messages", during.filter((s) => s.held !== null).map((s) => [s.at, s.held!]), (base) => Math.max(500, base * 0.5)),
-    trend("write-ahead logs", during.map((s) => [s.at, s.wal]), () => Infinity),
-    trend("sessions", during.filter((s) => s.sessions !== null).map((s) => [s.at, s.sessions!]), (base) => Math.max(5, base * 0.1)),
-    trend("subscriptions", during.filter((s) => s.subscriptions !== null).map((s) => [s.at, s.subscriptions!]), (base) => Math.max(10, base * 0.1)),
-    trend("retained", during.filter((s) => s.retained !== null).map((s) => [s.at, s.retained!]), (base) => Math.max(5, base * 0.1)),
+    trend(
+      "workerd RSS",
+      during.map((s) => [s.at, s.rss]),
+      (base) => Math.max(tol * MiB, base * 0.15),
+    ),
+    trend(
+      "database",
+      during.map((s) => [s.at, s.db]),
+      (base) => Math.max(16 * MiB, base * 0.25),
+    ),
+    trend(
+      "held messages",
+      during.filter((s) => s.held !== null).map((s) => [s.at, s.held!]),
+      (base) => Math.max(500, base * 0.5),
+    ),
+    trend(
+      "write-ahead logs",
+      during.map((s) => [s.at, s.wal]),
+      () => Infinity,
+    ),
+    trend(
+      "sessions",
+      during.filter((s) => s.sessions !== null).map((s) => [s.at, s.sessions!]),
+      (base) => Math.max(5, base * 0.1),
+    ),
+    trend(
+      "subscriptions",
+      during.filter((s) => s.subscriptions !== null).map((s) => [s.at, s.subscriptions!]),
+      (base) => Math.max(10, base * 0.1),
+    ),
+    trend(
+      "retained",
+      during.filter((s) => s.retained !== null).map((s) => [s.at, s.retained!]),
+      (base) => Math.max(5, base * 0.1),
+    ),
   ];
   const f = report.failures;
   if (report.qos[1].lost + report.qos[2].lost > 0) f.push(`lost: ${report.qos[1].lost} QoS 1 and ${report.qos[2].lost} QoS 2 copies`);
@@ -1394,7 +1500,10 @@ async function heldMessages(url: string, shardKeys: string[]): Promise<number | 
     let queued = 0;
     let after: string | undefined;
     for (let page = 0; page < 5; page++) {
-      const res = await fetch(`${url}/api/clients?limit=1000${after !== undefined ? `&after=${encodeURIComponent(after)}` : ""}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${url}/api/clients?limit=1000${after !== undefined ? `&after=${encodeURIComponent(after)}` : ""}`, {
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+        signal: AbortSignal.timeout(5000),
+      });
       if (!res.ok) return null;
       const list = (await res.json()) as ClientList;
       for (const c of list.clients) queued += c.queued;
@@ -1468,10 +1577,20 @@ export function formatReport(r: SoakReport): string {
     `  persistent clients: ${r.durable.bounces} bounced, ${r.durable.offline} offline a while, ${r.durable.kills} killed, ${r.durable.takeovers} taken over (${r.durable.takeoverNotClosed} old connections not closed); ${r.durable.unexpectedCloses} unexpected closes, ${r.durable.sessionsLost} sessions lost`,
     `  retained: ${r.retained.updates} updates (${r.retained.acked} acknowledged, ${r.retained.failed} unsettled), ${r.retained.probes} probes (${r.retained.stale} stale topics), final: ${r.retained.finalTopics} topics, ${r.retained.finalWrong} wrong`,
     ...r.retained.finalWrongExamples.map((e) => `    ${e}`),
-    `  broker counters: dropped ${Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
-    ...r.trends.map((t) => `  ${t.name}: first ${fmtValue(t.name, t.first)}, max ${fmtValue(t.name, t.max)}, last ${fmtValue(t.name, t.last)}; second half ${t.growth >= 0 ? "+" : ""}${fmtValue(t.name, t.growth)} (tolerance ${fmtValue(t.name, t.tolerance)})${t.flagged ? " GROWING" : ""}`),
+    `  broker counters: dropped ${
+      Object.entries(r.dropped)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none"
+    }`,
+    ...r.trends.map(
+      (t) =>
+        `  ${t.name}: first ${fmtValue(t.name, t.first)}, max ${fmtValue(t.name, t.max)}, last ${fmtValue(t.name, t.last)}; second half ${t.growth >= 0 ? "+" : ""}${fmtValue(t.name, t.growth)} (tolerance ${fmtValue(t.name, t.tolerance)})${t.flagged ? " GROWING" : ""}`,
+    ),
     `  workerd output: ${r.brokerLines.total} lines${r.brokerLines.total ? ", most frequent:" : ""}`,
-    ...Object.entries(r.brokerLines.kinds).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, n]) => `    ${n} × ${k}`),
+    ...Object.entries(r.brokerLines.kinds)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([k, n]) => `    ${n} × ${k}`),
     `  workerd error lines: ${r.brokerErrors.count}`,
     ...r.brokerErrors.lines.slice(0, 5).map((l) => `    ${l}`),
     ...r.gatewayErrors.slice(0, 5).map((l) => `  gateway: ${l}`),

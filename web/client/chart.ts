@@ -100,7 +100,7 @@ export function drawChart(ctx: CanvasRenderingContext2D, series: Series, w: numb
   const hi = range.max === range.min ? range.max + span / 2 : range.max;
   const t0 = series.point(0)[0];
   const t1 = series.point(series.length - 1)[0];
-  const x = (t: number) => pad.l + (t1 === t0 ? (w - pad.l - pad.r) : ((t - t0) / (t1 - t0)) * (w - pad.l - pad.r));
+  const x = (t: number) => pad.l + (t1 === t0 ? w - pad.l - pad.r : ((t - t0) / (t1 - t0)) * (w - pad.l - pad.r));
   const y = (v: number) => pad.t + (1 - (v - lo) / (hi - lo)) * (h - pad.t - pad.b);
   ctx.strokeStyle = colours.grid;
   ctx.lineWidth = 1;

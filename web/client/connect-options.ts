@@ -37,7 +37,7 @@ export interface ConnectSettings {
 
 /** "web-" and 10 hex digits (a client id nobody else has). */
 export function generateClientId(random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): string {
-  return "web-" + [...random(new Uint8Array(5))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `web-${[...random(new Uint8Array(5))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** This broker's own MQTT endpoint: wss on an https page (a ws URL from https is mixed content). */
@@ -93,7 +93,7 @@ export function jwtClaims(token: string): Record<string, unknown> | undefined {
 /** The user name the broker expects with a token: its `username` or `sub` claim. */
 export function tokenUser(token: string): string | undefined {
   const claims = jwtClaims(token);
-  const name = claims?.["username"] ?? claims?.["sub"];
+  const name = claims?.username ?? claims?.sub;
   return typeof name === "string" ? name : undefined;
 }
 

@@ -19,13 +19,13 @@ function payloadField(bytes: Uint8Array): { encoding: "utf8" | "base64"; payload
 
 export function exportedProperties(p: MessageProps): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (p.payloadFormat !== undefined) out["payloadFormatIndicator"] = p.payloadFormat;
-  if (p.messageExpiry !== undefined) out["messageExpiryInterval"] = p.messageExpiry;
-  if (p.contentType !== undefined) out["contentType"] = p.contentType;
-  if (p.responseTopic !== undefined) out["responseTopic"] = p.responseTopic;
-  if (p.correlationData !== undefined) out["correlationData"] = payloadField(p.correlationData);
-  if (p.userProperties !== undefined) out["userProperties"] = p.userProperties;
-  if (p.subscriptionIds !== undefined) out["subscriptionIdentifiers"] = p.subscriptionIds;
+  if (p.payloadFormat !== undefined) out.payloadFormatIndicator = p.payloadFormat;
+  if (p.messageExpiry !== undefined) out.messageExpiryInterval = p.messageExpiry;
+  if (p.contentType !== undefined) out.contentType = p.contentType;
+  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
+  if (p.correlationData !== undefined) out.correlationData = payloadField(p.correlationData);
+  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
+  if (p.subscriptionIds !== undefined) out.subscriptionIdentifiers = p.subscriptionIds;
   return out;
 }
 
@@ -61,7 +61,7 @@ export function toCsv(messages: Iterable<LoggedMessage>): string {
     const cells = [e.time, e.direction, e.topic, String(e.qos), String(e.retain), e.encoding, e.payload, e.properties ? JSON.stringify(e.properties) : ""];
     lines.push(cells.map(csvCell).join(","));
   }
-  return lines.join("\r\n") + "\r\n";
+  return `${lines.join("\r\n")}\r\n`;
 }
 
 /** Saves text as a file (browser only). */

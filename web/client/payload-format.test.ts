@@ -26,7 +26,7 @@ describe("payload formats", () => {
   it("previews decode only the start, on one line", () => {
     expect(previewPayload(b("a\nb"), "text")).toBe("a b");
     expect(previewPayload(new Uint8Array(0), "hex")).toBe("(empty)");
-    expect(previewPayload(b("x".repeat(1000)), "text", 10)).toBe("x".repeat(10) + "…");
+    expect(previewPayload(b("x".repeat(1000)), "text", 10)).toBe(`${"x".repeat(10)}…`);
     expect(previewPayload(b("hi"), "hex")).toBe("68 69");
   });
 

@@ -105,7 +105,7 @@ export function previewPayload(bytes: Uint8Array, format: PayloadFormat, maxChar
   if (format === "hex") text = toHex(bytes.subarray(0, Math.ceil(maxChars / 3)));
   else if (format === "base64") text = toBase64(bytes.subarray(0, Math.ceil((maxChars * 3) / 4)));
   else text = utf8(bytes.subarray(0, maxChars * 2)).replace(/\s+/g, " ");
-  return text.length > maxChars ? text.slice(0, maxChars) + "…" : text;
+  return text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
 }
 
 /** What the user typed, as payload bytes in the chosen format; throws with a message on bad input. */

@@ -1,6 +1,6 @@
 /** The publish form's MQTT 5 properties, checked and turned into PUBLISH properties. Pure. */
 import type { IPublishPacket } from "mqtt";
-import { type MessageProps } from "./message-log.js";
+import type { MessageProps } from "./message-log.js";
 import { utf8Bytes } from "./payload-format.js";
 import { topicProblem } from "./topic-match.js";
 

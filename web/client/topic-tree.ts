@@ -18,7 +18,7 @@ export interface TopicNode {
   depth: number;
   children?: Map<string, TopicNode>;
   /** Children sorted by name, rebuilt when a child is added. */
-  sorted?: TopicNode[];
+  sorted?: TopicNode[] | undefined;
   /** Messages to exactly this topic. */
   own: number;
   /** Messages to this topic and every topic below it. */

@@ -102,7 +102,9 @@ export class Workspace {
       if (!set) this.listeners.set(c, (set = new Set()));
       set.add(fn);
     }
-    return () => channels.forEach((c) => this.listeners.get(c)?.delete(fn));
+    return () => {
+      for (const c of channels) this.listeners.get(c)?.delete(fn);
+    };
   }
 
   touch(channel: Channel): void {
@@ -289,7 +291,8 @@ export class Workspace {
   }
 
   private remember(record: PublishRecord): void {
-    const same = (a: PublishRequest, b: PublishRequest) => a.topic === b.topic && a.input === b.input && a.format === b.format && a.qos === b.qos && a.retain === b.retain && JSON.stringify(a.props) === JSON.stringify(b.props);
+    const same = (a: PublishRequest, b: PublishRequest) =>
+      a.topic === b.topic && a.input === b.input && a.format === b.format && a.qos === b.qos && a.retain === b.retain && JSON.stringify(a.props) === JSON.stringify(b.props);
     this.history = [record, ...this.history.filter((r) => !same(r, record))].slice(0, HISTORY);
     this.touch("history");
   }

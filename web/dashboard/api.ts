@@ -34,7 +34,6 @@ export type OutcomeListener = (error: ApiError | null) => void;
 
 const TIMEOUT_MS = 10_000;
 
-
 type Query = Record<string, string | number | boolean | undefined>;
 
 export class ApiClient {
@@ -52,7 +51,7 @@ export class ApiClient {
     return this.json<Overview>("GET", "/overview");
   }
 
-  clients(query: { q?: string; connected?: boolean; limit?: number; after?: string } = {}): Promise<ClientList> {
+  clients(query: { q?: string | undefined; connected?: boolean | undefined; limit?: number | undefined; after?: string | undefined } = {}): Promise<ClientList> {
     return this.json<ClientList>("GET", "/clients", query);
   }
 
@@ -64,7 +63,7 @@ export class ApiClient {
     await this.request("POST", `/clients/${encodeURIComponent(clientId)}/disconnect`);
   }
 
-  retained(query: { filter?: string; after?: string } = {}): Promise<RetainedList> {
+  retained(query: { filter?: string | undefined; after?: string | undefined } = {}): Promise<RetainedList> {
     return this.json<RetainedList>("GET", "/retained", query);
   }
 

@@ -16,8 +16,7 @@ function roundTrip(packet: Packet, before: "connect" | 4 = 4): Packet {
 }
 
 // CONNECT, "MQTT", level 4, flags, keepalive 60, client id "x".
-const connectWithFlags = (level: number, flags: number) =>
-  bytes(0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, level, flags, 0x00, 0x3c, 0x00, 0x01, 0x78);
+const connectWithFlags = (level: number, flags: number) => bytes(0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, level, flags, 0x00, 0x3c, 0x00, 0x01, 0x78);
 
 describe("encodePacket / decodePacket round trips (MQTT 3.1.1)", () => {
   it("CONNECT with will, credentials and keepalive", () => {
@@ -51,10 +50,7 @@ describe("encodePacket / decodePacket round trips (MQTT 3.1.1)", () => {
   });
 
   it("CONNECT encodes to the bytes of §3.1 and decodes from them", () => {
-    const encoded = encodePacket(
-      { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "x", keepalive: 60 },
-      4,
-    );
+    const encoded = encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "x", keepalive: 60 }, 4);
     expect(list(encoded)).toEqual(list(connectWithFlags(4, 0x02)));
     const decoded = decodePacket(connectWithFlags(4, 0x02), undefined);
     expect(decoded).toMatchObject({ ok: true, packet: { cmd: "connect", clientId: "x", clean: true, keepalive: 60 } });
@@ -157,10 +153,7 @@ describe("protocol name and level [MQTT-3.1.2-1], [MQTT-3.1.2-2]", () => {
 
   it("finds the level behind a multi-byte remaining length", () => {
     const long = (level: number) => {
-      const bytes = encodePacket(
-        { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "x".repeat(300), keepalive: 60 },
-        4,
-      );
+      const bytes = encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "x".repeat(300), keepalive: 60 }, 4);
       const copy = Uint8Array.from(bytes);
       // Fixed header (1) + two length bytes + name length (2) + "MQTT" (4): the level byte.
       expect(copy[2]! & 0x80).toBe(0);
@@ -245,12 +238,17 @@ describe("connectSummary", () => {
 
 describe("duplicated MQTT 5 properties (review F13)", () => {
   it("a property other than User Property given twice is refused, not turned into an array", () => {
-    const bytes = mqttPacket.generate({ cmd: "subscribe", messageId: 1, properties: { subscriptionIdentifier: [5, 6] }, subscriptions: [{ topic: "a", qos: 1 }] } as unknown as mqttPacket.Packet, { protocolVersion: 5 });
+    const bytes = mqttPacket.generate({ cmd: "subscribe", messageId: 1, properties: { subscriptionIdentifier: [5, 6] }, subscriptions: [{ topic: "a", qos: 1 }] } as unknown as mqttPacket.Packet, {
+      protocolVersion: 5,
+    });
     expect(decodePacket(bytes, 5)).toEqual({ ok: false, error: "duplicate-property", detail: "Subscription Identifier included more than once §2.2.2.2" });
   });
 
   it("User Property may repeat", () => {
-    const bytes = mqttPacket.generate({ cmd: "publish", topic: "a", payload: Buffer.from("x"), qos: 0, retain: false, dup: false, properties: { userProperties: { k: ["1", "2"] } } }, { protocolVersion: 5 });
+    const bytes = mqttPacket.generate(
+      { cmd: "publish", topic: "a", payload: Buffer.from("x"), qos: 0, retain: false, dup: false, properties: { userProperties: { k: ["1", "2"] } } },
+      { protocolVersion: 5 },
+    );
     expect(decodePacket(bytes, 5)).toMatchObject({ ok: true, packet: { properties: { userProperties: { k: ["1", "2"] } } } });
   });
 });
@@ -262,7 +260,9 @@ describe("a client id of ill-formed UTF-8 [MQTT-1.5.3-1] (3.1.1), [MQTT-1.5.4-1]
   const connectWith = (version: 4 | 5, idBytes: number[]) => {
     const placeholder = "#".repeat(idBytes.length);
     const properties = version === 5 ? { properties: { sessionExpiryInterval: 30, userProperties: { a: "b" } } } : {};
-    const bytes = Buffer.from(encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: version, clientId: placeholder, clean: true, keepalive: 10, username: placeholder, ...properties } as Packet, version));
+    const bytes = Buffer.from(
+      encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: version, clientId: placeholder, clean: true, keepalive: 10, username: placeholder, ...properties } as Packet, version),
+    );
     // The first occurrence is the client id; the user name (the same placeholder) stays well-formed.
     Buffer.from(idBytes).copy(bytes, bytes.indexOf(placeholder));
     return new Uint8Array(bytes);

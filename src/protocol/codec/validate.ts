@@ -36,33 +36,42 @@ export function checkPacket(bytes: Uint8Array, version: 3 | 4 | 5 | undefined): 
 
 function check(bytes: Uint8Array, version: 3 | 4 | 5 | undefined): void {
   const type = bytes[0]! >> 4;
-  if (type === PacketType.CONNECT) return checkConnect(bytes);
+  if (type === PacketType.CONNECT) {
+    checkConnect(bytes);
+    return;
+  }
   if (version === undefined) return; // anything else before CONNECT closes the connection anyway
   const v5 = version === 5;
   const header = readFixedHeader(bytes, v5);
   const body = new ByteReader(bytes, header.bodyStart, bytes.length, v5);
   switch (type) {
     case PacketType.PUBLISH:
-      return checkPublish(body, (header.flags >> 1) & 0b11, v5);
+      checkPublish(body, (header.flags >> 1) & 0b11, v5);
+      return;
     case PacketType.PUBACK:
     case PacketType.PUBREC:
     case PacketType.PUBREL:
     case PacketType.PUBCOMP:
-      return checkAck(body, type, v5);
+      checkAck(body, type, v5);
+      return;
     case PacketType.SUBSCRIBE:
-      return checkSubscribe(body, v5);
+      checkSubscribe(body, v5);
+      return;
     case PacketType.UNSUBSCRIBE:
-      return checkUnsubscribe(body, v5);
+      checkUnsubscribe(body, v5);
+      return;
     case PacketType.PINGREQ:
       // No Variable Header, no Payload (§3.12.2, §3.12.3): a Remaining Length of 0.
       if (!body.atEnd) throw malformed("§3.12.1", `PINGREQ with a Remaining Length of ${body.remaining}`);
       return;
     case PacketType.DISCONNECT:
-      return checkDisconnect(body, v5);
+      checkDisconnect(body, v5);
+      return;
     case PacketType.AUTH:
       // Packet type 15 is reserved in 3.1.1 (§2.2.1 Table 2.1: "Forbidden").
       if (!v5) throw malformed("§2.2.1", "AUTH does not exist in MQTT 3.1.1");
-      return checkAuth(body);
+      checkAuth(body);
+      return;
     case 0:
       throw malformed(v5 ? "§2.1.2" : "§2.2.1", "packet type 0 is reserved");
     default:

@@ -19,9 +19,7 @@ export interface ConnectionAuth {
   method?: string;
 }
 
-export type AuthVerdict =
-  | { ok: true; auth: ConnectionAuth; rights: TopicRights }
-  | { ok: false; reason: ReasonCode; log: string };
+export type AuthVerdict = { ok: true; auth: ConnectionAuth; rights: TopicRights } | { ok: false; reason: ReasonCode; log: string };
 
 /** For tests and tools: a client let in with every right. */
 export const ALLOWED: AuthVerdict = { ok: true, auth: {}, rights: { check: () => true } };

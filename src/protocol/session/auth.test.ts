@@ -25,7 +25,10 @@ describe.each([4, 5] as const)("MQTT %s: credentials and rights", (version) => {
   it("refused credentials get 0x86 / 0x04 or 0x87 / 0x05 and close; the live connection of that id is not taken over", () => {
     const { session } = newSession();
     connect(session, "live", "c1", { will: { topic: "w/c1", payload: Buffer.from("gone"), qos: 0, retain: false } });
-    for (const [reason, old] of [[0x86, 4], [0x87, 5]] as const) {
+    for (const [reason, old] of [
+      [0x86, 4],
+      [0x87, 5],
+    ] as const) {
       const actions = session.receive("intruder", route("c1"), ok(connectPacket("c1")), 0, refused(reason));
       expect(code(packets(actions, "connack")[0])).toBe(v5 ? reason : old);
       expect(only(actions, "close").map((c) => c.connId)).toEqual(["intruder"]);
@@ -55,7 +58,19 @@ describe.each([4, 5] as const)("MQTT %s: credentials and rights", (version) => {
   it("a filter the client may not subscribe to is refused on its own: SUBACK 0x87 / 0x80", () => {
     const { session } = newSession();
     session.receive("k1", route("c1"), ok(connectPacket("c1")), 0, allowedAs(only_("mine")));
-    const actions = settle(session.receive("k1", route("c1"), ok(subscribePacket([["mine/+", 1], ["other/#", 1]])), 0));
+    const actions = settle(
+      session.receive(
+        "k1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["mine/+", 1],
+            ["other/#", 1],
+          ]),
+        ),
+        0,
+      ),
+    );
     expect((packets(actions, "suback")[0] as ISubackPacket).granted).toEqual(v5 ? [1, Reason.NotAuthorized] : [1, 0x80]);
     expect(Object.keys(session.record!.subscriptions)).toEqual(["mine/+"]);
   });
@@ -64,7 +79,14 @@ describe.each([4, 5] as const)("MQTT %s: credentials and rights", (version) => {
     const { session } = newSession();
     session.receive("k1", route("c1"), ok(connectPacket("c1")), 0, allowedAs({ check: (access, topic) => access !== "read" || topic !== "mine/secret" }));
     settle(session.receive("k1", route("c1"), ok(subscribePacket([["mine/#", 1]])), 0));
-    const { actions } = session.deliver("t/mine", [{ seq: 1, message: message("mine/secret", "s", 1) }, { seq: 2, message: message("mine/open", "o", 1) }], 0);
+    const { actions } = session.deliver(
+      "t/mine",
+      [
+        { seq: 1, message: message("mine/secret", "s", 1) },
+        { seq: 2, message: message("mine/open", "o", 1) },
+      ],
+      0,
+    );
     expect(publishes(actions).map((p) => p.topic)).toEqual(["mine/open"]);
     expect(only(actions, "log")).toContainEqual(expect.objectContaining({ counter: "delivery_denied" }));
   });
@@ -73,7 +95,13 @@ describe.each([4, 5] as const)("MQTT %s: credentials and rights", (version) => {
 describe("MQTT 5: JWT expiry and re-authentication (§4.12.1)", () => {
   const { connectPacket } = forVersion(5);
   const jwtConnect = (session: ReturnType<typeof newSession>["session"], expiresAt: number) =>
-    session.receive("k1", route("c1"), ok(connectPacket("c1", { properties: { authenticationMethod: "JWT", authenticationData: Buffer.from("t1") } })), 0, allowedAs(only_("a"), { username: "u", expiresAt }));
+    session.receive(
+      "k1",
+      route("c1"),
+      ok(connectPacket("c1", { properties: { authenticationMethod: "JWT", authenticationData: Buffer.from("t1") } })),
+      0,
+      allowedAs(only_("a"), { username: "u", expiresAt }),
+    );
   const auth = (method = "JWT", reasonCode = 0x19): Packet => ({ cmd: "auth", reasonCode, properties: { authenticationMethod: method, authenticationData: Buffer.from("t2") } }) as IAuthPacket;
 
   it("names the method back in CONNACK, and ends the connection with 0xA0 when the token expires", () => {

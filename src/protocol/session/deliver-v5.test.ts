@@ -1,7 +1,6 @@
 /** Session.deliver for MQTT 5 subscriptions: No Local, Retain As Published, identifiers, expiry, shared subscriptions. */
 import type { IConnectPacket, ISubscription } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { shardForTopic } from "../../topics/shard-key.js";
 import type { Session, SessionConfig } from "./session.js";
 import { forVersion, message, newSession, ok, only, publishes, route, sent, settle, sub, subscribePacket, text } from "./test-support.js";
 
@@ -48,11 +47,18 @@ describe("No Local [MQTT-3.8.3-3]", () => {
 describe("Retain As Published", () => {
   it("keeps the retain flag of the message when set [MQTT-3.3.1-13]", () => {
     const { session } = subscribed([sub("a/b", 1, { rap: true })]);
-    const { actions } = session.deliver("t/a", [
-      { seq: 1, message: message("a/b", "r", 1, { retain: true }) },
-      { seq: 2, message: message("a/b", "n", 1, { retain: false }) },
-    ], 0);
-    expect(publishes(actions).map((p) => [text(p.payload), p.retain])).toEqual([["r", true], ["n", false]]);
+    const { actions } = session.deliver(
+      "t/a",
+      [
+        { seq: 1, message: message("a/b", "r", 1, { retain: true }) },
+        { seq: 2, message: message("a/b", "n", 1, { retain: false }) },
+      ],
+      0,
+    );
+    expect(publishes(actions).map((p) => [text(p.payload), p.retain])).toEqual([
+      ["r", true],
+      ["n", false],
+    ]);
   });
 
   it("clears the retain flag otherwise [MQTT-3.3.1-12]", () => {
@@ -82,7 +88,7 @@ describe("Subscription Identifiers [MQTT-3.3.4-3], [MQTT-3.3.4-4]", () => {
     const session = withIds();
     const [p] = publishes(session.deliver("t/a", [{ seq: 1, message: message("a/b", "m", 2) }], 0).actions);
     expect(p?.qos).toBe(2);
-    expect([...(p?.properties?.subscriptionIdentifier as number[])].sort()).toEqual([1, 2]);
+    expect([...((p?.properties?.subscriptionIdentifier ?? []) as number[])].sort()).toEqual([1, 2]);
   });
 
   it("sends a single identifier as a number, and none when no matching subscription has one", () => {
@@ -99,17 +105,14 @@ describe("Subscription Identifiers [MQTT-3.3.4-3], [MQTT-3.3.4-4]", () => {
     session.deliver("t/a", [{ seq: 1, message: message("a/b", "later", 1) }], 0);
     const [p] = publishes(connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }));
     expect(text(p!.payload)).toBe("later");
-    expect([...(p?.properties?.subscriptionIdentifier as number[])].sort()).toEqual([1, 2]);
+    expect([...((p?.properties?.subscriptionIdentifier ?? []) as number[])].sort()).toEqual([1, 2]);
   });
 });
 
 describe("Message Expiry", () => {
   it("does not deliver a message whose expiry has passed [MQTT-3.3.2-5]", () => {
     const { session } = subscribed([sub("a/b", 1)]);
-    const { actions, outcome } = session.deliver("t/a", [
-      { seq: 1, message: message("a/b", "late", 1, { expiresAt: 1_000 }) },
-      { message: message("a/b", "late0", 0, { expiresAt: 999 }) },
-    ], 1_000);
+    const { actions, outcome } = session.deliver("t/a", [{ seq: 1, message: message("a/b", "late", 1, { expiresAt: 1_000 }) }, { message: message("a/b", "late0", 0, { expiresAt: 999 }) }], 1_000);
     expect(actions).toEqual([]);
     expect(outcome).toMatchObject({ gone: false, declined: [] });
     expect(session.outbound.size).toBe(0);
@@ -124,10 +127,14 @@ describe("Message Expiry", () => {
   it("drops a queued message that expired before the client came back", () => {
     const { session } = subscribed([sub("a/b", 1)]);
     session.connectionLost("k1", 0);
-    session.deliver("t/a", [
-      { seq: 1, message: message("a/b", "short", 1, { expiresAt: 5_000 }) },
-      { seq: 2, message: message("a/b", "long", 1, { expiresAt: 60_000 }) },
-    ], 0);
+    session.deliver(
+      "t/a",
+      [
+        { seq: 1, message: message("a/b", "short", 1, { expiresAt: 5_000 }) },
+        { seq: 2, message: message("a/b", "long", 1, { expiresAt: 60_000 }) },
+      ],
+      0,
+    );
     expect(session.outbound.size).toBe(2);
     const actions = connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }, 10_000);
     expect(publishes(actions).map((p) => [text(p.payload), p.properties?.messageExpiryInterval])).toEqual([["long", 50]]);
@@ -158,12 +165,16 @@ describe("shared subscriptions", () => {
   it("reports the index of each declined delivery in a mixed batch", () => {
     const { session } = subscribed([sub(SHARE, 1), sub("a/b", 1)]);
     session.connectionLost("k1", 0);
-    const { outcome } = session.deliver("t/a", [
-      { seq: 1, message: message("a/b", "plain", 1) },
-      { message: message("a/b", "shared", 1), share: SHARE },
-      { message: message("a/b", "forced", 1), share: SHARE, force: true },
-      { message: message("a/b", "other group", 1), share: "$share/h/a/b" },
-    ], 0);
+    const { outcome } = session.deliver(
+      "t/a",
+      [
+        { seq: 1, message: message("a/b", "plain", 1) },
+        { message: message("a/b", "shared", 1), share: SHARE },
+        { message: message("a/b", "forced", 1), share: SHARE, force: true },
+        { message: message("a/b", "other group", 1), share: "$share/h/a/b" },
+      ],
+      0,
+    );
     expect(outcome).toMatchObject({ gone: false, declined: [1, 3] });
     expect(session.outbound.messages().map((m) => text(m.payload))).toEqual(["plain", "forced"]);
   });
@@ -188,10 +199,14 @@ describe("shared subscriptions", () => {
 
   it("when the session ends, unfinished shared messages go back to their group", () => {
     const { session } = subscribed([sub(SHARE, 2), sub("x", 1)], { connect: { properties: { sessionExpiryInterval: 10 } } });
-    const live = session.deliver("t/a", [
-      { message: message("a/b", "in flight", 1), share: SHARE },
-      { message: message("a/b", "released", 2), share: SHARE },
-    ], 0);
+    const live = session.deliver(
+      "t/a",
+      [
+        { message: message("a/b", "in flight", 1), share: SHARE },
+        { message: message("a/b", "released", 2), share: SHARE },
+      ],
+      0,
+    );
     const [, released] = publishes(live.actions);
     // PUBREC: the client has the QoS 2 message; only PUBCOMP is missing, so it is not handed on.
     session.receive("k1", route("c1"), ok({ cmd: "pubrec", messageId: released!.messageId! }), 0);
@@ -228,11 +243,11 @@ describe("limits the client set in CONNECT", () => {
 
   it("drops a message above the client's Maximum Packet Size as if it were sent [MQTT-3.1.2-24], [MQTT-3.1.2-25]", () => {
     const { session } = subscribed([sub("a/b", 1)], { connect: { properties: { maximumPacketSize: 64 } } });
-    const { actions } = session.deliver("t/a", [
-      { seq: 1, message: message("a/b", "x".repeat(200), 1) },
-      { seq: 2, message: message("a/b", "small", 1) },
-      { message: message("a/b", "y".repeat(200), 0) },
-    ], 0);
+    const { actions } = session.deliver(
+      "t/a",
+      [{ seq: 1, message: message("a/b", "x".repeat(200), 1) }, { seq: 2, message: message("a/b", "small", 1) }, { message: message("a/b", "y".repeat(200), 0) }],
+      0,
+    );
     expect(publishes(actions).map((p) => text(p.payload))).toEqual(["small"]);
     expect(only(actions, "log").map((l) => l.counter)).toEqual(["dropped_too_large", "dropped_too_large"]);
     expect(session.outbound.messages().map((m) => text(m.payload))).toEqual(["small"]);
@@ -242,7 +257,10 @@ describe("limits the client set in CONNECT", () => {
   it("uses server Topic Aliases up to the client's maximum, and starts over on a new connection", () => {
     const { session } = subscribed([sub("a/b", 0)], { connect: { properties: { topicAliasMaximum: 5, sessionExpiryInterval: 60 } } });
     const first = publishes(session.deliver("t/a", [{ message: message("a/b", "1", 0) }, { message: message("a/b", "2", 0) }], 0).actions);
-    expect(first.map((p) => [p.topic, p.properties?.topicAlias])).toEqual([["a/b", 1], ["", 1]]);
+    expect(first.map((p) => [p.topic, p.properties?.topicAlias])).toEqual([
+      ["a/b", 1],
+      ["", 1],
+    ]);
 
     session.connectionLost("k1", 0);
     connect(session, "k2", "c1", { clean: false, properties: { topicAliasMaximum: 5, sessionExpiryInterval: 60 } });

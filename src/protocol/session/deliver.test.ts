@@ -1,7 +1,7 @@
 /** Messages from topic shards to the session: QoS choice, designated shard, duplicate marks. */
 import { describe, expect, it } from "vitest";
 import { MemoryKv } from "../../storage/memory-kv.js";
-import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { shardForTopic, shardsForPublish, WILDCARD_SHARD } from "../topic/shard-key.js";
 import type { Action } from "../actions.js";
 import type { Message } from "../message.js";
 import type { Session } from "./session.js";
@@ -28,14 +28,22 @@ function fromEveryShard(session: Session, msg: Message, seq?: number): Action[] 
 
 describe("Session.deliver", () => {
   it("delivers at the maximum QoS of overlapping subscriptions [MQTT-3.3.5-1]", () => {
-    const { session } = subscribed([["a/+", 0], ["a/b", 2], ["a/#", 1]]);
+    const { session } = subscribed([
+      ["a/+", 0],
+      ["a/b", 2],
+      ["a/#", 1],
+    ]);
     const { actions, outcome } = deliverNow(session, shardForTopic("a/b"), [{ seq: 1, message: message("a/b", "m", 2) }]);
     expect(outcome).toMatchObject({ gone: false, declined: [] });
     expect(publishes(actions).map(summary)).toEqual([{ topic: "a/b", payload: "m", qos: 2, retain: false, dup: false }]);
   });
 
   it("sends one copy when a topic-shard and a wildcard-shard filter overlap, from the topic shard [MQTT-3.3.5-1]", () => {
-    const { session } = subscribed([["a/b", 1], ["+/b", 2], ["#", 0]]);
+    const { session } = subscribed([
+      ["a/b", 1],
+      ["+/b", 2],
+      ["#", 0],
+    ]);
     expect(deliverNow(session, WILDCARD_SHARD, [{ seq: 1, message: message("a/b", "m", 2) }]).actions).toEqual([]);
     const { actions } = deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 2) }]);
     expect(publishes(actions).map((p) => p.qos)).toEqual([2]);
@@ -44,7 +52,10 @@ describe("Session.deliver", () => {
   });
 
   it("delivers from the wildcard shard when only wildcard-first filters match", () => {
-    const { session } = subscribed([["+/b", 1], ["#", 2]]);
+    const { session } = subscribed([
+      ["+/b", 1],
+      ["#", 2],
+    ]);
     expect(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 2) }]).actions).toEqual([]);
     const { actions } = deliverNow(session, WILDCARD_SHARD, [{ seq: 1, message: message("a/b", "m", 2) }]);
     expect(publishes(actions).map(summary)).toEqual([{ topic: "a/b", payload: "m", qos: 2, retain: false, dup: false }]);
@@ -84,7 +95,10 @@ describe("Session.deliver", () => {
   });
 
   it("skips a durable delivery whose seq it already took from that shard", () => {
-    const { session } = subscribed([["a/#", 1], ["+/x", 1]]);
+    const { session } = subscribed([
+      ["a/#", 1],
+      ["+/x", 1],
+    ]);
     expect(publishes(deliverNow(session, "t/a", [{ seq: 5, message: message("a/b", "m5", 1) }]).actions)).toHaveLength(1);
     // The shard retries (e.g. it never saw the answer): nothing is queued twice.
     expect(deliverNow(session, "t/a", [{ seq: 5, message: message("a/b", "m5", 1) }]).actions).toEqual([]);
@@ -121,12 +135,18 @@ describe("Session.deliver", () => {
   });
 
   it("delivers '$SYS' topics to '$SYS/#' from their topic shard and never to '#' [MQTT-4.7.2-1]", () => {
-    const { session } = subscribed([["#", 1], ["$SYS/#", 1]]);
+    const { session } = subscribed([
+      ["#", 1],
+      ["$SYS/#", 1],
+    ]);
     expect(shardsForPublish("$SYS/load")).toEqual([shardForTopic("$SYS/load")]);
     const [p] = publishes(fromEveryShard(session, message("$SYS/load", "1", 1), 1));
     expect(p?.topic).toBe("$SYS/load");
 
-    const other = subscribed([["#", 1], ["+/load", 1]]).session;
+    const other = subscribed([
+      ["#", 1],
+      ["+/load", 1],
+    ]).session;
     expect(fromEveryShard(other, message("$SYS/load", "1", 1), 1)).toEqual([]);
   });
 
@@ -157,7 +177,19 @@ describe("the client's own publishes and its later subscriptions [MQTT-4.5.0-1]"
     connect(session, "k1", "c1", persistent);
     const routed = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "before", 1, 1)), 0), "route");
     expect(routed).toHaveLength(1);
-    settle(session.receive("k1", route("c1"), ok(subscribePacket(filters.map((f) => [f, 1]), 2)), 0));
+    settle(
+      session.receive(
+        "k1",
+        route("c1"),
+        ok(
+          subscribePacket(
+            filters.map((f) => [f, 1]),
+            2,
+          ),
+        ),
+        0,
+      ),
+    );
     return { session, kv, before: routed[0]!.message };
   }
   const payloads = (actions: Action[]) => publishes(actions).map((p) => text(p.payload));

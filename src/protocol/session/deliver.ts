@@ -16,7 +16,7 @@ import type { Action } from "../actions.js";
 import { isExpired, maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from "../message.js";
 import { topicMatches } from "../topic/match.js";
 import { isShared } from "../topic/shared.js";
-import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../topic/shard-key.js";
 import { getOwn } from "./own-keys.js";
 import type { Session } from "./session.js";
 

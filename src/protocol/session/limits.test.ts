@@ -9,7 +9,7 @@ import { Reason } from "../errors.js";
 import { forVersion, newSession, ok, only, packets, publishPacket, route, sent, settle, subscribePacket } from "./test-support.js";
 import { ALLOWED } from "./auth-verdict.js";
 
-const connackCode = (p: IConnackPacket | undefined) => (p?.reasonCode ?? p?.returnCode);
+const connackCode = (p: IConnackPacket | undefined) => p?.reasonCode ?? p?.returnCode;
 
 describe.each([4, 5] as const)("MQTT %s: limits", (version) => {
   const { connectPacket, connect, connected } = forVersion(version);
@@ -57,7 +57,20 @@ describe.each([4, 5] as const)("MQTT %s: limits", (version) => {
 
   it("a filter beyond the topic limits is refused on its own in SUBACK (0x8F / 0x80)", () => {
     const { session } = connected({ maxTopicBytes: 16, maxTopicLevels: 3 });
-    const actions = settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/+", 1], ["a/b/c/#", 1], ["x".repeat(17), 0]])), 0));
+    const actions = settle(
+      session.receive(
+        "k1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/+", 1],
+            ["a/b/c/#", 1],
+            ["x".repeat(17), 0],
+          ]),
+        ),
+        0,
+      ),
+    );
     expect((packets(actions, "suback")[0] as ISubackPacket).granted).toEqual(v5 ? [1, Reason.TopicFilterInvalid, Reason.TopicFilterInvalid] : [1, 0x80, 0x80]);
   });
 

@@ -14,7 +14,19 @@ describe.each([4, 5] as const)("MQTT %s: shards told the client is offline", (ve
   function offlineClient(kv = new MemoryKv()) {
     const { session } = newSession({}, kv);
     connect(session, "conn1", "c1", persistent);
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1], ["x/#", 1]])), 0));
+    settle(
+      session.receive(
+        "conn1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/b", 1],
+            ["x/#", 1],
+          ]),
+        ),
+        0,
+      ),
+    );
     session.connectionLost("conn1", 0);
     return { session, kv };
   }
@@ -36,7 +48,10 @@ describe.each([4, 5] as const)("MQTT %s: shards told the client is offline", (ve
     // The object restarts before the client comes back.
     const { session: restarted } = newSession({}, kv);
     const actions = connect(restarted, "conn2", "c1", persistent);
-    expect(only(actions, "online").map((a) => [a.shard, a.clientId])).toEqual([["t/a", "c1"], ["t/x", "c1"]]);
+    expect(only(actions, "online").map((a) => [a.shard, a.clientId])).toEqual([
+      ["t/a", "c1"],
+      ["t/x", "c1"],
+    ]);
     restarted.connectionLost("conn2", 0);
     expect(only(connect(restarted, "conn3", "c1", persistent), "online")).toEqual([]);
   });
@@ -46,6 +61,10 @@ describe.each([4, 5] as const)("MQTT %s: shards told the client is offline", (ve
     session.deliver("t/a", [{ message: message("a/b", "1", 0) }], 0);
     const actions = connect(session, "conn2", "c1", { clean: true });
     expect(only(actions, "online")).toEqual([]);
-    expect(only(actions, "unsubscribe").flatMap((u) => u.filters).sort()).toEqual(["a/b", "x/#"]);
+    expect(
+      only(actions, "unsubscribe")
+        .flatMap((u) => u.filters)
+        .sort(),
+    ).toEqual(["a/b", "x/#"]);
   });
 });

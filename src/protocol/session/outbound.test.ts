@@ -16,10 +16,13 @@ const { connect, subscribed } = forVersion(4);
 
 /** Delivers QoS `qos` messages m<seq> on "a/b" from the topic shard. */
 function deliverMany(session: Session, seqs: number[], qos: QoS = 1): Action[] {
-  return deliverNow(session, "t/a", seqs.map((seq) => ({ seq, message: message("a/b", `m${seq}`, qos) }))).actions;
+  return deliverNow(
+    session,
+    "t/a",
+    seqs.map((seq) => ({ seq, message: message("a/b", `m${seq}`, qos) })),
+  ).actions;
 }
-const ack = (session: Session, cmd: "puback" | "pubrec" | "pubcomp", messageId: number, connId = "conn1") =>
-  session.receive(connId, route("c1"), ok({ cmd, messageId } as Packet), 0);
+const ack = (session: Session, cmd: "puback" | "pubrec" | "pubcomp", messageId: number, connId = "conn1") => session.receive(connId, route("c1"), ok({ cmd, messageId } as Packet), 0);
 const outKeys = (kv: MemoryKv) => [...kv.list({ prefix: "out:" })].map(([k]) => k);
 
 describe("QoS 1 to the client [MQTT-4.3.2-1]", () => {
@@ -111,7 +114,12 @@ describe("in-flight window and queue", () => {
 
   it("gives in-flight messages distinct non-zero packet ids [MQTT-2.3.1-4]", () => {
     const { session } = subscribed([["a/b", 1]], { config: { maxInflight: 50 } });
-    const ids = publishes(deliverMany(session, Array.from({ length: 50 }, (_, i) => i + 1))).map((p) => p.messageId);
+    const ids = publishes(
+      deliverMany(
+        session,
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      ),
+    ).map((p) => p.messageId);
     expect(ids).toHaveLength(50);
     expect(ids.every((id) => id !== undefined && id > 0 && id <= 65535)).toBe(true);
     expect(new Set(ids).size).toBe(50);
@@ -247,7 +255,13 @@ describe("the in-flight window is bounded in bytes too", () => {
   it(`sends no more than INFLIGHT_BYTES (${INFLIGHT_BYTES}) of messages before acknowledgements, at least one`, () => {
     const { session } = subscribed([["a/b", 2]], { config: { maxInflight: 64, maxQueuedBytes: 64 * 1024 * 1024 } });
     const big = "x".repeat(2 * 1024 * 1024);
-    const sentNow = publishes(deliverNow(session, "t/a", [1, 2, 3, 4, 5, 6].map((seq) => ({ seq, message: message("a/b", big, 2) }))).actions);
+    const sentNow = publishes(
+      deliverNow(
+        session,
+        "t/a",
+        [1, 2, 3, 4, 5, 6].map((seq) => ({ seq, message: message("a/b", big, 2) })),
+      ).actions,
+    );
     expect(sentNow).toHaveLength(4); // 4 × 2 MiB reach 8 MiB
     const huge = "y".repeat(9 * 1024 * 1024);
     const { session: alone } = subscribed([["a/b", 2]], { config: { maxInflight: 64, maxQueuedBytes: 64 * 1024 * 1024 } });

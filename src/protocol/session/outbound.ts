@@ -224,7 +224,7 @@ export class Outbound {
   /** PUBREC: store the release; the caller sends PUBREL [MQTT-4.3.3-1]. A PUBREC with a failure code ends the message. */
   received(packetId: number, failed: boolean): { result: "release" | "done" | "unknown"; entry?: OutboundEntry } {
     const entry = this.byPacketId.get(packetId);
-    if (!entry || entry.qos !== 2) return { result: "unknown" };
+    if (entry?.qos !== 2) return { result: "unknown" };
     if (failed) {
       this.remove(entry);
       return { result: "done", entry };

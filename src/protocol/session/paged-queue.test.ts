@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../config.js";
 import { CountingKv } from "../../storage/counting-kv.js";
 import { KvSessionStore } from "../../storage/kv-session-store.js";
-import { MemoryKv } from "../../storage/memory-kv.js";
+import type { MemoryKv } from "../../storage/memory-kv.js";
 import { type Outbound, PAGE_BYTES, PAGE_COUNT } from "./outbound.js";
 import { Session, type SessionConfig } from "./session.js";
 import type { OutboundEntry } from "./state.js";
@@ -41,7 +41,11 @@ describe.each([4, 5] as const)("MQTT %s: the queue in pages (F4)", (version) => 
     settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("conn1", 0);
     const pad = "x".repeat(size);
-    const actions = session.deliver("t/a", Array.from({ length: n }, (_, i) => ({ seq: i + 1, message: message("a/b", `m${i + 1}:${pad}`, 1) })), 0).actions;
+    const actions = session.deliver(
+      "t/a",
+      Array.from({ length: n }, (_, i) => ({ seq: i + 1, message: message("a/b", `m${i + 1}:${pad}`, 1) })),
+      0,
+    ).actions;
     return { session, kv, actions };
   }
 
@@ -124,7 +128,11 @@ describe.each([4, 5] as const)("MQTT %s: the queue in pages (F4)", (version) => 
     connect(session, "conn1", "c1", persistent);
     settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     const pad = "x".repeat(500);
-    const { actions } = session.deliver("t/a", [1, 2, 3].map((seq) => ({ seq, message: message("a/b", pad, 1) })), 0);
+    const { actions } = session.deliver(
+      "t/a",
+      [1, 2, 3].map((seq) => ({ seq, message: message("a/b", pad, 1) })),
+      0,
+    );
     expect(publishes(actions)).toHaveLength(2);
     expect(only(actions, "log").map((l) => l.counter)).toEqual(["dropped_queue_full"]);
   });

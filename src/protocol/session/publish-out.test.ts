@@ -89,8 +89,7 @@ describe("buildPublish: Message Expiry Interval", () => {
   });
 
   it("sends the remaining lifetime in whole seconds, rounded up [MQTT-3.3.2-6]", () => {
-    const interval = (expiresAt: number, now: number) =>
-      packetOf(buildPublish(conn(), out(message("a/b", "x", { expiresAt })), noAliases(), 16, now)).properties?.messageExpiryInterval;
+    const interval = (expiresAt: number, now: number) => packetOf(buildPublish(conn(), out(message("a/b", "x", { expiresAt })), noAliases(), 16, now)).properties?.messageExpiryInterval;
     expect(interval(31_000, 1_000)).toBe(30);
     expect(interval(31_000, 2_500)).toBe(29); // 28.5 s left
     expect(interval(2_500, 1_000)).toBe(2); // 1.5 s left
@@ -183,7 +182,10 @@ describe("buildPublish: server Topic Aliases", () => {
   });
 
   it("sends no alias to a client with Topic Alias Maximum 0 [MQTT-3.1.2-27], nor when the broker's limit is 0", () => {
-    for (const [clientMax, limit] of [[0, 16], [16, 0]] as const) {
+    for (const [clientMax, limit] of [
+      [0, 16],
+      [16, 0],
+    ] as const) {
       const aliases = noAliases();
       const c = conn({ topicAliasMaximum: clientMax });
       for (let i = 0; i < 2; i++) {

@@ -18,17 +18,9 @@ export interface OutgoingPublish {
   subscriptionIds?: number[];
 }
 
-export type BuildResult =
-  | { ok: true; packet: IPublishPacket; bytes?: Uint8Array }
-  | { ok: false; why: "expired" | "too-large" };
+export type BuildResult = { ok: true; packet: IPublishPacket; bytes?: Uint8Array } | { ok: false; why: "expired" | "too-large" };
 
-export function buildPublish(
-  conn: ConnectionState,
-  out: OutgoingPublish,
-  aliases: TopicAliases,
-  serverTopicAliases: number,
-  now: number,
-): BuildResult {
+export function buildPublish(conn: ConnectionState, out: OutgoingPublish, aliases: TopicAliases, serverTopicAliases: number, now: number): BuildResult {
   const { message } = out;
   // Expiry stops a message before its delivery starts [MQTT-3.3.2-5]; one already sent is
   // retransmitted (DUP) whatever its expiry, so the QoS 1/2 flow completes [MQTT-4.3.3-7] (review F23).

@@ -25,20 +25,32 @@ describe.each([4, 5] as const)("MQTT %s: QoS 0 rate per connection (F7)", (versi
   it("sends a burst of two seconds' worth, then drops with a counted warning, then sends again as time passes", () => {
     const session = subscriber();
     const fits = Math.floor((2 * RATE) / perMessage);
-    const { actions } = session.deliver("t/a", Array.from({ length: fits + 5 }, (_, i) => q0(i)), 0);
+    const { actions } = session.deliver(
+      "t/a",
+      Array.from({ length: fits + 5 }, (_, i) => q0(i)),
+      0,
+    );
     expect(publishes(actions)).toHaveLength(fits);
     const logs = only(actions, "log");
     expect(logs).toHaveLength(5);
     expect(logs.every((l) => l.counter === "qos0_dropped_client_rate" && l.level === "warn")).toBe(true);
     expect(logs[0]!.message).toContain("MAX_QOS0_BYTES_PER_SECOND");
     // A second later, a second's worth more.
-    const later = session.deliver("t/a", Array.from({ length: fits }, (_, i) => q0(i)), 1000);
+    const later = session.deliver(
+      "t/a",
+      Array.from({ length: fits }, (_, i) => q0(i)),
+      1000,
+    );
     expect(publishes(later.actions)).toHaveLength(Math.floor(RATE / perMessage));
   });
 
   it("QoS 1 messages are not limited by it", () => {
     const session = subscriber();
-    session.deliver("t/a", Array.from({ length: 100 }, (_, i) => q0(i)), 0);
+    session.deliver(
+      "t/a",
+      Array.from({ length: 100 }, (_, i) => q0(i)),
+      0,
+    );
     const { actions } = session.deliver("t/a", [{ seq: 1, message: message("a/b", "durable", 1) }], 0);
     expect(publishes(actions).map((p) => text(p.payload))).toEqual(["durable"]);
   });

@@ -4,7 +4,7 @@
  * (whose shard never had it) was added (review F9, [MQTT-4.5.0-1]).
  */
 import { describe, expect, it } from "vitest";
-import { WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { WILDCARD_SHARD } from "../topic/shard-key.js";
 import { KEEP_MS, RecentSubscriptions } from "./recent-subscriptions.js";
 import { forVersion, message, newSession, ok, publishes, route, settle, subscribePacket, text } from "./test-support.js";
 

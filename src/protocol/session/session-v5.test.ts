@@ -27,7 +27,7 @@ function expectServerDisconnect(actions: Action[], connId: string, reasonCode: n
 }
 
 const WILL = { topic: "status/c1", payload: Buffer.from("gone"), qos: 1 as QoS, retain: false };
-const willWith = (properties: NonNullable<IConnectPacket["will"]>["properties"]) => ({ ...WILL, properties });
+const willWith = (properties: NonNullable<NonNullable<IConnectPacket["will"]>["properties"]>) => ({ ...WILL, properties });
 const wills = (actions: Action[]) => only(actions, "route").filter((r) => r.message.topic === WILL.topic);
 
 // ---- tests ----
@@ -217,7 +217,19 @@ describe("Session Expiry Interval", () => {
   it("0 (or absent): the session ends with the connection and its filters leave the shards", () => {
     const { session, kv } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 0 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1], ["c/#", 0]])), 0));
+    settle(
+      session.receive(
+        "k1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/b", 1],
+            ["c/#", 0],
+          ]),
+        ),
+        0,
+      ),
+    );
     const actions = session.connectionLost("k1", 5_000);
     expect(only(actions, "unsubscribe")).toEqual([{ type: "unsubscribe", clientId: "c1", filters: ["a/b", "c/#"] }]);
     expect(session.record).toBeUndefined();

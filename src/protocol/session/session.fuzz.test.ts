@@ -21,7 +21,7 @@ import { clientPacket, connectPacket, fuzzParameters, fuzzTimeout, topicName } f
 import { loadConfig } from "../../config.js";
 import { KvSessionStore } from "../../storage/kv-session-store.js";
 import { MemoryKv } from "../../storage/memory-kv.js";
-import { shardForTopic, WILDCARD_SHARD } from "../../topics/shard-key.js";
+import { shardForTopic, WILDCARD_SHARD } from "../topic/shard-key.js";
 import type { Action } from "../actions.js";
 import { decodePacket, encodePacket, type DecodeResult, type ProtocolVersion } from "../codec/codec.js";
 import { Reason } from "../errors.js";
@@ -74,7 +74,10 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ t: fc.constant("packet" as const), conn, p4: clientPacket(4), p5: clientPacket(5) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("bytes" as const), conn, bytes: fc.uint8Array({ minLength: 2, maxLength: 40 }) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("ack" as const), index: fc.nat(10), all: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("subscribe" as const), filter: fc.constantFrom("#", "a/#", "+/+", "$share/g/#", "sensors/+/x"), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant("subscribe" as const), filter: fc.constantFrom("#", "a/#", "+/+", "$share/g/#", "sensors/+/x"), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({
@@ -85,7 +88,10 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("lost" as const), conn }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), ms: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 0, max: 200_000 })) }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant("settle" as const), ok: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), all: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant("settle" as const), ok: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), all: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.constant({ t: "spill" as const }) },
   { weight: 1, arbitrary: fc.constant({ t: "restart" as const }) },
 );
@@ -94,7 +100,10 @@ const event: fc.Arbitrary<Event> = fc.oneof(
 const friendlyEvent: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("packet" as const), conn: fc.constant(0), p4: clientPacket(4), p5: clientPacket(5) }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant("ack" as const), index: fc.nat(10), all: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("subscribe" as const), filter: fc.constantFrom("#", "a/#", "+/+", "$share/g/#", "sensors/+/x"), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant("subscribe" as const), filter: fc.constantFrom("#", "a/#", "+/+", "$share/g/#", "sensors/+/x"), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) }),
+  },
   {
     weight: 8,
     arbitrary: fc.record({
@@ -105,7 +114,10 @@ const friendlyEvent: fc.Arbitrary<Event> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("lost" as const), conn: fc.constant(0) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), ms: fc.oneof(fc.integer({ min: 0, max: 6000 }), fc.integer({ min: 0, max: 200_000 })) }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant("settle" as const), ok: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), all: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant("settle" as const), ok: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), all: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.constant({ t: "spill" as const }) },
   { weight: 1, arbitrary: fc.constant({ t: "restart" as const }) },
 );
@@ -193,7 +205,15 @@ class Harness {
         const chosen = e.all ? inFlight : inFlight.slice(e.index % Math.max(1, inFlight.length)).slice(0, 1);
         for (const entry of chosen) {
           const id = entry.packetId!;
-          const acks: Packet[] = entry.qos === 1 ? [{ cmd: "puback", messageId: id }] : entry.state === "sent" ? [{ cmd: "pubrec", messageId: id }, { cmd: "pubcomp", messageId: id }] : [{ cmd: "pubcomp", messageId: id }];
+          const acks: Packet[] =
+            entry.qos === 1
+              ? [{ cmd: "puback", messageId: id }]
+              : entry.state === "sent"
+                ? [
+                    { cmd: "pubrec", messageId: id },
+                    { cmd: "pubcomp", messageId: id },
+                  ]
+                : [{ cmd: "pubcomp", messageId: id }];
           for (const ack of acks) if (s.current === c) this.receive(c.connId, decodePacket(encodePacket(ack, c.version), c.version));
         }
         return;
@@ -294,7 +314,10 @@ class Harness {
           if (a.packet.cmd === "publish" && a.packet.qos > 0) {
             const id = a.packet.messageId;
             expect(id !== undefined && id >= 1 && id <= 0xffff).toBe(true);
-            expect(this.session.outbound.all().some((entry) => entry.packetId === id && entry.state !== "queued"), `PUBLISH ${id} is not in flight`).toBe(true);
+            expect(
+              this.session.outbound.all().some((entry) => entry.packetId === id && entry.state !== "queued"),
+              `PUBLISH ${id} is not in flight`,
+            ).toBe(true);
           }
           break;
         }
@@ -355,39 +378,50 @@ function tryEncode(packet: Packet, version: ProtocolVersion): Uint8Array | null 
 }
 
 describe("session core under arbitrary event sequences", () => {
-  it("never throws and keeps its invariants", () => {
-    fc.assert(
-      fc.property(config, fc.array(event, { minLength: 1, maxLength: 40 }), (overrides, events) => {
-        const h = new Harness({ ...loadConfig({}), ...overrides });
-        for (const e of events) {
-          h.apply(e);
-          h.checkInvariants();
-        }
-      }),
-      fuzzParameters(150),
-    );
-  }, fuzzTimeout());
-
-  it("a well-behaved client with busy shards keeps the invariants (reconnecting when its connection ends)", () => {
-    const connect = fc.constantFrom(4 as const, 5 as const).chain((v) => connectPacket(v)).map((p) => ({ ...p, clean: false, clientId: CLIENT }) as Packet);
-    fc.assert(
-      fc.property(config, connect, fc.array(friendlyEvent, { minLength: 10, maxLength: 60 }), (overrides, connectPacket, events) => {
-        const h = new Harness({ ...loadConfig({}), ...overrides });
-        h.apply({ t: "connect", conn: 0, packet: connectPacket, clientId: CLIENT });
-        h.apply({ t: "subscribe", filter: "#", qos: 2 });
-        h.checkInvariants();
-        for (const e of events) {
-          if (!h.session.current) {
-            h.apply({ t: "connect", conn: 0, packet: connectPacket, clientId: CLIENT });
+  it(
+    "never throws and keeps its invariants",
+    () => {
+      fc.assert(
+        fc.property(config, fc.array(event, { minLength: 1, maxLength: 40 }), (overrides, events) => {
+          const h = new Harness({ ...loadConfig({}), ...overrides });
+          for (const e of events) {
+            h.apply(e);
             h.checkInvariants();
           }
-          h.apply(e);
+        }),
+        fuzzParameters(150),
+      );
+    },
+    fuzzTimeout(),
+  );
+
+  it(
+    "a well-behaved client with busy shards keeps the invariants (reconnecting when its connection ends)",
+    () => {
+      const connect = fc
+        .constantFrom(4 as const, 5 as const)
+        .chain((v) => connectPacket(v))
+        .map((p) => ({ ...p, clean: false, clientId: CLIENT }) as Packet);
+      fc.assert(
+        fc.property(config, connect, fc.array(friendlyEvent, { minLength: 10, maxLength: 60 }), (overrides, connectPacket, events) => {
+          const h = new Harness({ ...loadConfig({}), ...overrides });
+          h.apply({ t: "connect", conn: 0, packet: connectPacket, clientId: CLIENT });
+          h.apply({ t: "subscribe", filter: "#", qos: 2 });
           h.checkInvariants();
-        }
-      }),
-      fuzzParameters(150),
-    );
-  }, fuzzTimeout());
+          for (const e of events) {
+            if (!h.session.current) {
+              h.apply({ t: "connect", conn: 0, packet: connectPacket, clientId: CLIENT });
+              h.checkInvariants();
+            }
+            h.apply(e);
+            h.checkInvariants();
+          }
+        }),
+        fuzzParameters(150),
+      );
+    },
+    fuzzTimeout(),
+  );
 
   // Found by this test: ending a connection with a CONNACK-only code (0x88) sent a DISCONNECT an
   // MQTT 5 client's parser rejects as malformed. Server DISCONNECTs now map such codes (wire.ts).

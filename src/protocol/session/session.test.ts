@@ -59,7 +59,19 @@ describe("CONNECT and CONNACK", () => {
   it("a clean CONNECT discards the stored session and its subscriptions leave the shards [MQTT-3.1.2-6]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { clean: false });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1], ["c/#", 0]])), 0));
+    settle(
+      session.receive(
+        "conn1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/b", 1],
+            ["c/#", 0],
+          ]),
+        ),
+        0,
+      ),
+    );
     session.connectionLost("conn1", 0);
 
     const actions = connect(session, "conn2", "c1", { clean: true });
@@ -191,9 +203,7 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { will: WILL });
     connect(session, "conn2", "c1");
-    expect(session.receive("conn1", route("c1"), ok(publishPacket("a", "x", 0)), 0)).toEqual([
-      expect.objectContaining({ type: "close", connId: "conn1" }),
-    ]);
+    expect(session.receive("conn1", route("c1"), ok(publishPacket("a", "x", 0)), 0)).toEqual([expect.objectContaining({ type: "close", connId: "conn1" })]);
     // Its close releases the will it left (no DISCONNECT came), and nothing else.
     expect(only(session.connectionLost("conn1", 0), "route")).toHaveLength(1);
     expect(session.connectionLost("conn1", 0)).toEqual([]);
@@ -355,9 +365,7 @@ describe("PUBLISH from the client", () => {
   it("answers PINGREQ with PINGRESP [MQTT-3.12.4-1]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
-    expect(session.receive("conn1", route("c1"), ok({ cmd: "pingreq" }), 0)).toEqual([
-      { type: "send", connId: "conn1", version: 4, packet: { cmd: "pingresp" } },
-    ]);
+    expect(session.receive("conn1", route("c1"), ok({ cmd: "pingreq" }), 0)).toEqual([{ type: "send", connId: "conn1", version: 4, packet: { cmd: "pingresp" } }]);
   });
 });
 
@@ -365,7 +373,20 @@ describe("SUBSCRIBE", () => {
   it("registers the filters and sends SUBACK with the same packet id once the shards hold them [MQTT-3.8.4-1], [MQTT-3.8.4-2]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
-    const actions = session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1], ["c/#", 2]], 42)), 0);
+    const actions = session.receive(
+      "conn1",
+      route("c1"),
+      ok(
+        subscribePacket(
+          [
+            ["a/b", 1],
+            ["c/#", 2],
+          ],
+          42,
+        ),
+      ),
+      0,
+    );
     expect(sent(actions)).toEqual([]);
     const [sub] = only(actions, "subscribe");
     expect(sub).toMatchObject({
@@ -385,7 +406,17 @@ describe("SUBSCRIBE", () => {
     const actions = session.receive(
       "conn1",
       route("c1"),
-      ok(subscribePacket([["ok/1", 0], ["sport/tennis#", 1], ["ok/+", 1], ["sport+", 2]], 7)),
+      ok(
+        subscribePacket(
+          [
+            ["ok/1", 0],
+            ["sport/tennis#", 1],
+            ["ok/+", 1],
+            ["sport+", 2],
+          ],
+          7,
+        ),
+      ),
       0,
     );
     const [sub] = only(actions, "subscribe");
@@ -423,12 +454,22 @@ describe("SUBSCRIBE", () => {
   it("sends retained messages after SUBACK with retain=1 at min(granted, published QoS) [MQTT-3.3.1-6], [MQTT-3.3.1-8], [MQTT-3.8.4-6]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
-    const actions = session.receive("conn1", route("c1"), ok(subscribePacket([["a/#", 1], ["b", 2]], 4)), 0);
+    const actions = session.receive(
+      "conn1",
+      route("c1"),
+      ok(
+        subscribePacket(
+          [
+            ["a/#", 1],
+            ["b", 2],
+          ],
+          4,
+        ),
+      ),
+      0,
+    );
     const [sub] = only(actions, "subscribe");
-    const after = sub!.after([
-      [message("a/x", "ax", 2, { retain: true }), message("a/y", "ay", 0, { retain: true })],
-      [message("b", "bb", 1, { retain: true })],
-    ]);
+    const after = sub!.after([[message("a/x", "ax", 2, { retain: true }), message("a/y", "ay", 0, { retain: true })], [message("b", "bb", 1, { retain: true })]]);
     const packets = sent(after);
     expect(packets[0]).toEqual({ cmd: "suback", messageId: 4, granted: [1, 2] });
     const publishes = packets.slice(1);
@@ -450,7 +491,19 @@ describe("UNSUBSCRIBE", () => {
   it("removes known filters, tells the shards, then sends UNSUBACK [MQTT-3.10.4-4]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1], ["c", 0]])), 0));
+    settle(
+      session.receive(
+        "conn1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/b", 1],
+            ["c", 0],
+          ]),
+        ),
+        0,
+      ),
+    );
     const actions = session.receive("conn1", route("c1"), ok({ cmd: "unsubscribe", messageId: 11, unsubscriptions: ["a/b", "zzz"] }), 0);
     expect(sent(actions)).toEqual([]);
     const [unsub] = only(actions, "unsubscribe");
@@ -507,7 +560,19 @@ describe("end of a connection", () => {
   it("the end of a clean session unsubscribes every filter and clears its storage [MQTT-3.1.2-6]", () => {
     const { session, kv } = newSession();
     connect(session, "conn1", "c1", { clean: true, will: WILL });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1], ["+/x", 2]])), 0));
+    settle(
+      session.receive(
+        "conn1",
+        route("c1"),
+        ok(
+          subscribePacket([
+            ["a/b", 1],
+            ["+/x", 2],
+          ]),
+        ),
+        0,
+      ),
+    );
     deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 1) }]);
     expect([...kv.list()].length).toBeGreaterThan(0);
 

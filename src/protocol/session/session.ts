@@ -139,7 +139,8 @@ export class Session {
       if (!(e instanceof ProtocolError)) throw e;
       // A CONNECT refused for a rule it broke (Receive Maximum 0, a will topic with a wildcard…):
       // CONNACK with the reason (5.0), a bare close (3.1.1), as for one that failed to decode.
-      if (!conn && input.ok && input.packet.cmd === "connect") return handleConnect.invalid(connId, (input.packet.protocolVersion ?? 4) as ProtocolVersion, e.reason, e.message, input.packet.properties?.maximumPacketSize);
+      if (!conn && input.ok && input.packet.cmd === "connect")
+        return handleConnect.invalid(connId, (input.packet.protocolVersion ?? 4) as ProtocolVersion, e.reason, e.message, input.packet.properties?.maximumPacketSize);
       return this.fail(connId, e.reason, e.message, now);
     }
   }
@@ -202,7 +203,10 @@ export class Session {
       counter: "wills_discarded_crossed_disconnect",
     }));
     for (const w of due) {
-      actions.push({ type: "log", level: "info", message: `publishing will of ${w.message.origin} on ${w.message.topic} (session taken over)`, counter: "wills_published" }, this.routeWill(w.id, w.message));
+      actions.push(
+        { type: "log", level: "info", message: `publishing will of ${w.message.origin} on ${w.message.topic} (session taken over)`, counter: "wills_published" },
+        this.routeWill(w.id, w.message),
+      );
     }
     return actions;
   }
@@ -218,7 +222,10 @@ export class Session {
     if (this.current || !record) return [];
     const wasConnected = this.store.readWill() !== undefined || (record.expiresAt === undefined && record.expiryInterval !== NEVER_EXPIRES);
     if (!wasConnected) return [];
-    return [{ type: "log", level: "warn", message: `${record.clientId}: its connection did not survive a restart; ending it`, counter: "connections_lost_in_restart" }, ...this.endConnection(true, "connection lost in a restart", now)];
+    return [
+      { type: "log", level: "warn", message: `${record.clientId}: its connection did not survive a restart; ending it`, counter: "connections_lost_in_restart" },
+      ...this.endConnection(true, "connection lost in a restart", now),
+    ];
   }
 
   /** When the shell should next call `timer`: keepalive check, delayed will, session expiry. */
@@ -244,10 +251,16 @@ export class Session {
     }
     const { released, retried } = this.wills.due(now);
     for (const will of released) {
-      actions.push({ type: "log", level: "info", message: `publishing will of ${will.message.origin} on ${will.message.topic} (session taken over)`, counter: "wills_published" }, this.routeWill(will.id, will.message));
+      actions.push(
+        { type: "log", level: "info", message: `publishing will of ${will.message.origin} on ${will.message.topic} (session taken over)`, counter: "wills_published" },
+        this.routeWill(will.id, will.message),
+      );
     }
     for (const will of retried) {
-      actions.push({ type: "log", level: "warn", message: `routing the will on ${will.message.topic} again: its shard has not stored it yet`, counter: "wills_retried" }, this.routeWill(will.id, will.message));
+      actions.push(
+        { type: "log", level: "warn", message: `routing the will on ${will.message.topic} again: its shard has not stored it yet`, counter: "wills_retried" },
+        this.routeWill(will.id, will.message),
+      );
     }
     const record = this.record;
     if (record?.delayedWill && now >= record.delayedWill.at) {
@@ -355,7 +368,14 @@ export class Session {
       // Retained messages for a new subscription must be sent [MQTT-3.3.1-6]: charged, never dropped.
       if (retained) budget.charge(messageBytes(message), now);
       else if (!budget.take(messageBytes(message), now)) {
-        return [{ type: "log", level: "warn", message: `${conn.clientId} is sent QoS 0 messages faster than ${this.config.maxQos0BytesPerSecond} bytes/s (MAX_QOS0_BYTES_PER_SECOND): dropped one on ${message.topic}`, counter: "qos0_dropped_client_rate" }];
+        return [
+          {
+            type: "log",
+            level: "warn",
+            message: `${conn.clientId} is sent QoS 0 messages faster than ${this.config.maxQos0BytesPerSecond} bytes/s (MAX_QOS0_BYTES_PER_SECOND): dropped one on ${message.topic}`,
+            counter: "qos0_dropped_client_rate",
+          },
+        ];
       }
       const sent = this.sendPublish(conn, { message, qos: 0, retain, dup: false, ...extra }, now);
       return Array.isArray(sent) ? sent : this.dropped(message, sent);
@@ -363,12 +383,14 @@ export class Session {
     const mayHold = origin !== undefined && qos === 1 && conn !== null && extra.share === undefined;
     const taken = this.outbound.enqueue({ message, qos, retain, ...extra, ...(origin ? { origin } : {}) }, now, mayHold);
     if (!taken) {
-      return [{
-        type: "log",
-        level: "warn",
-        message: `queue full (${this.outbound.size} messages, ${this.outbound.queuedBytes} bytes; limits ${this.config.maxQueuedMessages} and ${this.config.maxQueuedBytes}) for ${this.record?.clientId}: dropped QoS ${qos} message on ${message.topic}`,
-        counter: "dropped_queue_full",
-      }];
+      return [
+        {
+          type: "log",
+          level: "warn",
+          message: `queue full (${this.outbound.size} messages, ${this.outbound.queuedBytes} bytes; limits ${this.config.maxQueuedMessages} and ${this.config.maxQueuedBytes}) for ${this.record?.clientId}: dropped QoS ${qos} message on ${message.topic}`,
+          counter: "dropped_queue_full",
+        },
+      ];
     }
     if (origin) {
       if (taken === "held") this.marks.hold(origin.shard, origin.seq);
@@ -423,14 +445,24 @@ export class Session {
 
   /** Drains the outbound queue into the client's window. */
   pump(now: number): Action[] {
-    const actions = this.outbound.pump(this.current, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why), (e) => this.finished(e));
+    const actions = this.outbound.pump(
+      this.current,
+      (c, out) => this.sendPublish(c, out, now),
+      (e, why) => this.dropped(e.message, why),
+      (e) => this.finished(e),
+    );
     this.marks.save();
     this.outbound.saveSize(this.current !== null);
     return actions;
   }
 
   resume(conn: ConnectionState, now: number): Action[] {
-    const actions = this.outbound.resume(conn, (c, out) => this.sendPublish(c, out, now), (e, why) => this.dropped(e.message, why), (e) => this.finished(e));
+    const actions = this.outbound.resume(
+      conn,
+      (c, out) => this.sendPublish(c, out, now),
+      (e, why) => this.dropped(e.message, why),
+      (e) => this.finished(e),
+    );
     this.marks.save();
     return actions;
   }
@@ -481,12 +513,14 @@ export class Session {
       return [{ type: "log", level: "info", message: `${this.record?.clientId} may not read ${message.topic} (ACL): not sent`, counter: "delivery_denied" }];
     }
     const expired = why === "expired";
-    return [{
-      type: "log",
-      level: expired ? "info" : "warn",
-      message: `${expired ? "expired" : "too large for the client"}: message on ${message.topic} for ${this.record?.clientId} not sent`,
-      counter: expired ? "dropped_expired" : "dropped_too_large",
-    }];
+    return [
+      {
+        type: "log",
+        level: expired ? "info" : "warn",
+        message: `${expired ? "expired" : "too large for the client"}: message on ${message.topic} for ${this.record?.clientId} not sent`,
+        counter: expired ? "dropped_expired" : "dropped_too_large",
+      },
+    ];
   }
 
   /** The message a will becomes; its Message Expiry Interval runs from now. */
@@ -499,10 +533,7 @@ export class Session {
   private publishWill(will: Will, now: number, why: string): Action[] {
     const message = this.willMessage(will, now);
     const id = this.wills.add(message, now);
-    return [
-      { type: "log", level: "info", message: `publishing will of ${message.origin} on ${message.topic} (${why})`, counter: "wills_published" },
-      this.routeWill(id, message),
-    ];
+    return [{ type: "log", level: "info", message: `publishing will of ${message.origin} on ${message.topic} (${why})`, counter: "wills_published" }, this.routeWill(id, message)];
   }
 
   /** A will is routed like a QoS 1 publish: kept until its shard stored it (review F11). */

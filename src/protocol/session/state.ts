@@ -120,8 +120,7 @@ export interface ConnectionState {
 }
 
 /** A disconnected session whose expiry passed is gone (MQTT 5 §3.1.2.11.2). */
-export const sessionExpired = (record: SessionRecord | undefined, now: number): boolean =>
-  record?.expiresAt !== undefined && now >= record.expiresAt;
+export const sessionExpired = (record: SessionRecord | undefined, now: number): boolean => record?.expiresAt !== undefined && now >= record.expiresAt;
 
 export function newSessionRecord(clientId: string, expiryInterval: number): SessionRecord {
   return { clientId, expiryInterval, subscriptions: {} };

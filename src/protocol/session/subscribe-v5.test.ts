@@ -33,7 +33,11 @@ describe("SUBACK reason codes (MQTT 5)", () => {
   it("grants each valid filter its QoS and refuses invalid filters with 0x8F, in order [MQTT-3.9.3-1]", () => {
     const { session } = connected();
     const filters = ["ok/1", "sport/tennis#", "$share/g", "$share/g+/x", "$share/g/a/#/b", "ok/+", "a/#/b"];
-    const actions = subscribe(session, filters.map((f) => sub(f, 1)), 9);
+    const actions = subscribe(
+      session,
+      filters.map((f) => sub(f, 1)),
+      9,
+    );
     expect(only(actions, "subscribe")[0]?.subscriptions.map((x) => x.filter)).toEqual(["ok/1", "ok/+"]);
     const [ack] = packets(settle(actions), "suback");
     expect(ack).toMatchObject({ messageId: 9, granted: [1, 0x8f, 0x8f, 0x8f, 0x8f, 1, 0x8f] });

@@ -45,15 +45,13 @@ export function settle(actions: Action[], retained?: (a: SubscribeAction) => Mes
 // ---- reading the actions ----
 
 export type Of<T extends Action["type"]> = Extract<Action, { type: T }>;
-export const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] =>
-  actions.filter((a): a is Of<T> => a.type === type);
+export const only = <T extends Action["type"]>(actions: Action[], type: T): Of<T>[] => actions.filter((a): a is Of<T> => a.type === type);
 export const sent = (actions: Action[], connId?: string): Packet[] =>
   only(actions, "send")
     .filter((a) => connId === undefined || a.connId === connId)
     .map((a) => a.packet);
 export type PacketOf<C extends Packet["cmd"]> = Extract<Packet, { cmd: C }>;
-export const packets = <C extends Packet["cmd"]>(actions: Action[], cmd: C): PacketOf<C>[] =>
-  sent(actions).filter((p): p is PacketOf<C> => p.cmd === cmd);
+export const packets = <C extends Packet["cmd"]>(actions: Action[], cmd: C): PacketOf<C>[] => sent(actions).filter((p): p is PacketOf<C> => p.cmd === cmd);
 export type Publish = PacketOf<"publish">;
 export const publishes = (actions: Action[]): Publish[] => packets(actions, "publish");
 export const text = (payload: string | Uint8Array) => (typeof payload === "string" ? payload : Buffer.from(payload).toString());
@@ -70,13 +68,7 @@ export function subscribePacket(subs: ([string, number] | ISubscription)[], mess
 }
 
 /** A PUBLISH from the client; `properties` only on MQTT 5 connections. */
-export function publishPacket(
-  topic: string,
-  payload: string,
-  qos: QoS,
-  messageId?: number,
-  extra: { retain?: boolean; dup?: boolean; properties?: IPublishPacket["properties"] } = {},
-): Packet {
+export function publishPacket(topic: string, payload: string, qos: QoS, messageId?: number, extra: { retain?: boolean; dup?: boolean; properties?: IPublishPacket["properties"] } = {}): Packet {
   return {
     cmd: "publish",
     topic,

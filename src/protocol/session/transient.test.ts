@@ -7,7 +7,7 @@
  */
 import type { Packet } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
-import { MemoryKv } from "../../storage/memory-kv.js";
+import type { MemoryKv } from "../../storage/memory-kv.js";
 import type { Action } from "../actions.js";
 import type { QoS } from "../message.js";
 import type { Session } from "./session.js";
@@ -23,10 +23,13 @@ const releases = (actions: Action[]) => only(actions, "release").map((r) => [r.s
 
 /** Delivers QoS `qos` messages m<seq> on "a/b" from the topic shard at `now`. */
 function deliver(session: Session, seqs: number[], qos: QoS = 1, now = 0) {
-  return session.deliver(SHARD, seqs.map((seq) => ({ seq, message: message("a/b", `m${seq}`, qos) })), now);
+  return session.deliver(
+    SHARD,
+    seqs.map((seq) => ({ seq, message: message("a/b", `m${seq}`, qos) })),
+    now,
+  );
 }
-const puback = (session: Session, connId: string, messageId: number, now = 0) =>
-  session.receive(connId, route("c1"), ok({ cmd: "puback", messageId } as Packet), now);
+const puback = (session: Session, connId: string, messageId: number, now = 0) => session.receive(connId, route("c1"), ok({ cmd: "puback", messageId } as Packet), now);
 
 describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client", (version) => {
   const { connect } = forVersion(version);
@@ -36,7 +39,13 @@ describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client"
   function client(opts: { clean?: boolean; kv?: MemoryKv } = {}) {
     const { session, kv } = newSession({ maxQueuedMessages: 2000 }, opts.kv);
     connect(session, "conn1", "c1", opts.clean ? { clean: true } : persistent);
-    const subs: [string, number][] = version === 5 ? [["a/b", 2], ["$share/g/a/b", 1]] : [["a/b", 2]];
+    const subs: [string, number][] =
+      version === 5
+        ? [
+            ["a/b", 2],
+            ["$share/g/a/b", 1],
+          ]
+        : [["a/b", 2]];
     settle(session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
     return { session, kv };
   }
@@ -45,7 +54,11 @@ describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client"
     const { session, kv } = client();
     const { actions, outcome } = deliver(session, [1, 2, 3]);
     const sent = publishes(actions);
-    expect(sent.map((p) => [text(p.payload), p.qos])).toEqual([["m1", 1], ["m2", 1], ["m3", 1]]);
+    expect(sent.map((p) => [text(p.payload), p.qos])).toEqual([
+      ["m1", 1],
+      ["m2", 1],
+      ["m3", 1],
+    ]);
     expect(outcome).toEqual({ gone: false, declined: [], released: 0 });
     expect(outRows(kv)).toEqual([]);
     // An acknowledgement out of order moves nothing: m1 is still held.
@@ -69,7 +82,10 @@ describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client"
     session.connectionLost("conn1", 0);
     const { actions, outcome } = deliver(session, [1, 2]);
     expect(publishes(actions)).toEqual([]);
-    expect(outRows(kv).map((e) => [text(e.message.payload), e.state])).toEqual([["m1", "queued"], ["m2", "queued"]]);
+    expect(outRows(kv).map((e) => [text(e.message.payload), e.state])).toEqual([
+      ["m1", "queued"],
+      ["m2", "queued"],
+    ]);
     expect(outcome.gone === false && outcome.released).toBe(2);
   });
 
@@ -130,7 +146,11 @@ describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client"
     deliver(session, [1], 1); // held
     deliver(session, [2], 2); // stored
     const { session: restarted } = newSession({ maxQueuedMessages: 2000 }, kv);
-    restarted.deliver(SHARD, [1, 2].map((seq) => ({ seq, message: message("a/b", `again${seq}`, 1) })), 0);
+    restarted.deliver(
+      SHARD,
+      [1, 2].map((seq) => ({ seq, message: message("a/b", `again${seq}`, 1) })),
+      0,
+    );
     expect(restarted.outbound.messages().map((m) => text(m.payload))).toEqual(["m2", "again1"]);
   });
 
@@ -145,7 +165,11 @@ describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client"
     deliver(session, [1], 1); // held
     deliver(session, [2], 2); // stored
     const { session: restarted } = newSession({ maxQueuedMessages: 2000 }, kv);
-    const { outcome } = restarted.deliver(SHARD, [1, 2].map((seq) => ({ seq, message: message("a/b", `again${seq}`, 1) })), 0);
+    const { outcome } = restarted.deliver(
+      SHARD,
+      [1, 2].map((seq) => ({ seq, message: message("a/b", `again${seq}`, 1) })),
+      0,
+    );
     // (The restarted object has no connection yet: it says so, for QoS 0 (F28).)
     expect(outcome).toEqual({ gone: false, declined: [], released: 2, offline: true });
   });

@@ -3,12 +3,7 @@ import type { IConnackPacket, Packet } from "mqtt-packet";
 import { encodePacket, type ProtocolVersion } from "../codec/codec.js";
 import { type ReasonCode, toConnackReturnCode, toDisconnectReason } from "../errors.js";
 
-export function connack(
-  version: ProtocolVersion,
-  reason: ReasonCode,
-  sessionPresent: boolean,
-  properties?: IConnackPacket["properties"],
-): Packet {
+export function connack(version: ProtocolVersion, reason: ReasonCode, sessionPresent: boolean, properties?: IConnackPacket["properties"]): Packet {
   if (version === 5) return { cmd: "connack", reasonCode: reason, sessionPresent, ...(properties ? { properties } : {}) };
   return { cmd: "connack", returnCode: toConnackReturnCode(reason), sessionPresent };
 }
@@ -20,12 +15,7 @@ export function serverDisconnect(version: ProtocolVersion, reason: ReasonCode, r
 }
 
 /** PUBACK / PUBREC / PUBREL / PUBCOMP; MQTT 5 carries a reason code (omitted on the wire when 0). */
-export function ack(
-  cmd: "puback" | "pubrec" | "pubrel" | "pubcomp",
-  messageId: number,
-  version: ProtocolVersion = 4,
-  reasonCode = 0,
-): Packet {
+export function ack(cmd: "puback" | "pubrec" | "pubrel" | "pubcomp", messageId: number, version: ProtocolVersion = 4, reasonCode = 0): Packet {
   return (version === 5 ? { cmd, messageId, reasonCode } : { cmd, messageId }) as Packet;
 }
 

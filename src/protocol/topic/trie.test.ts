@@ -61,7 +61,12 @@ describe("SubscriptionTrie", () => {
     trie.add("a/b", "c2", 2);
     trie.add("a/b", "c1", 10);
     expect(trie.size).toBe(2);
-    expect(trie.match("a/b").map((m) => [m.key, m.value]).sort()).toEqual([
+    expect(
+      trie
+        .match("a/b")
+        .map((m) => [m.key, m.value])
+        .sort(),
+    ).toEqual([
       ["c1", 10],
       ["c2", 2],
     ]);

@@ -80,9 +80,11 @@ export class ConnectForm extends LitElement {
               <label class="inline"><input type="checkbox" data-testid="conn-clean" .checked=${d.clean} @change=${this.flag("clean")} /> ${v5 ? "Clean start" : "Clean session"}</label>
               <label class="inline"><input type="checkbox" data-testid="conn-reconnect" .checked=${d.autoReconnect} @change=${this.flag("autoReconnect")} /> Reconnect</label>
             </div>
-            ${v5
-              ? html`<label>Session expiry (s, 0 = ends with the connection)<input data-testid="conn-session-expiry" type="number" min="0" .value=${String(d.sessionExpiry)} @input=${this.int("sessionExpiry")} /></label>`
-              : html`<p class="muted">MQTT 3.1.1: with Clean session off the broker keeps the session for its maximum (7 days by default).</p>`}
+            ${
+              v5
+                ? html`<label>Session expiry (s, 0 = ends with the connection)<input data-testid="conn-session-expiry" type="number" min="0" .value=${String(d.sessionExpiry)} @input=${this.int("sessionExpiry")} /></label>`
+                : html`<p class="muted">MQTT 3.1.1: with Clean session off the broker keeps the session for its maximum (7 days by default).</p>`
+            }
             <label>Authentication
               <select data-testid="conn-auth" .value=${d.auth} @change=${(e: Event) => this.set("auth", (e.target as Input).value as ConnectSettings["auth"])}>
                 <option value="none" ?selected=${d.auth === "none"}>None (anonymous)</option>
@@ -90,17 +92,21 @@ export class ConnectForm extends LitElement {
                 <option value="token" ?selected=${d.auth === "token"}>Token (JWT)</option>
               </select>
             </label>
-            ${d.auth === "password"
-              ? html`<div class="grid2">
+            ${
+              d.auth === "password"
+                ? html`<div class="grid2">
                   <label>User name<input data-testid="conn-username" .value=${d.username} @input=${this.text("username")} autocomplete="username" /></label>
                   <label>Password<input data-testid="conn-password" type="password" .value=${d.password} @input=${this.text("password")} autocomplete="current-password" /></label>
                 </div>`
-              : nothing}
-            ${d.auth === "token"
-              ? html`<label>Token (JWT)<textarea data-testid="conn-token" rows="3" .value=${d.token} @input=${this.text("token")} spellcheck="false"></textarea></label>
+                : nothing
+            }
+            ${
+              d.auth === "token"
+                ? html`<label>Token (JWT)<textarea data-testid="conn-token" rows="3" .value=${d.token} @input=${this.text("token")} spellcheck="false"></textarea></label>
                   <label>User name (optional: the token's subject)<input data-testid="conn-username" .value=${d.username} @input=${this.text("username")} placeholder=${user ?? ""} /></label>
                   <p class="muted">${v5 ? "Sent as Authentication Method JWT with the token as Authentication Data." : "Sent as the password, with the user name."}</p>`
-              : nothing}
+                : nothing
+            }
             <details>
               <summary>Last will${d.will.enabled ? `: ${d.will.topic}` : ""}</summary>
               <div class="stack">

@@ -75,9 +75,11 @@ export class MessageDetails extends LitElement {
         <button type="button" class="small" @click=${() => this.copy("topic", m.topic)}>Copy topic</button>
         <button type="button" class="small" @click=${() => this.copy("message", JSON.stringify(toExported(m), null, 2))}>Copy as JSON</button>
         <button type="button" class="small" @click=${() => this.emit("chart-topic", m.topic)}>Chart this topic</button>
-        ${m.props?.responseTopic
-          ? html`<button type="button" class="small" @click=${() => this.emit("reply", { topic: m.props!.responseTopic, correlation: m.props!.correlationData ? utf8(m.props!.correlationData) : "" })}>Reply</button>`
-          : nothing}
+        ${
+          m.props?.responseTopic
+            ? html`<button type="button" class="small" @click=${() => this.emit("reply", { topic: m.props!.responseTopic, correlation: m.props!.correlationData ? utf8(m.props!.correlationData) : "" })}>Reply</button>`
+            : nothing
+        }
         <span class="muted" role="status">${this.copied}</span>
       </div>
     </section>`;

@@ -66,7 +66,10 @@ export class MqttApp extends LitElement {
 
   private watch(ws: Workspace): void {
     // The tab's dot and label follow the connection.
-    this.offs.set(ws, ws.on(["state", "settings"], () => this.requestUpdate()));
+    this.offs.set(
+      ws,
+      ws.on(["state", "settings"], () => this.requestUpdate()),
+    );
   }
 
   private add(): void {
@@ -88,7 +91,7 @@ export class MqttApp extends LitElement {
 
   private show(i: number): void {
     this.active = i;
-    this.workspaces.forEach((w, k) => w.setVisible(k === i));
+    for (const [k, w] of this.workspaces.entries()) w.setVisible(k === i);
   }
 
   private key(e: KeyboardEvent): void {
@@ -121,9 +124,7 @@ export class MqttApp extends LitElement {
         )}
         <button type="button" class="small" data-testid="tab-add" @click=${this.add} aria-label="New connection">+ New connection</button>
       </div>
-      ${this.workspaces.map(
-        (ws, i) => html`<connection-view id="panel-${ws.id}" role="tabpanel" aria-labelledby="tab-${ws.id}" .workspace=${ws} ?hidden=${i !== this.active}></connection-view>`,
-      )}
+      ${this.workspaces.map((ws, i) => html`<connection-view id="panel-${ws.id}" role="tabpanel" aria-labelledby="tab-${ws.id}" .workspace=${ws} ?hidden=${i !== this.active}></connection-view>`)}
     `;
   }
 }

@@ -96,8 +96,9 @@ export class PublishPanel extends LitElement {
             <label class="inline"><input type="checkbox" data-testid="pub-retain" .checked=${r.retain} @change=${(e: Event) => this.set("retain", (e.target as HTMLInputElement).checked)} /> Retain</label>
           </div>
           <label>Payload<textarea data-testid="pub-payload" rows="3" .value=${r.input} @input=${(e: Event) => this.set("input", value(e))} spellcheck="false"></textarea></label>
-          ${v5
-            ? html`<details>
+          ${
+            v5
+              ? html`<details>
                 <summary>MQTT 5 properties</summary>
                 <div class="stack">
                   <div class="grid2">
@@ -110,18 +111,21 @@ export class PublishPanel extends LitElement {
                   <label>User properties (key=value, one a line)<textarea data-testid="pub-user-props" rows="2" .value=${r.props.userProperties} @input=${(e: Event) => this.setProp("userProperties", value(e))}></textarea></label>
                 </div>
               </details>`
-            : nothing}
+              : nothing
+          }
           <div class="row">
             <button class="primary" type="submit" data-testid="publish" ?disabled=${!online}>Publish</button>
             <span data-testid="pub-outcome" class=${this.outcome?.ok ? "ok" : "error"} role="status">${this.outcome?.text ?? ""}</span>
           </div>
         </form>
-        ${ws.history.length > 0
-          ? html`<details open>
+        ${
+          ws.history.length > 0
+            ? html`<details open>
               <summary>Recent publishes (${ws.history.length})</summary>
               <ol aria-label="Recent publishes">${ws.history.map((h) => this.historyRow(h, online))}</ol>
             </details>`
-          : nothing}
+            : nothing
+        }
       </section>
     `;
   }

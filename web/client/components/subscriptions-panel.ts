@@ -73,8 +73,9 @@ export class SubscriptionsPanel extends LitElement {
             </label>
             <button class="primary" type="submit" data-testid="subscribe">Subscribe</button>
           </div>
-          ${v5
-            ? html`<details>
+          ${
+            v5
+              ? html`<details>
                 <summary>MQTT 5 options</summary>
                 <div class="stack">
                   <label class="inline"><input type="checkbox" data-testid="sub-nl" .checked=${this.nl} @change=${(e: Event) => (this.nl = (e.target as HTMLInputElement).checked)} /> No Local (not my own messages)</label>
@@ -88,7 +89,8 @@ export class SubscriptionsPanel extends LitElement {
                   </label>
                 </div>
               </details>`
-            : nothing}
+              : nothing
+          }
           ${this.problem ? html`<p class="error" role="alert">${this.problem}</p>` : nothing}
         </form>
         <ul aria-label="Current subscriptions">

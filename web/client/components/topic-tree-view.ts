@@ -145,15 +145,19 @@ export class TopicTreeView extends LitElement {
       data-total=${n.total}
       style="top:${i * ROW}px;padding-left:${n.depth * 0.9}rem"
     >
-      ${r.expandable
-        ? html`<button type="button" class="toggle" aria-label="${r.expanded ? "Collapse" : "Expand"} ${n.path}" @click=${() => this.toggle(n.path)}>${r.expanded ? "▾" : "▸"}</button>`
-        : html`<span class="spacer"></span>`}
+      ${
+        r.expandable
+          ? html`<button type="button" class="toggle" aria-label="${r.expanded ? "Collapse" : "Expand"} ${n.path}" @click=${() => this.toggle(n.path)}>${r.expanded ? "▾" : "▸"}</button>`
+          : html`<span class="spacer"></span>`
+      }
       <button type="button" class="name" title="Show ${n.path} in the log" @click=${() => this.emit("filter-topic", r.expandable && n.own === 0 ? `${n.path}/#` : n.path)}>${n.name === "" ? "(empty)" : n.name}</button>
       <span class="count" title="${n.own} messages to this topic, ${n.total} with the topics below">${n.own > 0 ? n.own.toLocaleString("en") : ""}${r.expandable ? ` (${n.total.toLocaleString("en")})` : ""}</span>
-      ${last
-        ? html`<span class="value" title="last at ${clock(last.time)}${last.retain ? ", retained" : ""}">${last.retain ? "R " : ""}${previewPayload(last.payload, "text", 60)}</span>
+      ${
+        last
+          ? html`<span class="value" title="last at ${clock(last.time)}${last.retain ? ", retained" : ""}">${last.retain ? "R " : ""}${previewPayload(last.payload, "text", 60)}</span>
             <button type="button" class="small" aria-label="Chart ${n.path}" @click=${() => this.emit("chart-topic", n.path)}>Chart</button>`
-        : nothing}
+          : nothing
+      }
     </div>`;
   }
 }

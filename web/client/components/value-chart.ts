@@ -69,9 +69,11 @@ export class ValueChart extends LitElement {
       </form>
       <canvas role="img" aria-label=${topic ? `Values of ${topic}: ${series.length} points${last !== undefined ? `, last ${last}` : ""}` : "No topic chosen"}></canvas>
       <div class="muted" data-testid="chart-stats" data-points=${series.length}>
-        ${topic
-          ? html`${series.length} points${last !== undefined ? html` · last ${shortNumber(last)}` : nothing}${range ? html` · min ${shortNumber(range.min)} · max ${shortNumber(range.max)}` : nothing}${series.skipped > 0 ? html` · ${series.skipped} without a number` : nothing}`
-          : "Choose a topic (or Chart in the tree)."}
+        ${
+          topic
+            ? html`${series.length} points${last !== undefined ? html` · last ${shortNumber(last)}` : nothing}${range ? html` · min ${shortNumber(range.min)} · max ${shortNumber(range.max)}` : nothing}${series.skipped > 0 ? html` · ${series.skipped} without a number` : nothing}`
+            : "Choose a topic (or Chart in the tree)."
+        }
       </div>
     </section>`;
   }

@@ -3,7 +3,7 @@
  * filterable by state, paged ("Load more"), with details per client and a "Disconnect" action.
  * `refresh()` re-reads the pages shown (the page's poller calls it).
  */
-import { html, nothing } from "lit";
+import { html, nothing, type TemplateResult } from "lit";
 import type { ClientDetail, ClientSummary } from "../../../src/admin/api-types.js";
 import { ApiError, type ApiClient } from "../api.js";
 import { formatAgo, formatBytes, formatCount, formatDuration, isoTime, protocolName } from "../format.js";
@@ -128,10 +128,7 @@ export class ClientsTable extends LightElement {
       this.notice = `Disconnected ${clientId}.`;
       if (this.connected === "true") this.clients = (this.clients ?? []).filter((c) => c.clientId !== clientId);
     } catch (e) {
-      this.notice =
-        e instanceof ApiError && e.kind === "not-found"
-          ? `${clientId} was not connected.`
-          : `Could not disconnect ${clientId}: ${e instanceof Error ? e.message : String(e)}`;
+      this.notice = e instanceof ApiError && e.kind === "not-found" ? `${clientId} was not connected.` : `Could not disconnect ${clientId}: ${e instanceof Error ? e.message : String(e)}`;
     } finally {
       const pending = new Set(this.pending);
       pending.delete(clientId);
@@ -144,7 +141,7 @@ export class ClientsTable extends LightElement {
 
   private renderDetail(colspan: number) {
     const d = this.detail;
-    let body;
+    let body: TemplateResult;
     if (!d || d.state === "loading") body = html`<p class="muted">Loading…</p>`;
     else if (d.state === "error") body = html`<p class="notice error">${d.message}</p>`;
     else {
@@ -158,13 +155,13 @@ export class ClientsTable extends LightElement {
           <div><dt>Queued</dt><dd>${formatCount(c.queued)} (${formatBytes(c.queuedBytes)})</dd></div>
         </dl>
         <h4>Subscriptions</h4>
-        ${filters.length === 0
-          ? html`<p class="muted">None.</p>`
-          : html`<ul class="filters">${filters.map(([f, qos]) => html`<li><code>${f}</code> <span class="muted">QoS ${qos}</span></li>`)}</ul>`}
-        ${counters.length === 0
-          ? nothing
-          : html`<h4>Counters</h4>
-              <ul class="reasons">${counters.map(([k, n]) => html`<li><code>${k}</code> <strong>${formatCount(n)}</strong></li>`)}</ul>`}
+        ${filters.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="filters">${filters.map(([f, qos]) => html`<li><code>${f}</code> <span class="muted">QoS ${qos}</span></li>`)}</ul>`}
+        ${
+          counters.length === 0
+            ? nothing
+            : html`<h4>Counters</h4>
+              <ul class="reasons">${counters.map(([k, n]) => html`<li><code>${k}</code> <strong>${formatCount(n)}</strong></li>`)}</ul>`
+        }
       `;
     }
     return html`<tr class="detail-row"><td colspan=${colspan} id="client-detail">${body}</td></tr>`;
@@ -188,11 +185,13 @@ export class ClientsTable extends LightElement {
         <td data-label="Subscriptions" class="num">${formatCount(c.subscriptions)}</td>
         <td data-label="Queue" class="num">${formatCount(c.queued)}</td>
         <td data-label="Actions" class="actions">
-          ${c.connected
-            ? html`<button type="button" class="danger" ?disabled=${busy} aria-label=${`Disconnect ${c.clientId}`} @click=${() => this.disconnect(c.clientId)}>
+          ${
+            c.connected
+              ? html`<button type="button" class="danger" ?disabled=${busy} aria-label=${`Disconnect ${c.clientId}`} @click=${() => this.disconnect(c.clientId)}>
                 ${busy ? "Disconnecting…" : "Disconnect"}
               </button>`
-            : nothing}
+              : nothing
+          }
         </td>
       </tr>
       ${open ? this.renderDetail(8) : nothing}
@@ -202,7 +201,10 @@ export class ClientsTable extends LightElement {
   override render() {
     const list = this.clients;
     return html`
-      <form class="toolbar" role="search" @submit=${(e: Event) => { e.preventDefault(); this.search(this.q, true); }}>
+      <form class="toolbar" role="search" @submit=${(e: Event) => {
+        e.preventDefault();
+        this.search(this.q, true);
+      }}>
         <label for="clients-search">Search client id</label>
         <input id="clients-search" type="search" autocomplete="off" spellcheck="false" placeholder="e.g. sensor-"
           .value=${this.q} @input=${(e: Event) => this.search((e.target as HTMLInputElement).value)} />
@@ -214,11 +216,12 @@ export class ClientsTable extends LightElement {
         </select>
       </form>
       <p class="notice" role="status" aria-live="polite">${this.notice}</p>
-      ${list === null
-        ? html`<p class="muted">Loading clients…</p>`
-        : list.length === 0
-          ? html`<p class="muted">${this.q ? `No session’s id contains “${this.q}”.` : "No sessions."}</p>`
-          : html`
+      ${
+        list === null
+          ? html`<p class="muted">Loading clients…</p>`
+          : list.length === 0
+            ? html`<p class="muted">${this.q ? `No session’s id contains “${this.q}”.` : "No sessions."}</p>`
+            : html`
               <div class="table-wrap">
                 <table id="clients-table" class="responsive" tabindex="-1">
                   <caption class="visually-hidden">Sessions${this.q ? ` whose id contains “${this.q}”` : ""}: ${list.length}${this.next ? " (more available)" : ""}</caption>
@@ -233,7 +236,8 @@ export class ClientsTable extends LightElement {
                 </table>
               </div>
               ${this.next ? html`<button type="button" class="more" @click=${this.loadMore}>Load more</button>` : nothing}
-            `}
+            `
+      }
     `;
   }
 }

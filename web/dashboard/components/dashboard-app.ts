@@ -45,8 +45,16 @@ export class DashboardApp extends LightElement {
   declare updatedAt: number | null;
   declare now: number;
 
-  private readonly api = new ApiClient(API_BASE, () => this.token, (error) => this.outcome(error));
-  private readonly poller = new Poller(() => this.tick(), POLL_MS, (paused) => this.paused(paused));
+  private readonly api = new ApiClient(
+    API_BASE,
+    () => this.token,
+    (error) => this.outcome(error),
+  );
+  private readonly poller = new Poller(
+    () => this.tick(),
+    POLL_MS,
+    (paused) => this.paused(paused),
+  );
   private tickErrors: ApiError[] = [];
   private lastRetained: number | null = null;
 

@@ -32,11 +32,12 @@ export class EventsList extends LightElement {
           <option value="error">Errors only</option>
         </select>
       </div>
-      ${this.events === null
-        ? html`<p class="muted">Loading events…</p>`
-        : shown.length === 0
-          ? html`<p class="muted">No events.</p>`
-          : html`<ol class="events" aria-label="Broker events, newest first">
+      ${
+        this.events === null
+          ? html`<p class="muted">Loading events…</p>`
+          : shown.length === 0
+            ? html`<p class="muted">No events.</p>`
+            : html`<ol class="events" aria-label="Broker events, newest first">
               ${shown.map(
                 (e) => html`<li class="event level-${e.level}">
                   <span class="badge ${e.level}">${e.level}</span>
@@ -46,7 +47,8 @@ export class EventsList extends LightElement {
                   <span class="message">${e.message || nothing}</span>
                 </li>`,
               )}
-            </ol>`}
+            </ol>`
+      }
     `;
   }
 }

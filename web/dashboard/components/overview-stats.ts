@@ -18,8 +18,7 @@ export class OverviewStats extends LightElement {
     if (!o) return html`<p class="muted">Loading the overview…</p>`;
     const dropped = Object.entries(o.messages.dropped).sort(([, a], [, b]) => b - a);
     const droppedTotal = dropped.reduce((sum, [, n]) => sum + n, 0);
-    const stat = (label: string, value: string, title?: string) =>
-      html`<div class="stat"><dt>${label}</dt><dd title=${title ?? nothing}>${value}</dd></div>`;
+    const stat = (label: string, value: string, title?: string) => html`<div class="stat"><dt>${label}</dt><dd title=${title ?? nothing}>${value}</dd></div>`;
     return html`
       <dl class="stats">
         ${stat("Connected clients", formatCount(o.clients.connected))}
@@ -33,11 +32,13 @@ export class OverviewStats extends LightElement {
       </dl>
       <div class="dropped">
         <h3 id="dropped-title">Dropped or refused by reason</h3>
-        ${dropped.length === 0
-          ? html`<p class="muted">None.</p>`
-          : html`<ul aria-labelledby="dropped-title" class="reasons">
+        ${
+          dropped.length === 0
+            ? html`<p class="muted">None.</p>`
+            : html`<ul aria-labelledby="dropped-title" class="reasons">
               ${dropped.map(([reason, n]) => html`<li><code>${reason}</code> <strong>${formatCount(n)}</strong></li>`)}
-            </ul>`}
+            </ul>`
+        }
       </div>
     `;
   }

@@ -145,16 +145,19 @@ export class RetainedBrowser extends LightElement {
       </form>
       <nav class="crumbs" aria-label="Topic path">
         <button type="button" class="link" ?disabled=${crumbs.length === 0} @click=${() => this.browse("#")}>All topics</button>
-        ${crumbs.map((level, i) => html`<span aria-hidden="true">/</span>
+        ${crumbs.map(
+          (level, i) => html`<span aria-hidden="true">/</span>
           <button type="button" class="link" ?disabled=${i === crumbs.length - 1 && this.filter.endsWith("/#")}
-            @click=${() => this.browse(`${crumbs.slice(0, i + 1).join("/")}/#`)}>${level || "(empty)"}</button>`)}
+            @click=${() => this.browse(`${crumbs.slice(0, i + 1).join("/")}/#`)}>${level || "(empty)"}</button>`,
+        )}
       </nav>
       <p class="notice" role="status" aria-live="polite">${this.notice}</p>
-      ${list === null
-        ? html`<p class="muted">Loading retained messages…</p>`
-        : list.length === 0
-          ? html`<p class="muted">No retained message matches <code>${this.filter}</code>.</p>`
-          : html`
+      ${
+        list === null
+          ? html`<p class="muted">Loading retained messages…</p>`
+          : list.length === 0
+            ? html`<p class="muted">No retained message matches <code>${this.filter}</code>.</p>`
+            : html`
               <div class="table-wrap">
                 <table class="responsive retained">
                   <caption class="visually-hidden">Retained messages matching ${this.filter}: ${list.length}${this.next ? " (more available)" : ""}</caption>
@@ -166,7 +169,8 @@ export class RetainedBrowser extends LightElement {
                 </table>
               </div>
               ${this.next ? html`<button type="button" class="more" @click=${this.loadMore}>Load more</button>` : nothing}
-            `}
+            `
+      }
     `;
   }
 }

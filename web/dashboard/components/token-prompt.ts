@@ -32,9 +32,7 @@ export class TokenPrompt extends LightElement {
       <form class="card token-form" @submit=${this.submit} aria-labelledby="token-title" novalidate>
         <h2 id="token-title">Sign in to the console</h2>
         <p>The console needs the broker's <code>ADMIN_TOKEN</code>. It is kept in this tab only (sessionStorage) until you close it or choose “Forget token”.</p>
-        ${this.message
-          ? html`<p class="notice error" role="alert" id="token-message">${this.message}</p>`
-          : nothing}
+        ${this.message ? html`<p class="notice error" role="alert" id="token-message">${this.message}</p>` : nothing}
         <input type="text" name="username" autocomplete="username" value="admin" hidden />
         <label for="admin-token">Admin token</label>
         <input

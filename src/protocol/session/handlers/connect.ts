@@ -11,7 +11,6 @@ import { close, send, type Session } from "../session.js";
 import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, type Will } from "../state.js";
 import { connack, fitConnack } from "../wire.js";
 
-
 /** Longest user name accepted, in UTF-8 bytes. */
 export const MAX_USERNAME_BYTES = 1024;
 
@@ -77,7 +76,10 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     if (v5 && packet.will.retain && !config.retainAvailable) return refuse(Reason.RetainNotSupported, "retained wills are not available");
     // A will is a publish the client may make later: its topic needs the right to write there.
     if (!verdict.rights.check("write", packet.will.topic)) {
-      return [{ type: "log", level: "warn", message: `${clientId}: will topic ${packet.will.topic} refused (ACL)`, counter: "connects_refused_will_acl" }, ...refuse(Reason.NotAuthorized, "not authorized to publish the will topic")];
+      return [
+        { type: "log", level: "warn", message: `${clientId}: will topic ${packet.will.topic} refused (ACL)`, counter: "connects_refused_will_acl" },
+        ...refuse(Reason.NotAuthorized, "not authorized to publish the will topic"),
+      ];
     }
   }
   // A Receive Maximum or Maximum Packet Size of 0 is a protocol error (MQTT 5 §3.1.2.11.3, §3.1.2.11.4).
@@ -90,7 +92,12 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     // MAX_TAKEOVERS_PER_MINUTE the newcomer is refused, and the live connection keeps it.
     if (!s.takeovers.allow(now, config.maxTakeoversPerMinute)) {
       return [
-        { type: "log", level: "warn", message: `client id ${clientId} was taken over more than ${config.maxTakeoversPerMinute} times in a minute (MAX_TAKEOVERS_PER_MINUTE): refusing further takeovers for now; each device or tab needs its own client id`, counter: "takeovers_refused" },
+        {
+          type: "log",
+          level: "warn",
+          message: `client id ${clientId} was taken over more than ${config.maxTakeoversPerMinute} times in a minute (MAX_TAKEOVERS_PER_MINUTE): refusing further takeovers for now; each device or tab needs its own client id`,
+          counter: "takeovers_refused",
+        },
         ...refuse(Reason.ConnectionRateExceeded, `client id taken over more than ${config.maxTakeoversPerMinute} times in a minute; retry later or use another client id`),
       ];
     }
@@ -153,15 +160,16 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   for (const shard of s.muted.takeAll()) actions.push({ type: "online", shard, clientId });
 
   // Acknowledge: CONNACK first [MQTT-3.2.0-1]; session present per [MQTT-3.2.2-2] / [MQTT-3.2.2-3].
-  const properties = v5 ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined, props.authenticationMethod) : undefined;
+  const properties = v5
+    ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined, props.authenticationMethod)
+    : undefined;
   actions.push(send(conn, connack(version, Reason.Success, sessionPresent, properties)));
   actions.push(...s.resume(conn, now));
   return actions;
 }
 
 /** Unknown protocol name or level: CONNACK 0x01 (3.1.1 form), then close [MQTT-3.1.2-2]. */
-handleConnect.unacceptable = (connId: string, detail: string): Action[] =>
-  reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
+handleConnect.unacceptable = (connId: string, detail: string): Action[] => reject(connId, 4, Reason.UnsupportedProtocolVersion, `unacceptable protocol ${detail}`);
 
 /**
  * A CONNECT that broke a rule of its format (validate.ts): MQTT 5 is told why with CONNACK 0x81
@@ -172,7 +180,15 @@ handleConnect.invalid = (connId: string, version: ProtocolVersion, reason: Reaso
   version === 5 ? reject(connId, 5, reason, why, maximumPacketSize) : [close(connId, why, true)];
 
 /** What the broker offers, as configured (MQTT 5 §3.2.2.3). */
-function connackProperties(s: Session, clientId: string, assigned: boolean, serverKeepAlive: number | undefined, wantsResponseInfo: boolean, cappedExpiry: number | undefined, authMethod: string | undefined): IConnackPacket["properties"] {
+function connackProperties(
+  s: Session,
+  clientId: string,
+  assigned: boolean,
+  serverKeepAlive: number | undefined,
+  wantsResponseInfo: boolean,
+  cappedExpiry: number | undefined,
+  authMethod: string | undefined,
+): IConnackPacket["properties"] {
   const c = s.config;
   const p: NonNullable<IConnackPacket["properties"]> = {
     receiveMaximum: c.receiveMaximum,
@@ -197,10 +213,7 @@ function connackProperties(s: Session, clientId: string, assigned: boolean, serv
 function reject(connId: string, version: ProtocolVersion, reason: ReasonCode, why: string, maximumPacketSize?: number): Action[] {
   // A CONNACK with a failure code is followed by closing the connection [MQTT-3.2.2-5] / [MQTT-3.2.2-7].
   const packet = connack(version, reason, false, version === 5 ? { reasonString: why } : undefined);
-  return [
-    { type: "send", connId, version, packet: version === 5 ? fitConnack(packet, maximumPacketSize) : packet },
-    close(connId, why, true),
-  ];
+  return [{ type: "send", connId, version, packet: version === 5 ? fitConnack(packet, maximumPacketSize) : packet }, close(connId, why, true)];
 }
 
 function willOf(will: NonNullable<IConnectPacket["will"]>, origin: string, _now: number): Will {

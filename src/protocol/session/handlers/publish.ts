@@ -69,7 +69,17 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
         s.inbound.bytes -= bytes;
       };
       // PUBACK only once every shard holds the message [MQTT-4.3.2-2].
-      return [{ type: "route", message, after: () => (done(), [send(conn, ack("puback", packet.messageId!, conn.version))]), failed: done }];
+      return [
+        {
+          type: "route",
+          message,
+          after: () => {
+            done();
+            return [send(conn, ack("puback", packet.messageId!, conn.version))];
+          },
+          failed: done,
+        },
+      ];
     }
     case 2:
       return publishQoS2(s, conn, packet.messageId!, message);
@@ -141,27 +151,29 @@ function publishQoS2(s: Session, conn: ConnectionState, packetId: number, messag
   if (!pending) s.store.putIncoming({ packetId, routed: false, message });
   s.qos2InFlight.add(packetId);
   const record = s.record;
-  return [{
-    type: "route",
-    message: toRoute,
-    after: () => {
-      // A session that ended meanwhile (and any new one) must not inherit this packet id.
-      if (s.record !== record) return [];
-      s.qos2InFlight.delete(packetId);
-      // A PUBREL that came before the PUBREC (a misbehaving client) already released the id: the
-      // row must not come back, or a later new PUBLISH with this id would be dropped (review F27).
-      if (!s.store.getIncoming(packetId)) return [];
-      // Routed: a retransmission is now only acknowledged [MQTT-4.3.3-2].
-      s.store.putIncoming({ packetId, routed: true });
-      // PUBREC to the live connection, which may be a newer one than the PUBLISH came on.
-      const live = s.current;
-      return live ? [send(live, ack("pubrec", packetId, live.version))] : [];
+  return [
+    {
+      type: "route",
+      message: toRoute,
+      after: () => {
+        // A session that ended meanwhile (and any new one) must not inherit this packet id.
+        if (s.record !== record) return [];
+        s.qos2InFlight.delete(packetId);
+        // A PUBREL that came before the PUBREC (a misbehaving client) already released the id: the
+        // row must not come back, or a later new PUBLISH with this id would be dropped (review F27).
+        if (!s.store.getIncoming(packetId)) return [];
+        // Routed: a retransmission is now only acknowledged [MQTT-4.3.3-2].
+        s.store.putIncoming({ packetId, routed: true });
+        // PUBREC to the live connection, which may be a newer one than the PUBLISH came on.
+        const live = s.current;
+        return live ? [send(live, ack("pubrec", packetId, live.version))] : [];
+      },
+      // Not stored: the retransmission after reconnecting routes it again.
+      failed: () => {
+        if (s.record === record) s.qos2InFlight.delete(packetId);
+      },
     },
-    // Not stored: the retransmission after reconnecting routes it again.
-    failed: () => {
-      if (s.record === record) s.qos2InFlight.delete(packetId);
-    },
-  }];
+  ];
 }
 
 /** PUBREL: forget the packet id, answer PUBCOMP [MQTT-4.3.3-2]; an unknown id gets 0x92 in 5.0. */

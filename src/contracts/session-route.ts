@@ -1,4 +1,7 @@
-/** Headers the Worker sets on its internal upgrade to a session object (clients cannot reach it). */
+/**
+ * The Worker↔session route: headers the Worker sets on its internal upgrade to a session object
+ * (clients cannot reach it), read back by the session object.
+ */
 import type { ConnectRoute } from "../protocol/session/session.js";
 
 export const ROUTE_HEADER = "x-broker-route";

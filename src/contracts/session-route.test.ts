@@ -1,6 +1,6 @@
 /** The Worker → session object route header: what it carries, and what it refuses. */
 import { describe, expect, it } from "vitest";
-import { parseRoute, ROUTE_HEADER, routeHeaders } from "./internal-headers.js";
+import { parseRoute, ROUTE_HEADER, routeHeaders } from "./session-route.js";
 
 describe("the route header", () => {
   it("round-trips a route, edgeKeepalive included", () => {

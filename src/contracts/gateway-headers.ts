@@ -1,6 +1,6 @@
 /**
  * Headers our TCP gateway sets on its WebSocket upgrade to the Worker: one module, so both sides
- * read the same contract (the gateway imports it too).
+ * read the same contract (the gateway imports it too; see src/contracts/index.ts).
  */
 
 /** The device's address, believed only with the shared secret (see client-address.ts). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { topicMatches } from "../protocol/topic/match.js";
+import { topicMatches } from "./match.js";
 import { shardForFilter, shardForTopic, shardsForPublish, WILDCARD_SHARD } from "./shard-key.js";
 
 describe("shard keys", () => {

@@ -6,14 +6,14 @@
  * '$' topics never go there ([MQTT-4.7.2-1]: first-level wildcards never match them).
  */
 
-import { parseShared } from "../protocol/topic/shared.js";
+import { parseShared } from "./shared.js";
 
 /** '#' cannot be a topic level of a topic name, so it cannot collide with a real first level. */
 export const WILDCARD_SHARD = "#";
 
 export function shardForTopic(topic: string): string {
   const slash = topic.indexOf("/");
-  return "t/" + (slash === -1 ? topic : topic.slice(0, slash));
+  return `t/${slash === -1 ? topic : topic.slice(0, slash)}`;
 }
 
 /** A shared subscription `$share/{group}/{filter}` lives with its filter (MQTT 5 §4.8.2). */
@@ -22,7 +22,7 @@ export function shardForFilter(filter: string): string {
   if (shared) filter = shared.filter;
   const slash = filter.indexOf("/");
   const first = slash === -1 ? filter : filter.slice(0, slash);
-  return first === "+" || first === "#" ? WILDCARD_SHARD : "t/" + first;
+  return first === "+" || first === "#" ? WILDCARD_SHARD : `t/${first}`;
 }
 
 /** Whether the topic shard hands this topic's messages on to the wildcard shard. */
