@@ -106,6 +106,10 @@ export class ShardSubscriptions {
     return null;
   }
 
+  isMember(share: string, clientId: string): boolean {
+    return this.groups.get(share)?.members.includes(clientId) ?? false;
+  }
+
   /** Any member of the group, for a message that every member declined. */
   firstMember(share: string): string | null {
     return this.groups.get(share)?.members[0] ?? null;

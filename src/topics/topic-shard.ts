@@ -53,6 +53,11 @@ export class TopicShard {
   readonly subs: ShardSubscriptions;
   /** Offline clients and when to probe them again (review finding F28). */
   private readonly offline = new Map<string, number>();
+  /**
+   * Per group, the member whose delivery failed with its outcome unknown (it may have stored the
+   * batch): the lane's retry goes to it again, where it is recognised (F10), not to the next in turn.
+   */
+  private readonly uncertain = new Map<string, string>();
   readonly retained: RetainedStore;
   readonly log: MessageLog;
   readonly lanes: Lanes;
@@ -209,8 +214,10 @@ export class TopicShard {
   private async toGroup(share: string, batch: Delivery[], last: number | undefined): Promise<SendResult> {
     let left = batch;
     const tried = new Set<string>();
+    const again = this.uncertain.get(share);
+    this.uncertain.delete(share);
     while (left.length > 0) {
-      const member = this.subs.pickMember(share, tried);
+      const member = tried.size === 0 && again !== undefined && this.subs.isMember(share, again) ? again : this.subs.pickMember(share, tried);
       const force = member === null;
       const target = member ?? (tried.size > 0 ? this.subs.firstMember(share) : null);
       if (target === null) {
@@ -227,7 +234,10 @@ export class TopicShard {
       } catch (error) {
         // Nothing placed yet, or even the fallback failed: the lane retries the batch. Otherwise
         // the part already placed must not be placed again (F10): the failed member declined.
-        if (left === batch || force) throw error;
+        if (left === batch || force) {
+          this.uncertain.set(share, target);
+          throw error;
+        }
         continue;
       }
       if (outcome.gone) {

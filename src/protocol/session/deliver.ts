@@ -33,9 +33,12 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
         declined.push(index);
         return;
       }
+      // A retry of a group delivery already taken (its reply was lost) is not queued again (F10).
+      if (seq !== undefined && s.sharedTaken.has(shard, seq)) return;
       const retain = sub.retainAsPublished ? message.retain : false;
       const extra = { share: delivery.share, ...(sub.id !== undefined ? { subscriptionIds: [sub.id] } : {}) };
       actions.push(...s.enqueue(message, minQoS(sub.qos, message.qos), retain, now, extra));
+      if (seq !== undefined) s.sharedTaken.add(shard, seq);
       return;
     }
     if (seq !== undefined) {
@@ -71,6 +74,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
     const origin = seq !== undefined ? { shard, seq } : undefined;
     actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}, origin));
   });
+  s.sharedTaken.save();
   actions.push(...s.pump(now));
   // The reply tells the shard how far it may let go; later progress goes in `release` actions.
   const released = s.marks.releasePoint(shard);

@@ -25,6 +25,7 @@ import { MutedShards } from "./muted.js";
 import { Takeovers } from "./takeovers.js";
 import { RecentSubscriptions } from "./recent-subscriptions.js";
 import { PendingWills } from "./pending-wills.js";
+import { SharedTaken } from "./shared-taken.js";
 import type { AuthVerdict } from "./auth-verdict.js";
 import type { TopicRights } from "../../auth/authorizer.js";
 import { type DropReason, Outbound } from "./outbound.js";
@@ -55,6 +56,7 @@ export class Session {
   current: ConnectionState | null = null;
   outbound: Outbound;
   marks: Marks;
+  sharedTaken: SharedTaken;
   readonly muted: MutedShards;
   readonly takeovers = new Takeovers();
   readonly recentSubscriptions = new RecentSubscriptions();
@@ -78,6 +80,7 @@ export class Session {
     this.record = store.readSession();
     this.outbound = new Outbound(store, config);
     this.marks = new Marks(store);
+    this.sharedTaken = new SharedTaken(store);
     this.muted = new MutedShards(store);
     this.wills = new PendingWills(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
@@ -337,6 +340,7 @@ export class Session {
     this.record = undefined;
     this.outbound = new Outbound(this.store, this.config);
     this.marks = new Marks(this.store);
+    this.sharedTaken = new SharedTaken(this.store);
     this.muted.forget();
     this.aliases = { inbound: {}, outbound: {} };
     this.qos2InFlight = new Set();
