@@ -72,8 +72,16 @@ export class ShardSubscriptions {
     }
   }
 
-  removeClient(clientId: string): void {
-    for (const filter of [...(this.byClient.get(clientId) ?? [])]) this.remove(clientId, filter);
+  /** Removes a client's subscriptions, or only those made by `before` (see TopicShard.gone). */
+  removeClient(clientId: string, before?: number): void {
+    for (const filter of [...(this.byClient.get(clientId) ?? [])]) {
+      if (before !== undefined && (this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
+      this.remove(clientId, filter);
+    }
+  }
+
+  hasClient(clientId: string): boolean {
+    return this.byClient.has(clientId);
   }
 
   /**

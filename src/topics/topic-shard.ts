@@ -80,7 +80,7 @@ export class TopicShard {
       send: (to, batch) => this.send(to, batch),
       read: (key, after, maxBytes, maxCount) => this.log.read(key, after, maxBytes, maxCount),
       released: (key, upTo) => this.log.releaseUpTo(key, upTo),
-      gone: (to) => this.gone(to),
+      gone: (to, sentAt) => this.gone(to, sentAt),
       failed: (to, error, attempt) => peers.log("warn", `shard ${name}: delivery to ${describe(to)} failed (attempt ${attempt}): ${String(error)}`, "delivery_failures"),
       now: () => peers.now(),
       sleep: (ms) => peers.sleep(ms),
@@ -193,10 +193,11 @@ export class TopicShard {
     const last = lastSeq(batch);
     switch (to.kind) {
       case "client": {
+        const sentAt = this.peers.now();
         const outcome = await this.peers.deliver(to.clientId, batch);
         if (!outcome.gone && outcome.offline) this.markOffline(to.clientId);
         else this.offline.delete(to.clientId);
-        return outcome.gone ? { gone: true } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
+        return outcome.gone ? { gone: true, sentAt } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
       }
       case "wildcard":
         this.wildcard.heard(await this.peers.forward(batch));
@@ -251,11 +252,19 @@ export class TopicShard {
     return { gone: false, ...(last !== undefined ? { released: last } : {}) };
   }
 
-  private gone(to: Recipient): void {
-    this.log.releaseAll(recipientKey(to));
-    if (to.kind !== "client") return;
+  /**
+   * A session answered that it no longer exists. Only subscriptions made before the call went
+   * out were its: a reconnected client's fresh SUBSCRIBE may have reached this shard while the
+   * answer was on its way (F21). Those stay, with the messages kept for them.
+   */
+  private gone(to: Recipient, sentAt: number | undefined): void {
+    if (to.kind !== "client") {
+      this.log.releaseAll(recipientKey(to));
+      return;
+    }
     this.offline.delete(to.clientId);
-    this.removing(() => this.subs.removeClient(to.clientId));
+    this.removing(() => this.subs.removeClient(to.clientId, sentAt));
+    if (!this.subs.hasClient(to.clientId)) this.log.releaseAll(recipientKey(to));
     this.peers.log("info", `shard ${this.name}: session ${to.clientId} is gone; its subscriptions here are removed`, "sessions_gone");
   }
 
