@@ -3,6 +3,7 @@
  * Shared subscriptions ($share/{group}/{filter}) are one trie entry per group, whose members
  * take turns (MQTT 5 §4.8.2).
  */
+import { topicMatches } from "../protocol/topic/match.js";
 import { parseShared } from "../protocol/topic/shared.js";
 import { SubscriptionTrie } from "../protocol/topic/trie.js";
 import type { SyncKv } from "../storage/sync-kv.js";
@@ -78,6 +79,18 @@ export class ShardSubscriptions {
       if (before !== undefined && (this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
       this.remove(clientId, filter);
     }
+  }
+
+  /** Removes the client's non-shared filters matching `topic` made by `before`; returns them. */
+  removeMatching(clientId: string, topic: string, before: number): string[] {
+    const removed: string[] = [];
+    for (const filter of [...(this.byClient.get(clientId) ?? [])]) {
+      if (parseShared(filter) || !topicMatches(filter, topic)) continue;
+      if ((this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
+      this.remove(clientId, filter);
+      removed.push(filter);
+    }
+    return removed;
   }
 
   hasClient(clientId: string): boolean {

@@ -366,3 +366,30 @@ describe("TopicShard: a late `gone` (review F21)", () => {
     expect(f.got("c1")).toContain("after");
   });
 });
+
+describe("TopicShard: phantom subscriptions (review F20)", () => {
+  it("a session that holds no filter for a delivered topic has its subscriptions here for it removed", async () => {
+    const f = fakePeers();
+    const shard = new TopicShard(new MemoryKv(), "t/a", f.peers);
+    shard.wildcard.heard(idle);
+    shard.subscribe(
+      "c1",
+      [
+        { filter: "a/b", qos: 1, retained: false },
+        { filter: "a/+", qos: 1, retained: false },
+        { filter: "a/c", qos: 1, retained: false },
+      ],
+      0,
+    );
+    // The session's UNSUBSCRIBE of a/b and a/+ never reached this shard (the call failed).
+    f.answers.set("c1", () => ({ gone: false, declined: [], unmatched: ["a/b"] }));
+    shard.accept([msg("a/b", "m1")]);
+    await settle();
+    expect(shard.stats().subscriptions).toBe(1);
+    expect(f.logs.map((l) => l.counter)).toContain("phantom_subscriptions_removed");
+    f.answers.delete("c1");
+    shard.accept([msg("a/b", "m2"), msg("a/c", "m3")]);
+    await settle();
+    expect(f.got("c1")).toEqual(["m1", "m3"]);
+  });
+});

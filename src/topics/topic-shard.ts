@@ -195,6 +195,7 @@ export class TopicShard {
       case "client": {
         const sentAt = this.peers.now();
         const outcome = await this.peers.deliver(to.clientId, batch);
+        if (!outcome.gone && outcome.unmatched) this.phantoms(to.clientId, outcome.unmatched, sentAt);
         if (!outcome.gone && outcome.offline) this.markOffline(to.clientId);
         else this.offline.delete(to.clientId);
         return outcome.gone ? { gone: true, sentAt } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
@@ -266,6 +267,15 @@ export class TopicShard {
     this.removing(() => this.subs.removeClient(to.clientId, sentAt));
     if (!this.subs.hasClient(to.clientId)) this.log.releaseAll(recipientKey(to));
     this.peers.log("info", `shard ${this.name}: session ${to.clientId} is gone; its subscriptions here are removed`, "sessions_gone");
+  }
+
+  /** The session holds no filter for these topics: its subscriptions here for them are phantoms (F20). */
+  private phantoms(clientId: string, topics: string[], sentAt: number): void {
+    const removed: string[] = [];
+    this.removing(() => {
+      for (const topic of topics) removed.push(...this.subs.removeMatching(clientId, topic, sentAt));
+    });
+    if (removed.length > 0) this.peers.log("warn", `shard ${this.name}: ${clientId} no longer holds ${removed.join(", ")}; removed here`, "phantom_subscriptions_removed");
   }
 
   private markOffline(clientId: string): void {

@@ -205,6 +205,19 @@ describe("shared subscriptions", () => {
     expect(restarted.outbound.size).toBe(1);
   });
 
+  it("says which delivered topics no filter of the session matches, so the shard drops its phantom rows (F20)", () => {
+    const { session } = subscribed([sub("a/c", 1), sub(SHARE, 1)]);
+    const { outcome } = session.deliver(
+      "t/a",
+      [
+        { seq: 1, message: message("a/b", "phantom", 1) },
+        { seq: 2, message: message("a/c", "real", 1) },
+      ],
+      0,
+    );
+    expect(outcome).toMatchObject({ gone: false, unmatched: ["a/b"] });
+  });
+
   it("a shared message is not delivered again through the non-shared path", () => {
     const { session } = subscribed([sub(SHARE, 1)]);
     expect(session.deliver("t/a", [{ seq: 1, message: message("a/b", "m", 1) }], 0).actions).toEqual([]);

@@ -25,6 +25,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
   if (!record) return { actions: [], outcome: { gone: true } };
   const actions: Action[] = [];
   const declined: number[] = [];
+  const unmatched = new Set<string>();
   deliveries.forEach((delivery, index) => {
     const { seq, message } = delivery;
     if (delivery.share !== undefined) {
@@ -70,6 +71,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       if (sub.retainAsPublished && message.retain) retain = true;
       if (sub.id !== undefined && !ids.includes(sub.id)) ids.push(sub.id);
     }
+    if (granted === -1 && !Object.keys(record.subscriptions).some((f) => !isShared(f) && topicMatches(f, message.topic))) unmatched.add(message.topic);
     if (granted === -1 || designated !== shard) return;
     const origin = seq !== undefined ? { shard, seq } : undefined;
     actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}, origin));
@@ -81,5 +83,6 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
   if (released !== undefined) s.marks.reported(shard, released);
   // An offline client gets no QoS 0 messages: the shard stops sending them until told (F28).
   if (!s.current) s.muted.note(shard);
-  return { actions, outcome: { gone: false, declined, ...(released !== undefined ? { released } : {}), ...(s.current ? {} : { offline: true as const }) } };
+  const extra = { ...(released !== undefined ? { released } : {}), ...(s.current ? {} : { offline: true as const }), ...(unmatched.size > 0 ? { unmatched: [...unmatched] } : {}) };
+  return { actions, outcome: { gone: false, declined, ...extra } };
 }
