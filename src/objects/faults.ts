@@ -15,6 +15,8 @@ export interface FaultPlan {
   loseDeliveryReplyOn?: string;
   /** The session core throws after it applied a delivery with such a topic (review F13: all or nothing). */
   throwInDeliverOn?: string;
+  /** A topic shard stores a publish with such a topic, then the reply to its publisher is lost (F14). */
+  losePublishReplyOn?: string;
   /** A topic shard resets when a publish with a topic starting with this reaches it, before storing. */
   resetShardOn?: string;
   /** The wildcard shard resets when a forward with such a topic reaches it, before storing. */

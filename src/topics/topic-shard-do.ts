@@ -94,17 +94,18 @@ export class TopicShardDO extends DurableObject<Env> implements TopicShardRpc {
   async publish(shard: string, messages: Message[]): Promise<void> {
     this.enter(shard);
     if (this.faults?.fires("resetShardOn", messages)) await this.reset("fault injected: topic shard reset");
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       if (this.accepting.length === 0) setTimeout(() => this.acceptWaiting(), 0);
       this.accepting.push({ messages, done: (error) => (error === undefined ? resolve() : reject(error)) });
     });
+    if (this.faults?.fires("losePublishReplyOn", messages)) throw new Error("fault injected: the reply to a publish is lost");
   }
 
   private acceptWaiting(): void {
     const calls = this.accepting;
     this.accepting = [];
     try {
-      this.core!.accept(calls.flatMap((c) => c.messages));
+      this.core!.acceptPublished(calls.flatMap((c) => c.messages));
       for (const c of calls) c.done();
     } catch (error) {
       for (const c of calls) c.done(error);
@@ -188,7 +189,7 @@ export class TopicShardDO extends DurableObject<Env> implements TopicShardRpc {
         now: () => Date.now(),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       },
-      { maxRetained: this.config.maxRetainedPerShard },
+      { maxRetained: this.config.maxRetainedPerShard, keepPublishKeysMs: this.config.maxSessionExpiry * 1000 },
     );
     if (this.core.log.stats.messages > 0) void this.armRetry();
     return this.core;

@@ -13,6 +13,7 @@ import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type Q
 import type { SyncKv } from "../storage/sync-kv.js";
 import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
+import { PublishKeys } from "./publish-keys.js";
 import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
 import { type RetainedPage, RetainedStore } from "./retained-store.js";
 import { reachesWildcardShard, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
@@ -53,6 +54,7 @@ export class TopicShard {
   readonly subs: ShardSubscriptions;
   /** Offline clients and when to probe them again (review finding F28). */
   private readonly offline = new Map<string, number>();
+  private readonly publishKeys: PublishKeys;
   /**
    * Per group, the member whose delivery failed with its outcome unknown (it may have stored the
    * batch): the lane's retry goes to it again, where it is recognised (F10), not to the next in turn.
@@ -68,8 +70,9 @@ export class TopicShard {
     kv: SyncKv,
     readonly name: string | undefined,
     private readonly peers: ShardPeers,
-    options: { maxRetained?: number } = {},
+    options: { maxRetained?: number; keepPublishKeysMs?: number } = {},
   ) {
+    this.publishKeys = new PublishKeys(kv, options.keepPublishKeysMs ?? 7 * 24 * 3600 * 1000);
     this.subs = new ShardSubscriptions(kv);
     // The wildcard shard mirrors what topic shards kept: only they refuse (no drift between them).
     this.retained = new RetainedStore(kv, name === WILDCARD_SHARD ? undefined : options.maxRetained);
@@ -111,6 +114,17 @@ export class TopicShard {
     this.removing(() => {
       for (const filter of filters) this.subs.remove(clientId, filter);
     });
+  }
+
+  /**
+   * Publishes from sessions: a QoS 2 publish stored before (its route's outcome was uncertain,
+   * and the publisher's session routed it again) is acknowledged but not stored twice (F14).
+   */
+  acceptPublished(messages: Message[]): void {
+    const now = this.peers.now();
+    const fresh = messages.filter((m) => !this.publishKeys.repeated(m, now));
+    if (fresh.length < messages.length) this.peers.log("info", `shard ${this.name}: ${messages.length - fresh.length} QoS 2 publish(es) routed again were already stored`, "qos2_reroutes_skipped");
+    this.accept(fresh);
   }
 
   /** Accepts publishes in order: durable ones are in the log when this returns. */

@@ -21,6 +21,7 @@ const FAULTS = JSON.stringify({
   resetSessionOn: "fault-session/boom",
   loseDeliveryReplyOn: "fault-lost/",
   throwInDeliverOn: "fault-throw/",
+  losePublishReplyOn: "fault-pubreply/",
   resetShardOn: "fault-shard/",
   resetWildcardOn: "fault-wild/",
   delayForward: { prefix: "fault-slow/", ms: 1500 },
@@ -131,6 +132,23 @@ describe("object resets (fault injection)", () => {
     const sent = await publishAll(pub, (i) => `fault-throw/${i % 2}`, 20, 1, "t");
     const result = await tally("failure-inside-delivery", inbox, sent.payloads, sent.acked);
     expect(result.lost).toBe(0);
+    sub.end(true);
+    pub.end(true);
+  }, 60_000);
+
+  it("the reply to a QoS 2 publish is lost after the shard stored it: routed again on the retransmission, delivered once (review F14)", async () => {
+    const sub = await resilient(uniqueId("f14-sub"));
+    await sub.subscribeAsync("fault-pubreply/#", { qos: 2 });
+    const inbox = collect(sub);
+    const pub = await resilient(uniqueId("f14-pub"));
+    // The first publish gets no PUBREC (its route failed); mqtt.js sends it again on reconnecting.
+    const first = pub.publishAsync("fault-pubreply/x", "once", { qos: 2 });
+    await quiet(1000); // the route has failed by now (nothing to wait for: no PUBREC comes)
+    (pub as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await first;
+    const result = await tally("lost-publish-reply", inbox, ["once"], 1, 15_000);
+    expect(result.lost).toBe(0);
+    expect(result.duplicated).toBe(0);
     sub.end(true);
     pub.end(true);
   }, 60_000);
