@@ -48,6 +48,21 @@ async function open(transport: Transport, v: Version): Promise<Raw> {
 const connectOf = (v: Version): Uint8Array =>
   mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: v, clientId: uniqueId("conf"), clean: true, keepalive: 30 } as Packet, { protocolVersion: v });
 
+/**
+ * The client subscribes at QoS 2 to a topic of its own and publishes one message there at `qos`;
+ * returns the packet id the server delivered it back with, once every answer has arrived.
+ */
+async function deliveredTo(raw: Raw, v: Version, qos: 1 | 2): Promise<number> {
+  const topic = `conformance/${uniqueId("ack")}`;
+  raw.send(mqttPacket.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos: 2 }] } as Packet, { protocolVersion: v }));
+  await raw.expect("suback");
+  raw.send(mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.from("x"), qos, messageId: 2, retain: false, dup: false } as Packet, { protocolVersion: v }));
+  await raw.expect(qos === 1 ? "puback" : "pubrec");
+  const delivered = await raw.expect("publish");
+  expect(delivered).toMatchObject({ qos });
+  return (delivered as { messageId: number }).messageId;
+}
+
 /** Packets received until the connection closed (fails after 10 s without a close). */
 async function untilClosed(raw: Raw): Promise<Packet[]> {
   const closed = await Promise.race([raw.closed.then(() => true), quiet(10_000).then(() => false)]);
@@ -66,7 +81,7 @@ for (const transport of ["websocket", "gateway"] as const) {
           raw.send(connectOf(v));
           expect(await raw.expect("connack")).toMatchObject(v === 5 ? { reasonCode: 0 } : { returnCode: 0 });
         }
-        raw.send(c.bytes(v));
+        raw.send(c.bytes(v, c.delivery ? await deliveredTo(raw, v, c.delivery) : 0));
         const got = await untilClosed(raw);
         if (v === 5) expect(got).toEqual([expect.objectContaining({ cmd: c.connect ? "connack" : "disconnect", reasonCode: c.reason5 })]);
         // 3.1.1: no server DISCONNECT exists, and a bad CONNECT gets no CONNACK [MQTT-3.1.4-1].
