@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectBytes, props, rows, str, u16, u32, type Version } from "../conformance/cases.js";
 import { type Broker, startBroker } from "../helpers/broker.js";
 import { RawClient, quiet, uniqueId } from "../helpers/clients.js";
+import { eventually } from "../helpers/eventually.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { RawTcpClient } from "../helpers/tcp-client.js";
 
@@ -110,5 +111,48 @@ describe("a CONNACK never exceeds the client's Maximum Packet Size [MQTT-3.1.2-2
       expect(mqttPacket.generate(connack, { protocolVersion: 5 }).byteLength).toBeLessThanOrEqual(16);
       raw.destroy();
     });
+  }
+});
+
+describe("[MQTT-3.1.2-8] a new connection for the client id within the Will Delay cancels the will, whatever Clean Start says", () => {
+  for (const transport of ["websocket", "gateway"] as const) {
+    it(`[MQTT-3.1.2-8] a reconnect with Clean Start 1 within a Will Delay of 2 s publishes no will (${transport})`, async () => {
+      const topic = `conformance/will/${uniqueId()}`;
+      const clientId = uniqueId("will");
+      const watcher = await open(transport, 5);
+      watcher.send(connectOf(5));
+      await watcher.expect("connack");
+      watcher.send(mqttPacket.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic, qos: 1 }] } as Packet, { protocolVersion: 5 }));
+      await watcher.expect("suback");
+
+      const connect = (clean: boolean, will: boolean) =>
+        mqttPacket.generate(
+          {
+            cmd: "connect",
+            protocolId: "MQTT",
+            protocolVersion: 5,
+            clientId,
+            clean,
+            keepalive: 30,
+            properties: { sessionExpiryInterval: 60 },
+            ...(will ? { will: { topic, payload: Buffer.from("gone"), qos: 1, retain: false, properties: { willDelayInterval: 2 } } } : {}),
+          } as Packet,
+          { protocolVersion: 5 },
+        );
+      const first = await open(transport, 5);
+      first.send(connect(true, true));
+      await first.expect("connack");
+      // Closed without DISCONNECT: the will waits out its delay.
+      first.destroy();
+      await eventually(async () => (await broker.stats("sessions", clientId)).connected === false);
+
+      const second = await open(transport, 5);
+      second.send(connect(true, false));
+      expect(await second.expect("connack")).toMatchObject({ reasonCode: 0, sessionPresent: false });
+      await quiet(3_000);
+      expect(watcher.packets.filter((p) => p.cmd === "publish")).toEqual([]);
+      second.destroy();
+      watcher.destroy();
+    }, 20_000);
   }
 });

@@ -105,6 +105,12 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
   }
 
+  // A new connection for the client id before the Will Delay Interval passed cancels the delayed
+  // will, whatever Clean Start says, before a Clean Start discards the session (which would
+  // publish it) [MQTT-3.1.2-8], [MQTT-3.1.3-9]. One whose delay passed is due: the discard or the
+  // expiry below still publishes it.
+  if (s.record?.delayedWill && now < s.record.delayedWill.at) delete s.record.delayedWill;
+
   // A session whose expiry passed while nobody was looking is gone, queued messages included.
   if (sessionExpired(s.record, now)) actions.push(...s.discard(now));
 
@@ -118,7 +124,8 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     sessionPresent = true;
     s.record.expiryInterval = expiry;
     delete s.record.expiresAt;
-    // A reconnect before the Will Delay Interval passed cancels the will [MQTT-3.1.3-9].
+    // Resumed: a will still pending is cancelled as well [MQTT-3.1.3-9] (one whose delay passed
+    // but whose timer has not run yet too, as before).
     delete s.record.delayedWill;
   } else {
     s.record = newSessionRecord(clientId, expiry);
