@@ -103,6 +103,20 @@ describe("a CONNACK never exceeds the client's Maximum Packet Size [MQTT-3.1.2-2
       expect(mqttPacket.generate(got[0]!, { protocolVersion: 5 }).byteLength).toBeLessThanOrEqual(8);
     });
 
+    it(`[MQTT-3.2.2-16] a CONNACK whose Assigned Client Identifier cannot fit a Maximum Packet Size of 20 is CONNACK 0x80, then close (${transport})`, async () => {
+      const raw = await open(transport, 5);
+      raw.send(connectBytes(5, { clientId: str(""), properties: props(0x27, ...u32(20)) }));
+      const got = await untilClosed(raw);
+      expect(got).toEqual([expect.objectContaining({ cmd: "connack", reasonCode: 0x80 })]);
+      expect(mqttPacket.generate(got[0]!, { protocolVersion: 5 }).byteLength).toBeLessThanOrEqual(20);
+    });
+
+    it(`no CONNACK fits a Maximum Packet Size of 4: the connection closes with nothing sent (${transport})`, async () => {
+      const raw = await open(transport, 5);
+      raw.send(connectBytes(5, { clientId: str(uniqueId("tiny")), properties: props(0x27, ...u32(4)) }));
+      expect(await untilClosed(raw)).toEqual([]);
+    });
+
     it(`an accepting CONNACK fits a Maximum Packet Size of 16 (${transport})`, async () => {
       const raw = await open(transport, 5);
       raw.send(connectBytes(5, { clientId: str(uniqueId("small")), properties: props(0x27, ...u32(16)) }));
