@@ -38,7 +38,8 @@ describe("conformance table: every forbidden packet gets the specification's ans
     const answerText = v === 5 ? `${c.connect ? "CONNACK" : "DISCONNECT"} 0x${c.reason5!.toString(16)}` : "close";
     it(`${clause} ${c.name} (MQTT ${v === 5 ? "5.0" : "3.1.1"}): ${answerText}`, () => {
       const { input, packets, closes } = answer(c, v);
-      if (v === 5) expect(packets).toEqual([expect.objectContaining({ cmd: c.connect ? "connack" : "disconnect", reasonCode: c.reason5 })]);
+      // MQTT 5: with the Reason String that says why (§4.13.1; the client did not set Request Problem Information 0).
+      if (v === 5) expect(packets).toEqual([expect.objectContaining({ cmd: c.connect ? "connack" : "disconnect", reasonCode: c.reason5, properties: { reasonString: expect.any(String) } })]);
       // 3.1.1 has no DISCONNECT from the server, and a bad CONNECT gets no CONNACK [MQTT-3.1.4-1].
       else expect(packets).toEqual([]);
       expect(closes).toEqual([expect.objectContaining({ error: true })]);
