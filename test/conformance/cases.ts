@@ -19,9 +19,17 @@ export interface ConformanceCase {
   name: string;
   /** The clause per version (they are numbered differently), e.g. { 4: "[MQTT-3.8.3-4]", 5: "[MQTT-3.8.3-5]" }. */
   clause: Partial<Record<Version, string>>;
-  /** The packet, for a version (a CONNECT when `connect` is set; else sent after a CONNECT that succeeded). */
-  bytes: (v: Version) => Uint8Array;
+  /**
+   * The packet, for a version (a CONNECT when `connect` is set; else sent after a CONNECT that
+   * succeeded). With `delivery`, `packetId` is the one the server gave the delivered message.
+   */
+  bytes: (v: Version, packetId: number) => Uint8Array;
   connect?: true;
+  /**
+   * For acknowledgements: first the client subscribes at QoS 2 and the server delivers it one
+   * message at this QoS (and nothing else is in flight), then `bytes` answers that delivery.
+   */
+  delivery?: 1 | 2;
   /** MQTT 5's reason code (in DISCONNECT, or in CONNACK for a CONNECT). */
   reason5?: number;
 }
@@ -296,6 +304,39 @@ export const CASES: ConformanceCase[] = [
     bytes: (v) => connectBytes(v, { flags: 0x42, rest: field([1, 2, 3]) }),
   },
   { name: "a second CONNECT is a Protocol Error", clause: both("[MQTT-3.1.0-2]"), bytes: (v) => connectBytes(v), reason5: PROTOCOL_ERROR },
+
+  // ---- the acknowledgement that does not fit the delivery's QoS (§4.3.2, §4.3.3) ----
+  // MQTT 5 names no reason code for these; an acknowledgement "inconsistent with the state of the
+  // Server" is a Protocol Error by its definition (§1.2), answered as §4.13.1 says. 3.1.1: a
+  // protocol violation, so the connection closes [MQTT-4.8.0-1]; in particular no PUBREL follows.
+  {
+    name: "PUBACK for a QoS 2 delivery (it waits for PUBREC) is a Protocol Error",
+    clause: both("[MQTT-4.3.3-3]", "[MQTT-4.3.3-1]"),
+    delivery: 2,
+    bytes: (_v, id) => packet(0x40, u16(id)),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "PUBREC for a QoS 1 delivery (it waits for PUBACK) is a Protocol Error, and gets no PUBREL",
+    clause: both("[MQTT-4.3.2-3]", "[MQTT-4.3.2-1]"),
+    delivery: 1,
+    bytes: (_v, id) => packet(0x50, u16(id)),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "PUBCOMP for a QoS 1 delivery (it waits for PUBACK) is a Protocol Error",
+    clause: both("[MQTT-4.3.2-3]", "[MQTT-4.3.2-1]"),
+    delivery: 1,
+    bytes: (_v, id) => packet(0x70, u16(id)),
+    reason5: PROTOCOL_ERROR,
+  },
+  {
+    name: "PUBCOMP for a QoS 2 delivery before its PUBREC (no PUBREL was sent) is a Protocol Error",
+    clause: both("[MQTT-4.3.3-3]", "[MQTT-4.3.3-1]"),
+    delivery: 2,
+    bytes: (_v, id) => packet(0x70, u16(id)),
+    reason5: PROTOCOL_ERROR,
+  },
 ];
 
 /** The (case, version) pairs of the table. */

@@ -3,7 +3,7 @@ import type { IConnackPacket } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { decodePacket, encodePacket } from "../codec/codec.js";
 import { ALLOWED } from "./auth-verdict.js";
-import { forVersion, newSession, ok, packets, route } from "./test-support.js";
+import { forVersion, newSession, ok, only, packets, route, sent } from "./test-support.js";
 import { fitConnack } from "./wire.js";
 
 const { connectPacket } = forVersion(5);
@@ -42,5 +42,40 @@ describe("CONNACK within the client's Maximum Packet Size [MQTT-3.1.2-24]", () =
     expect(fitConnack(connack, 1000)).toBe(connack);
     expect(fitConnack(connack, undefined)).toBe(connack);
     expect(fitConnack({ cmd: "pingresp" }, 1)).toEqual({ cmd: "pingresp" });
+  });
+});
+
+describe("a CONNACK that cannot fit the client's Maximum Packet Size is not sent [MQTT-3.1.2-24]", () => {
+  const longId = `assigned-${"x".repeat(40)}`;
+
+  it("[MQTT-3.2.2-16] an accepting CONNACK whose Assigned Client Identifier does not fit refuses the connection with CONNACK 0x80, and nothing is taken", () => {
+    const { session } = newSession({ topicAliasMaximum: 0 });
+    const actions = session.receive("k1", route(longId, true), ok(connectPacket("", { properties: { maximumPacketSize: 30 } })), 0, ALLOWED);
+    const [connack] = packets(actions, "connack");
+    // The identifier is not left out (the client must learn it), so the connection cannot go on;
+    // no other code applies, so 0x80 Unspecified error (§3.2.2.2).
+    expect(connack).toMatchObject({ reasonCode: 0x80 });
+    expect(size(connack!)).toBeLessThanOrEqual(30);
+    expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: true })]);
+    expect(session.current).toBeNull();
+    expect(session.record).toBeUndefined();
+  });
+
+  it("the live connection keeps the session when a newcomer's CONNACK could not fit", () => {
+    const { session } = newSession();
+    session.receive("k0", route("c0"), ok(connectPacket("c0")), 0, ALLOWED);
+    const actions = session.receive("k1", route("c0"), ok(connectPacket("c0", { properties: { maximumPacketSize: 6, requestResponseInformation: true } })), 0, ALLOWED);
+    expect(sent(actions, "k0")).toEqual([]);
+    expect(session.current?.connId).toBe("k0");
+  });
+
+  it("a CONNACK that fits no Maximum Packet Size that small (4 bytes) is not sent at all: the connection just closes", () => {
+    for (const properties of [{ maximumPacketSize: 4 }, { maximumPacketSize: 4, receiveMaximum: 0 }]) {
+      const { session } = newSession();
+      const actions = session.receive("k1", route("c1"), decodePacket(encodePacket(connectPacket("c1", { properties }), 5), undefined), 0, ALLOWED);
+      expect(sent(actions)).toEqual([]);
+      expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: true })]);
+      expect(session.current).toBeNull();
+    }
   });
 });

@@ -40,23 +40,31 @@ describe("QoS 1 to the client [MQTT-4.3.2-1]", () => {
     expect(outKeys(kv)).toEqual([]);
   });
 
-  it("logs an acknowledgement for an unknown packet id and changes nothing", () => {
+  it("logs an acknowledgement for an unknown packet id and changes nothing (§3.6.2.1: not an error during recovery)", () => {
     const { session } = subscribed([["a/b", 1]]);
     const [p] = publishes(deliverMany(session, [1]));
-    const actions = ack(session, "puback", p!.messageId! + 1);
-    expect(actions).toEqual([expect.objectContaining({ type: "log", level: "warn", counter: "unknown_acks" })]);
-    expect(session.outbound.size).toBe(1);
-    // A PUBCOMP is not an acknowledgement of a QoS 1 message.
-    expect(ack(session, "pubcomp", p!.messageId!)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
+    const unknown = p!.messageId! + 1;
+    expect(ack(session, "puback", unknown)).toEqual([expect.objectContaining({ type: "log", level: "warn", counter: "unknown_acks" })]);
+    expect(ack(session, "pubcomp", unknown)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
     // An unknown PUBREC is logged and still answered with PUBREL so the client can finish.
-    expect(ack(session, "pubrec", p!.messageId!)).toEqual([
+    expect(ack(session, "pubrec", unknown)).toEqual([
       expect.objectContaining({ counter: "unknown_acks" }),
-      { type: "send", connId: "conn1", version: 4, packet: { cmd: "pubrel", messageId: p!.messageId } },
+      { type: "send", connId: "conn1", version: 4, packet: { cmd: "pubrel", messageId: unknown } },
     ]);
     expect(session.outbound.size).toBe(1);
     // The QoS 1 message is still waiting for its PUBACK.
     expect(ack(session, "puback", p!.messageId!)).toEqual([expect.objectContaining({ type: "release", upTo: 1 })]);
     expect(session.outbound.size).toBe(0);
+  });
+
+  it("[MQTT-4.3.2-1] a PUBREC or PUBCOMP for a QoS 1 message closes the connection, with no PUBREL (3.1.1 §4.8)", () => {
+    for (const cmd of ["pubrec", "pubcomp"] as const) {
+      const { session } = subscribed([["a/b", 1]]);
+      const [p] = publishes(deliverMany(session, [1]));
+      const actions = ack(session, cmd, p!.messageId!);
+      expect(sent(actions)).toEqual([]);
+      expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
+    }
   });
 });
 
@@ -77,13 +85,19 @@ describe("QoS 2 to the client [MQTT-4.3.3-1]", () => {
     expect(outKeys(kv)).toEqual([]);
   });
 
-  it("refuses PUBCOMP before PUBREC and PUBACK for a QoS 2 message", () => {
+  it("[MQTT-4.3.3-1] a PUBCOMP before PUBREC, or a PUBACK, for a QoS 2 message closes the connection (3.1.1 §4.8)", () => {
+    for (const cmd of ["pubcomp", "puback"] as const) {
+      const { session } = subscribed([["a/b", 2]]);
+      const id = publishes(deliverMany(session, [1], 2))[0]!.messageId!;
+      const actions = ack(session, cmd, id);
+      expect(sent(actions)).toEqual([]);
+      expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
+    }
+    // Released by PUBREL, it waits for PUBCOMP: a PUBACK is as wrong then.
     const { session } = subscribed([["a/b", 2]]);
     const id = publishes(deliverMany(session, [1], 2))[0]!.messageId!;
-    expect(ack(session, "pubcomp", id)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
-    expect(ack(session, "puback", id)).toEqual([expect.objectContaining({ counter: "unknown_acks" })]);
-    expect(session.outbound.size).toBe(1);
     expect(sent(ack(session, "pubrec", id))).toEqual([{ cmd: "pubrel", messageId: id }]);
+    expect(only(ack(session, "puback", id), "close")).toEqual([expect.objectContaining({ error: true })]);
   });
 });
 

@@ -212,6 +212,11 @@ export class Outbound {
     return actions.concat(this.pump(conn, send, dropped, finished));
   }
 
+  /** The message in flight under `packetId` (sent, or released by a PUBREL), if any. */
+  inFlight(packetId: number): Readonly<OutboundEntry> | undefined {
+    return this.byPacketId.get(packetId);
+  }
+
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done [MQTT-4.3.2-1], [MQTT-4.3.3-1]. */
   complete(packetId: number, expectQoS: 1 | 2): OutboundEntry | undefined {
     const entry = this.byPacketId.get(packetId);

@@ -362,13 +362,29 @@ describe("Will Delay Interval [MQTT-3.1.3-9]", () => {
     expect(only(session.connectionLost("k2", 6_000), "route")).toEqual([]);
   });
 
-  it("a reconnect with Clean Start 1 ends the session, so the delayed will goes out then", () => {
+  it("[MQTT-3.1.2-8] a new connection for the client id within the delay cancels the will, even with Clean Start 1 (which ends the session)", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 30 }) });
     session.connectionLost("k1", 0);
     const actions = settle(connect(session, "k2", "c1", { clean: true }, 3_000));
-    expect(wills(actions)).toHaveLength(1);
+    expect(wills(actions)).toEqual([]);
     expect(session.nextDeadline()).toBeNull();
+    expect(only(session.timer(30_000), "route")).toEqual([]);
+  });
+
+  it("[MQTT-3.1.2-8] a takeover within the delay cancels the taken-over connection's delayed will, with Clean Start 1 too", () => {
+    const { session } = newSession();
+    connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 30 }) });
+    const actions = settle(connect(session, "k2", "c1", { clean: true }, 1_000));
+    expect(wills(actions)).toEqual([]);
+    expect(only(session.timer(31_000), "route")).toEqual([]);
+  });
+
+  it("a Clean Start 1 reconnect after the delay passed (its timer not yet run) still publishes the will: the delay elapsed first", () => {
+    const { session } = newSession();
+    connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 5 }) });
+    session.connectionLost("k1", 0);
+    expect(wills(settle(connect(session, "k2", "c1", { clean: true }, 5_000)))).toHaveLength(1);
   });
 
   it("a session that ends before the delay publishes the will when it ends", () => {

@@ -19,13 +19,19 @@ export function ack(cmd: "puback" | "pubrec" | "pubrel" | "pubcomp", messageId: 
   return (version === 5 ? { cmd, messageId, reasonCode } : { cmd, messageId }) as Packet;
 }
 
+/** Whether `packet`, encoded for MQTT 5, is within a Maximum Packet Size (none: no limit). */
+export function fitsMaximum(packet: Packet, maximumPacketSize: number | undefined): boolean {
+  return !maximumPacketSize || encodePacket(packet, 5).byteLength <= maximumPacketSize;
+}
+
 /**
  * A CONNACK within the client's Maximum Packet Size: the server MUST NOT send a larger packet
  * [MQTT-3.1.2-24], and leaves out the Reason String and User Properties first ([MQTT-3.2.2-19],
  * [MQTT-3.2.2-20]). Next go the properties that only repeat their default (§3.2.2.3: Retain,
  * Wildcard, Subscription Identifier and Shared Subscription Available 1, Topic Alias Maximum 0,
- * Receive Maximum 65,535), then the optional Response Information (§3.2.2.3.15); what remains
- * (the Assigned Client Identifier, limits the client must know) is sent as it is.
+ * Receive Maximum 65,535), then the optional Response Information (§3.2.2.3.15). What remains
+ * (the Assigned Client Identifier, limits the client must know) is needed: when it still does
+ * not fit (see `fitsMaximum`) the CONNACK must not be sent, and the connection cannot go on.
  */
 export function fitConnack(packet: Packet, maximumPacketSize: number | undefined): Packet {
   const props = (packet as IConnackPacket).properties;

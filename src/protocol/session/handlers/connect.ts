@@ -9,7 +9,7 @@ import { type AuthVerdict, JWT_AUTH_METHOD } from "../auth-verdict.js";
 import { messageProperties } from "./properties.js";
 import { close, send, type Session } from "../session.js";
 import { NEVER_EXPIRES, newSessionRecord, sessionExpired, type ConnectionState, type Will } from "../state.js";
-import { connack, fitConnack } from "../wire.js";
+import { connack, fitConnack, fitsMaximum } from "../wire.js";
 
 /** Longest user name accepted, in UTF-8 bytes. */
 export const MAX_USERNAME_BYTES = 1024;
@@ -86,6 +86,27 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   if (v5 && props.receiveMaximum === 0) throw new ProtocolError(Reason.ProtocolError, "Receive Maximum of 0");
   if (v5 && props.maximumPacketSize === 0) throw new ProtocolError(Reason.ProtocolError, "Maximum Packet Size of 0");
 
+  // Clean Start discards any session [MQTT-3.1.2-4]; otherwise it is resumed [MQTT-3.1.2-5].
+  const requested = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
+  // MAX_SESSION_EXPIRY caps it (review F16); an MQTT 5 client is told in CONNACK (§3.2.2.3.2).
+  const expiry = Math.min(requested, config.maxSessionExpiry);
+  // Server Keep Alive: the broker may lower an MQTT 5 client's keepalive [MQTT-3.2.2-21].
+  let keepalive = packet.keepalive ?? 0;
+  let serverKeepAlive: number | undefined;
+  if (v5 && config.maxKeepalive > 0 && (keepalive === 0 || keepalive > config.maxKeepalive)) {
+    keepalive = serverKeepAlive = config.maxKeepalive;
+  }
+  const properties = v5
+    ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined, props.authenticationMethod)
+    : undefined;
+  // The CONNACK must fit the client's Maximum Packet Size [MQTT-3.1.2-24]. What fitConnack cannot
+  // leave out (the Assigned Client Identifier [MQTT-3.2.2-16], limits and values the client must
+  // use) is needed to go on, so without room for it the connection is refused before anything is
+  // taken over: no other reason code applies, so 0x80 Unspecified error (§3.2.2.2).
+  if (v5 && !fitsMaximum(fitConnack(connack(version, Reason.Success, true, properties), props.maximumPacketSize), props.maximumPacketSize)) {
+    return refuse(Reason.UnspecifiedError, `the CONNACK does not fit the Maximum Packet Size of ${props.maximumPacketSize} bytes`);
+  }
+
   const actions: Action[] = [];
   if (s.current) {
     // Two tabs or devices with one client id take the session from each other for ever: past
@@ -105,20 +126,24 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
     actions.push(...s.fail(s.current.connId, Reason.SessionTakenOver, "session taken over", now));
   }
 
+  // A new connection for the client id before the Will Delay Interval passed cancels the delayed
+  // will, whatever Clean Start says, before a Clean Start discards the session (which would
+  // publish it) [MQTT-3.1.2-8], [MQTT-3.1.3-9]. One whose delay passed is due: the discard or the
+  // expiry below still publishes it.
+  if (s.record?.delayedWill && now < s.record.delayedWill.at) delete s.record.delayedWill;
+
   // A session whose expiry passed while nobody was looking is gone, queued messages included.
   if (sessionExpired(s.record, now)) actions.push(...s.discard(now));
 
   // Apply: Clean Start discards any session [MQTT-3.1.2-4]; otherwise it is resumed [MQTT-3.1.2-5].
-  const requested = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
-  // MAX_SESSION_EXPIRY caps it (review F16); an MQTT 5 client is told in CONNACK (§3.2.2.3.2).
-  const expiry = Math.min(requested, config.maxSessionExpiry);
   let sessionPresent = false;
   if (cleanStart && s.record) actions.push(...s.discard(now));
   if (s.record) {
     sessionPresent = true;
     s.record.expiryInterval = expiry;
     delete s.record.expiresAt;
-    // A reconnect before the Will Delay Interval passed cancels the will [MQTT-3.1.3-9].
+    // Resumed: a will still pending is cancelled as well [MQTT-3.1.3-9] (one whose delay passed
+    // but whose timer has not run yet too, as before).
     delete s.record.delayedWill;
   } else {
     s.record = newSessionRecord(clientId, expiry);
@@ -132,12 +157,6 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   s.aliases = { inbound: {}, outbound: {} };
   if (hadAliases) s.saveAliases();
 
-  // Server Keep Alive: the broker may lower an MQTT 5 client's keepalive [MQTT-3.2.2-21].
-  let keepalive = packet.keepalive ?? 0;
-  let serverKeepAlive: number | undefined;
-  if (v5 && config.maxKeepalive > 0 && (keepalive === 0 || keepalive > config.maxKeepalive)) {
-    keepalive = serverKeepAlive = config.maxKeepalive;
-  }
   const conn: ConnectionState = {
     connId,
     clientId,
@@ -160,9 +179,6 @@ export function handleConnect(s: Session, connId: string, route: ConnectRoute, p
   for (const shard of s.muted.takeAll()) actions.push({ type: "online", shard, clientId });
 
   // Acknowledge: CONNACK first [MQTT-3.2.0-1]; session present per [MQTT-3.2.2-2] / [MQTT-3.2.2-3].
-  const properties = v5
-    ? connackProperties(s, clientId, assigned, serverKeepAlive, props.requestResponseInformation === true, expiry < requested ? expiry : undefined, props.authenticationMethod)
-    : undefined;
   actions.push(send(conn, connack(version, Reason.Success, sessionPresent, properties)));
   actions.push(...s.resume(conn, now));
   return actions;
@@ -213,7 +229,10 @@ function connackProperties(
 function reject(connId: string, version: ProtocolVersion, reason: ReasonCode, why: string, maximumPacketSize?: number): Action[] {
   // A CONNACK with a failure code is followed by closing the connection [MQTT-3.2.2-5] / [MQTT-3.2.2-7].
   const packet = connack(version, reason, false, version === 5 ? { reasonString: why } : undefined);
-  return [{ type: "send", connId, version, packet: version === 5 ? fitConnack(packet, maximumPacketSize) : packet }, close(connId, why, true)];
+  const fitted = version === 5 ? fitConnack(packet, maximumPacketSize) : packet;
+  // Not even a bare CONNACK fits a Maximum Packet Size this small: nothing may be sent [MQTT-3.1.2-24].
+  if (!fitsMaximum(fitted, maximumPacketSize)) return [close(connId, `${why} (and no CONNACK fits the Maximum Packet Size of ${maximumPacketSize} bytes)`, true)];
+  return [{ type: "send", connId, version, packet: fitted }, close(connId, why, true)];
 }
 
 function willOf(will: NonNullable<IConnectPacket["will"]>, origin: string, _now: number): Will {
