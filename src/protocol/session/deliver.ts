@@ -55,7 +55,9 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
     let designated = WILDCARD_SHARD;
     let retain = false;
     const ids: number[] = [];
-    for (const [filter, sub] of Object.entries(record.subscriptions)) {
+    const held = Object.entries(record.subscriptions);
+    const candidates = message.publishedAt !== undefined ? held.concat(s.recentSubscriptions.endedAfter(message.publishedAt)) : held;
+    for (const [filter, sub] of candidates) {
       if (isShared(filter) || !topicMatches(filter, message.topic)) continue;
       // A subscription made after the message was published is not its recipient ([MQTT-4.5.0-1]):
       // neither its QoS nor its shard counts, so a copy in transit on the wildcard path is not

@@ -163,7 +163,7 @@ export class Session {
       case "subscribe":
         return handleSubscribe(this, conn, packet, now);
       case "unsubscribe":
-        return handleUnsubscribe(this, conn, packet);
+        return handleUnsubscribe(this, conn, packet, now);
       case "pingreq":
         return [send(conn, { cmd: "pingresp" })]; // [MQTT-3.12.4-1]
       case "disconnect":

@@ -9,7 +9,7 @@ import type { ConnectionState } from "../state.js";
 /** UNSUBACK reason code 0x11 (MQTT 5 §3.11.3). */
 const NO_SUBSCRIPTION_EXISTED = 0x11;
 
-export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUnsubscribePacket): Action[] {
+export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUnsubscribePacket, now: number): Action[] {
   // Guard: at least one filter [MQTT-3.10.3-2].
   if (packet.unsubscriptions.length === 0) throw new ProtocolError(Reason.ProtocolError, "UNSUBSCRIBE without filters");
   const record = s.record!;
@@ -17,6 +17,8 @@ export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUn
   const known: string[] = [];
   const reasons = packet.unsubscriptions.map((filter) => {
     if (!hasOwn(record.subscriptions, filter)) return NO_SUBSCRIPTION_EXISTED;
+    // Messages published before now may still be on their way for it (see RecentSubscriptions).
+    s.recentSubscriptions.end(filter, record.subscriptions[filter]!, now);
     delete record.subscriptions[filter];
     known.push(filter);
     return Reason.Success;
