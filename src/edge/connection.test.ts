@@ -18,6 +18,16 @@ const toUpstream = (actions: EdgeAction[]) => actions.filter((a) => a.type === "
 const toClient = (actions: EdgeAction[]) => actions.filter((a) => a.type === "toClient").map((a) => [...(a as { bytes: Uint8Array }).bytes]);
 const closes = (actions: EdgeAction[]) => actions.filter((a): a is Extract<EdgeAction, { type: "close" }> => a.type === "close");
 const list = (b: Uint8Array) => [...b];
+/** An MQTT 5 packet the edge sent, decoded. */
+function decode5(b: number[]): Packet {
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  let seen: Packet | undefined;
+  parser.on("packet", (p: Packet) => (seen = p));
+  parser.parse(Buffer.from(b));
+  if (!seen) throw new Error("not a whole packet");
+  return seen;
+}
+const reasonOf = (b: number[]) => (decode5(b) as { reasonCode?: number }).reasonCode;
 
 /** An edge whose client sent CONNECT at `at` and whose session accepted it at the same time. */
 function accepted(version: 4 | 5, keepalive: number, at = 0, options: Partial<EdgeOptions> = {}, connack = version === 5 ? connack5() : CONNACK_4) {
@@ -168,17 +178,21 @@ describe("keepalive", () => {
     expect(edge.closed).toBe(true);
   });
 
-  it("tells an MQTT 5 client DISCONNECT 0x8D, then closes [MQTT-3.1.2-22]", () => {
+  it("tells an MQTT 5 client DISCONNECT 0x8D with a Reason String, then closes [MQTT-3.1.2-22]", () => {
     const edge = accepted(5, 2);
-    expect(edge.timer(3_000)).toEqual([
-      { type: "toClient", bytes: Uint8Array.of(0xe0, 0x01, 0x8d) },
-      { type: "close", code: 1002, reason: "keepalive expired" },
-    ]);
-    const decoded = mqttPacket.parser({ protocolVersion: 5 });
-    let seen: Packet | undefined;
-    decoded.on("packet", (p: Packet) => (seen = p));
-    decoded.parse(Buffer.from([0xe0, 0x01, 0x8d]));
-    expect(seen).toMatchObject({ cmd: "disconnect", reasonCode: 0x8d });
+    const actions = edge.timer(3_000);
+    expect(toClient(actions).map((b) => decode5(b))).toEqual([expect.objectContaining({ cmd: "disconnect", reasonCode: 0x8d, properties: { reasonString: "keepalive expired" } })]);
+    expect(closes(actions)).toEqual([{ type: "close", code: 1002, reason: "keepalive expired" }]);
+  });
+
+  it("leaves the Reason String out when the client asked for no problem information, or it would exceed the client's Maximum Packet Size [MQTT-3.1.2-24]", () => {
+    for (const properties of [{ requestProblemInformation: false }, { maximumPacketSize: 10 }]) {
+      const edge = new EdgeConnection(OPTIONS, 0);
+      edge.fromClient(bytes({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "c1", clean: true, keepalive: 2, properties } as Packet, 5), 0);
+      edge.upstreamOpened();
+      edge.fromUpstream(connack5(), 0);
+      expect(toClient(edge.timer(3_000))).toEqual([[0xe0, 0x01, 0x8d]]);
+    }
   });
 
   it("uses MQTT 5's Server Keep Alive from CONNACK instead of the client's keepalive [MQTT-3.2.2-21]", () => {
@@ -204,15 +218,14 @@ describe("after acceptance", () => {
 
   it("tells an MQTT 5 client DISCONNECT 0x95 for a packet over the limit, and 0x81 for a malformed length or a text frame [MQTT-6.0.0-1]", () => {
     const big = accepted(5, 60);
-    expect(toClient(big.fromClient(Uint8Array.of(0x30, 0xff, 0x7f), 0))).toEqual([[0xe0, 0x01, 0x95]]);
+    expect(toClient(big.fromClient(Uint8Array.of(0x30, 0xff, 0x7f), 0)).map(reasonOf)).toEqual([0x95]);
     expect(big.closed).toBe(true);
     const malformed = accepted(5, 60);
-    expect(toClient(malformed.fromClient(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01), 0))).toEqual([[0xe0, 0x01, 0x81]]);
+    expect(toClient(malformed.fromClient(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01), 0)).map(reasonOf)).toEqual([0x81]);
     const text = accepted(5, 60);
-    expect(text.clientText()).toEqual([
-      { type: "toClient", bytes: Uint8Array.of(0xe0, 0x01, 0x81) },
-      { type: "close", code: 1003, reason: "MQTT requires binary frames" },
-    ]);
+    const actions = text.clientText();
+    expect(toClient(actions).map(decode5)).toEqual([expect.objectContaining({ reasonCode: 0x81, properties: { reasonString: "MQTT requires binary frames" } })]);
+    expect(closes(actions)).toEqual([{ type: "close", code: 1003, reason: "MQTT requires binary frames" }]);
     const v4 = accepted(4, 60);
     expect(v4.clientText()).toEqual([{ type: "close", code: 1003, reason: "MQTT requires binary frames" }]);
   });

@@ -8,10 +8,11 @@
  * connection lost, publishes the will. Time comes in as `now`; the shell keeps one timer at
  * `nextDeadline()` and calls `timer(now)` when it fires (as the session core does).
  */
-import { connectSummary, decodePacket, type ProtocolVersion } from "../protocol/codec/codec.js";
+import { connectSummary, decodePacket, encodePacket, type ProtocolVersion } from "../protocol/codec/codec.js";
 import { Framer } from "../protocol/codec/framer.js";
 import { Reason, type ReasonCode } from "../protocol/errors.js";
 import { utf8Length } from "../protocol/topic/validate.js";
+import { serverDisconnect } from "../protocol/session/wire.js";
 import { joinPackets } from "./join.js";
 
 export interface EdgeOptions {
@@ -81,6 +82,9 @@ export class EdgeConnection {
   private held: Uint8Array[] = [];
   private heldSize = 0;
   private version: ProtocolVersion = 4;
+  /** MQTT 5: whether the client wants Reason Strings, and the largest packet it accepts. */
+  private problemInformation = true;
+  private clientMaximumPacketSize: number | undefined;
   /** Seconds; 0 = off. The client's, or MQTT 5's Server Keep Alive once CONNACK said so. */
   private keepalive = 0;
   private lastPacketAt: number;
@@ -125,6 +129,8 @@ export class EdgeConnection {
         if (connect) {
           this.version = connect.version;
           this.keepalive = connect.keepalive;
+          this.problemInformation = connect.problemInformation;
+          this.clientMaximumPacketSize = connect.maximumPacketSize;
           const refused = this.refusedClientId(connect.clientId);
           if (refused) return this.refuseConnect(refused);
         }
@@ -300,9 +306,21 @@ export class EdgeConnection {
   /** Ends the connection; an accepted MQTT 5 client is told why first (MQTT 5 §4.13, §3.14.2.1). */
   private fail(reason: ReasonCode, why: string, code = 1002): EdgeAction[] {
     const tell = this.phase === "accepted" && this.version === 5;
-    // No Reason String: the DISCONNECT stays 3 bytes, within any Maximum Packet Size the client set.
-    const actions: EdgeAction[] = tell ? [{ type: "toClient", bytes: Uint8Array.of(0xe0, 0x01, reason) }] : [];
+    const actions: EdgeAction[] = tell ? [{ type: "toClient", bytes: this.disconnect(reason, why) }] : [];
     return [...actions, ...this.close(code, why)];
+  }
+
+  /**
+   * DISCONNECT with the reason code, and the Reason String when the client wants problem
+   * information and the packet stays within its Maximum Packet Size [MQTT-3.1.2-24]; otherwise
+   * the 3-byte form.
+   */
+  private disconnect(reason: ReasonCode, why: string): Uint8Array {
+    const bare = Uint8Array.of(0xe0, 0x01, reason);
+    const packet = this.problemInformation ? serverDisconnect(5, reason, why) : null;
+    if (!packet) return bare;
+    const full = encodePacket(packet, 5);
+    return this.clientMaximumPacketSize === undefined || full.byteLength <= this.clientMaximumPacketSize ? full : bare;
   }
 }
 

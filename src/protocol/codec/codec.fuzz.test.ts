@@ -230,7 +230,8 @@ describe("encode → decode round trips", () => {
           (packet) => {
             if (packet.cmd !== "connect") return;
             const summary = connectSummary(encodePacket(packet, packet.protocolVersion as Version));
-            expect(summary).toEqual({ clientId: packet.clientId, version: packet.protocolVersion, keepalive: packet.keepalive });
+            expect(summary).toMatchObject({ clientId: packet.clientId, version: packet.protocolVersion, keepalive: packet.keepalive });
+            expect(summary?.problemInformation).toBe(packet.properties?.requestProblemInformation !== false);
           },
         ),
         fuzzParameters(200),

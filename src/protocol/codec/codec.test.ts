@@ -225,9 +225,15 @@ describe("decodePacket with stray bytes (regression)", () => {
 describe("connectSummary", () => {
   it("reads the client id, protocol version and keepalive an edge needs from a CONNECT", () => {
     const v5 = encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "dev-1", clean: true, keepalive: 42 }, 5);
-    expect(connectSummary(v5)).toEqual({ clientId: "dev-1", version: 5, keepalive: 42 });
+    expect(connectSummary(v5)).toEqual({ clientId: "dev-1", version: 5, keepalive: 42, problemInformation: true });
     const empty = encodePacket({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "", clean: true, keepalive: 0 }, 4);
-    expect(connectSummary(empty)).toEqual({ clientId: "", version: 4, keepalive: 0 });
+    expect(connectSummary(empty)).toEqual({ clientId: "", version: 4, keepalive: 0, problemInformation: true });
+    // What the edge needs to word its own DISCONNECT (see EdgeConnection.disconnect).
+    const quiet = encodePacket(
+      { cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clientId: "q", clean: true, keepalive: 0, properties: { requestProblemInformation: false, maximumPacketSize: 100 } },
+      5,
+    );
+    expect(connectSummary(quiet)).toMatchObject({ problemInformation: false, maximumPacketSize: 100 });
   });
 
   it("is null for bytes that are not a decodable CONNECT", () => {

@@ -111,6 +111,10 @@ export interface ConnectSummary {
   version: ProtocolVersion;
   /** Seconds, as the client asked (MQTT 5's Server Keep Alive may replace it in CONNACK). */
   keepalive: number;
+  /** MQTT 5: whether the client wants Reason Strings (Request Problem Information, default 1). */
+  problemInformation: boolean;
+  /** MQTT 5: the largest packet the client accepts, if it said. */
+  maximumPacketSize?: number;
 }
 
 /** Reads a CONNECT packet; null when the bytes do not decode as one. */
@@ -118,7 +122,14 @@ export function connectSummary(bytes: Uint8Array): ConnectSummary | null {
   const decoded = decodePacket(bytes, undefined);
   if (!decoded.ok || decoded.packet.cmd !== "connect") return null;
   const p = decoded.packet;
-  return { clientId: p.clientId ?? "", version: (p.protocolVersion ?? 4) as ProtocolVersion, keepalive: p.keepalive ?? 0 };
+  const props = p.properties;
+  return {
+    clientId: p.clientId ?? "",
+    version: (p.protocolVersion ?? 4) as ProtocolVersion,
+    keepalive: p.keepalive ?? 0,
+    problemInformation: props?.requestProblemInformation !== false,
+    ...(props?.maximumPacketSize !== undefined ? { maximumPacketSize: props.maximumPacketSize } : {}),
+  };
 }
 
 export function isAcceptableProtocol(name: string, level: number): boolean {
