@@ -14,8 +14,8 @@ describe.each([4, 5] as const)("MQTT %s: subscriptions newer than a message in t
   it("the wildcard shard's copy of an earlier message is delivered although a newer filter lives in the topic's shard", () => {
     const { session } = newSession();
     connect(session, "k1", "c1");
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["#", 1]])), 0));
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["slow/#", 1]], 2)), 100));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["#", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["slow/#", 1]], 2)), 100));
     const early = session.deliver(WILDCARD_SHARD, [{ seq: 1, message: { ...message("slow/x", "early", 1), publishedAt: 50 } }], 200);
     expect(publishes(early.actions).map((p) => text(p.payload))).toEqual(["early"]);
     // A message published after both exist comes from the topic's shard only.
