@@ -13,6 +13,8 @@ export interface FaultPlan {
   resetSessionOn?: string;
   /** A session object stores a delivery, then its reply is lost (the call fails). */
   loseDeliveryReplyOn?: string;
+  /** The session core throws after it applied a delivery with such a topic (review F13: all or nothing). */
+  throwInDeliverOn?: string;
   /** A topic shard resets when a publish with a topic starting with this reaches it, before storing. */
   resetShardOn?: string;
   /** The wildcard shard resets when a forward with such a topic reaches it, before storing. */

@@ -50,7 +50,11 @@ export interface Delivery {
  * `offline`: the client is not connected, so the shard sends it no QoS 0 messages (which the
  * session would drop) until the session says it is back (review finding F28).
  */
-export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[]; released?: number; offline?: true };
+/**
+ * `unmatched`: topics of deliveries no filter of the session matches at all: the shard's
+ * subscriptions for them are phantoms (left by a failed unsubscribe or discard call, F20).
+ */
+export type DeliveryOutcome = { gone: true } | { gone: false; declined: number[]; released?: number; offline?: true; unmatched?: string[] };
 
 export const minQoS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
 export const maxQoS = (a: QoS, b: QoS): QoS => (a > b ? a : b);

@@ -32,7 +32,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   private readonly gate: AuthGate;
   /** Test-only fault injection (null unless the FAULTS binding is set). */
   private readonly faults: Faults | null;
-  private readonly session: Session;
+  /** Rebuilt from storage when a delivery fails half way (see deliverAllOrNothing). */
+  private session: Session;
   private readonly router: ShardRouter;
   private readonly sockets = new Map<string, WebSocket>();
   private readonly framers = new Map<string, Framer>();
@@ -158,13 +159,44 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.kv.cost.requests++;
     if (this.faults?.fires("resetSessionOn", topicsOf(deliveries))) await this.reset("fault injected: session reset");
     const result = await this.serial(async () => {
-      const { actions, outcome } = this.session.deliver(shard, deliveries, Date.now());
+      const { actions, outcome } = this.deliverAllOrNothing(shard, deliveries);
       await this.runSafely(actions);
       if (!outcome.gone && outcome.released !== undefined) this.router.heard(shard, outcome.released);
       return outcome;
     });
     if (this.faults?.fires("loseDeliveryReplyOn", topicsOf(deliveries))) throw new Error("fault injected: the reply to a delivery is lost");
     return result;
+  }
+
+  /**
+   * A delivery applies wholly or not at all (review F13): its writes are one transaction, and
+   * an exception half way rolls them back and rebuilds the core from storage, so the shard's
+   * retry is taken afresh instead of being skipped as a duplicate of what never went out.
+   */
+  private deliverAllOrNothing(shard: string, deliveries: Delivery[]): ReturnType<Session["deliver"]> {
+    // Decided outside the transaction, whose rollback would forget that the fault fired.
+    const inject = this.faults?.fires("throwInDeliverOn", topicsOf(deliveries)) ?? false;
+    try {
+      return this.ctx.storage.transactionSync(() => {
+        const applied = this.session.deliver(shard, deliveries, Date.now());
+        if (inject) throw new Error("fault injected: the core failed half way through a delivery");
+        return applied;
+      });
+    } catch (error) {
+      console.error(`session ${this.session.record?.clientId ?? "?"}: a delivery from ${shard} failed, state rebuilt from storage: ${String(error)}`);
+      this.counters.count("internal_errors");
+      this.rebuildCore();
+      throw error;
+    }
+  }
+
+  /** A fresh core from storage, with the live connection (if any) attached again, as after waking. */
+  private rebuildCore(): void {
+    this.session = new Session(new KvSessionStore(this.kv), this.config);
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = this.attachments.get(ws);
+      if (a.conn && this.sockets.has(a.connId)) this.session.restore(a.conn, this.gate.rightsAfterWake(a.conn));
+    }
   }
 
   /**

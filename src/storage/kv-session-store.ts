@@ -14,6 +14,7 @@ const IN = "in2:";
 const MARK = "mark:";
 const QUEUE_SIZE = "outq";
 const MUTED = "muted";
+const SHARED_TAKEN = "shared-taken";
 const PENDING_WILLS = "wills";
 /** Written by the shell's Counters (src/session/counters.ts). */
 const COUNTERS = "stats";
@@ -104,6 +105,15 @@ export class KvSessionStore implements SessionStore {
     else this.kv.delete(PENDING_WILLS);
   }
 
+  readSharedTaken(): Record<string, number[]> {
+    return this.kv.get<Record<string, number[]>>(SHARED_TAKEN) ?? {};
+  }
+
+  writeSharedTaken(taken: Record<string, number[]>): void {
+    if (Object.keys(taken).length > 0) this.kv.put(SHARED_TAKEN, taken);
+    else this.kv.delete(SHARED_TAKEN);
+  }
+
   readMuted(): string[] {
     return this.kv.get<string[]>(MUTED) ?? [];
   }
@@ -131,6 +141,7 @@ export class KvSessionStore implements SessionStore {
     this.kv.delete(ALIASES);
     this.kv.delete(QUEUE_SIZE);
     this.kv.delete(MUTED);
+    this.kv.delete(SHARED_TAKEN);
     // The shell's counters row goes with the session (review F22): nothing of an ended session stays.
     this.kv.delete(COUNTERS);
   }

@@ -32,6 +32,8 @@ export interface LaneItem {
 /** What a recipient answered: it no longer exists, and how far it released durable messages. */
 export interface SendResult {
   gone: boolean;
+  /** With `gone`: when the call went out; subscriptions made since then are not the gone session's (F21). */
+  sentAt?: number;
   released?: number;
 }
 
@@ -40,7 +42,7 @@ export interface LaneHooks {
   /** Durable messages of the recipient after `after`, read back from the log. */
   read(key: RecipientKey, after: number, maxBytes: number, maxCount: number): LogItem[];
   released(key: RecipientKey, upTo: number): void;
-  gone(to: Recipient): void;
+  gone(to: Recipient, sentAt: number | undefined): void;
   failed(to: Recipient, error: unknown, attempt: number): void;
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -208,7 +210,7 @@ export class Lanes {
         }
         if (result.gone) {
           this.drop(lane);
-          this.hooks.gone(lane.to);
+          this.hooks.gone(lane.to, result.sentAt);
           return;
         }
         if (epoch === lane.epoch) {

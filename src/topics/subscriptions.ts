@@ -3,6 +3,7 @@
  * Shared subscriptions ($share/{group}/{filter}) are one trie entry per group, whose members
  * take turns (MQTT 5 §4.8.2).
  */
+import { topicMatches } from "../protocol/topic/match.js";
 import { parseShared } from "../protocol/topic/shared.js";
 import { SubscriptionTrie } from "../protocol/topic/trie.js";
 import type { SyncKv } from "../storage/sync-kv.js";
@@ -72,8 +73,28 @@ export class ShardSubscriptions {
     }
   }
 
-  removeClient(clientId: string): void {
-    for (const filter of [...(this.byClient.get(clientId) ?? [])]) this.remove(clientId, filter);
+  /** Removes a client's subscriptions, or only those made by `before` (see TopicShard.gone). */
+  removeClient(clientId: string, before?: number): void {
+    for (const filter of [...(this.byClient.get(clientId) ?? [])]) {
+      if (before !== undefined && (this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
+      this.remove(clientId, filter);
+    }
+  }
+
+  /** Removes the client's non-shared filters matching `topic` made by `before`; returns them. */
+  removeMatching(clientId: string, topic: string, before: number): string[] {
+    const removed: string[] = [];
+    for (const filter of [...(this.byClient.get(clientId) ?? [])]) {
+      if (parseShared(filter) || !topicMatches(filter, topic)) continue;
+      if ((this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
+      this.remove(clientId, filter);
+      removed.push(filter);
+    }
+    return removed;
+  }
+
+  hasClient(clientId: string): boolean {
+    return this.byClient.has(clientId);
   }
 
   /**
@@ -104,6 +125,10 @@ export class ShardSubscriptions {
       return member;
     }
     return null;
+  }
+
+  isMember(share: string, clientId: string): boolean {
+    return this.groups.get(share)?.members.includes(clientId) ?? false;
   }
 
   /** Any member of the group, for a message that every member declined. */

@@ -333,3 +333,63 @@ describe("TopicShard: client ids are only clients (F1)", () => {
     expect(f.forwards).toEqual([]);
   });
 });
+
+describe("TopicShard: a late `gone` (review F21)", () => {
+  it("removes only the subscriptions made before the delivery went out, not a reconnected client's fresh one", async () => {
+    let now = 100;
+    const f = fakePeers();
+    f.peers.now = () => now;
+    const shard = new TopicShard(new MemoryKv(), "t/a", f.peers);
+    shard.wildcard.heard(idle);
+    shard.subscribe("c1", [{ filter: "a/b", qos: 1, retained: false }], 0);
+    // The session answers `gone`, but the answer is slow: meanwhile the client reconnects with a
+    // clean session and subscribes again (a new filter, and the same one again).
+    let answer!: (o: DeliveryOutcome) => void;
+    f.peers.deliver = (clientId, batch) => {
+      f.calls.push({ clientId, batch });
+      return new Promise((r) => (answer = r));
+    };
+    shard.accept([msg("a/b", "before")]);
+    await settle();
+    now = 200;
+    shard.unsubscribe("c1", ["a/b"]); // the clean start dropped the old one...
+    shard.subscribe("c1", [{ filter: "a/b", qos: 1, retained: false }], now); // ...and subscribed afresh
+    answer({ gone: true });
+    await settle();
+    expect(shard.stats().subscriptions).toBe(1);
+    f.peers.deliver = async (clientId, batch) => {
+      f.calls.push({ clientId, batch });
+      return { gone: false, declined: [] };
+    };
+    shard.accept([msg("a/b", "after")]);
+    await settle();
+    expect(f.got("c1")).toContain("after");
+  });
+});
+
+describe("TopicShard: phantom subscriptions (review F20)", () => {
+  it("a session that holds no filter for a delivered topic has its subscriptions here for it removed", async () => {
+    const f = fakePeers();
+    const shard = new TopicShard(new MemoryKv(), "t/a", f.peers);
+    shard.wildcard.heard(idle);
+    shard.subscribe(
+      "c1",
+      [
+        { filter: "a/b", qos: 1, retained: false },
+        { filter: "a/+", qos: 1, retained: false },
+        { filter: "a/c", qos: 1, retained: false },
+      ],
+      0,
+    );
+    // The session's UNSUBSCRIBE of a/b and a/+ never reached this shard (the call failed).
+    f.answers.set("c1", () => ({ gone: false, declined: [], unmatched: ["a/b"] }));
+    shard.accept([msg("a/b", "m1")]);
+    await settle();
+    expect(shard.stats().subscriptions).toBe(1);
+    expect(f.logs.map((l) => l.counter)).toContain("phantom_subscriptions_removed");
+    f.answers.delete("c1");
+    shard.accept([msg("a/b", "m2"), msg("a/c", "m3")]);
+    await settle();
+    expect(f.got("c1")).toEqual(["m1", "m3"]);
+  });
+});

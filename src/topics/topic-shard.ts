@@ -53,6 +53,11 @@ export class TopicShard {
   readonly subs: ShardSubscriptions;
   /** Offline clients and when to probe them again (review finding F28). */
   private readonly offline = new Map<string, number>();
+  /**
+   * Per group, the member whose delivery failed with its outcome unknown (it may have stored the
+   * batch): the lane's retry goes to it again, where it is recognised (F10), not to the next in turn.
+   */
+  private readonly uncertain = new Map<string, string>();
   readonly retained: RetainedStore;
   readonly log: MessageLog;
   readonly lanes: Lanes;
@@ -75,7 +80,7 @@ export class TopicShard {
       send: (to, batch) => this.send(to, batch),
       read: (key, after, maxBytes, maxCount) => this.log.read(key, after, maxBytes, maxCount),
       released: (key, upTo) => this.log.releaseUpTo(key, upTo),
-      gone: (to) => this.gone(to),
+      gone: (to, sentAt) => this.gone(to, sentAt),
       failed: (to, error, attempt) => peers.log("warn", `shard ${name}: delivery to ${describe(to)} failed (attempt ${attempt}): ${String(error)}`, "delivery_failures"),
       now: () => peers.now(),
       sleep: (ms) => peers.sleep(ms),
@@ -188,10 +193,12 @@ export class TopicShard {
     const last = lastSeq(batch);
     switch (to.kind) {
       case "client": {
+        const sentAt = this.peers.now();
         const outcome = await this.peers.deliver(to.clientId, batch);
+        if (!outcome.gone && outcome.unmatched) this.phantoms(to.clientId, outcome.unmatched, sentAt);
         if (!outcome.gone && outcome.offline) this.markOffline(to.clientId);
         else this.offline.delete(to.clientId);
-        return outcome.gone ? { gone: true } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
+        return outcome.gone ? { gone: true, sentAt } : { gone: false, ...(outcome.released !== undefined ? { released: outcome.released } : {}) };
       }
       case "wildcard":
         this.wildcard.heard(await this.peers.forward(batch));
@@ -209,8 +216,10 @@ export class TopicShard {
   private async toGroup(share: string, batch: Delivery[], last: number | undefined): Promise<SendResult> {
     let left = batch;
     const tried = new Set<string>();
+    const again = this.uncertain.get(share);
+    this.uncertain.delete(share);
     while (left.length > 0) {
-      const member = this.subs.pickMember(share, tried);
+      const member = tried.size === 0 && again !== undefined && this.subs.isMember(share, again) ? again : this.subs.pickMember(share, tried);
       const force = member === null;
       const target = member ?? (tried.size > 0 ? this.subs.firstMember(share) : null);
       if (target === null) {
@@ -227,7 +236,10 @@ export class TopicShard {
       } catch (error) {
         // Nothing placed yet, or even the fallback failed: the lane retries the batch. Otherwise
         // the part already placed must not be placed again (F10): the failed member declined.
-        if (left === batch || force) throw error;
+        if (left === batch || force) {
+          this.uncertain.set(share, target);
+          throw error;
+        }
         continue;
       }
       if (outcome.gone) {
@@ -241,12 +253,29 @@ export class TopicShard {
     return { gone: false, ...(last !== undefined ? { released: last } : {}) };
   }
 
-  private gone(to: Recipient): void {
-    this.log.releaseAll(recipientKey(to));
-    if (to.kind !== "client") return;
+  /**
+   * A session answered that it no longer exists. Only subscriptions made before the call went
+   * out were its: a reconnected client's fresh SUBSCRIBE may have reached this shard while the
+   * answer was on its way (F21). Those stay, with the messages kept for them.
+   */
+  private gone(to: Recipient, sentAt: number | undefined): void {
+    if (to.kind !== "client") {
+      this.log.releaseAll(recipientKey(to));
+      return;
+    }
     this.offline.delete(to.clientId);
-    this.removing(() => this.subs.removeClient(to.clientId));
+    this.removing(() => this.subs.removeClient(to.clientId, sentAt));
+    if (!this.subs.hasClient(to.clientId)) this.log.releaseAll(recipientKey(to));
     this.peers.log("info", `shard ${this.name}: session ${to.clientId} is gone; its subscriptions here are removed`, "sessions_gone");
+  }
+
+  /** The session holds no filter for these topics: its subscriptions here for them are phantoms (F20). */
+  private phantoms(clientId: string, topics: string[], sentAt: number): void {
+    const removed: string[] = [];
+    this.removing(() => {
+      for (const topic of topics) removed.push(...this.subs.removeMatching(clientId, topic, sentAt));
+    });
+    if (removed.length > 0) this.peers.log("warn", `shard ${this.name}: ${clientId} no longer holds ${removed.join(", ")}; removed here`, "phantom_subscriptions_removed");
   }
 
   private markOffline(clientId: string): void {

@@ -20,6 +20,7 @@ import { collect, connect, quiet, uniqueId } from "../helpers/clients.js";
 const FAULTS = JSON.stringify({
   resetSessionOn: "fault-session/boom",
   loseDeliveryReplyOn: "fault-lost/",
+  throwInDeliverOn: "fault-throw/",
   resetShardOn: "fault-shard/",
   resetWildcardOn: "fault-wild/",
   delayForward: { prefix: "fault-slow/", ms: 1500 },
@@ -118,6 +119,18 @@ describe("object resets (fault injection)", () => {
     const result = await tally("lost-delivery-reply", inbox, sent.payloads, sent.acked);
     expect(result.lost).toBe(0);
     expect(result.duplicated).toBe(0);
+    sub.end(true);
+    pub.end(true);
+  }, 60_000);
+
+  it("the session core fails half way through a delivery: the retry is taken afresh, nothing is stranded (review F13)", async () => {
+    const sub = await resilient(uniqueId("f13-sub"));
+    await sub.subscribeAsync("fault-throw/#", { qos: 1 });
+    const inbox = collect(sub);
+    const pub = await connect(broker.mqttUrl, { clientId: uniqueId("f13-pub") });
+    const sent = await publishAll(pub, (i) => `fault-throw/${i % 2}`, 20, 1, "t");
+    const result = await tally("failure-inside-delivery", inbox, sent.payloads, sent.acked);
+    expect(result.lost).toBe(0);
     sub.end(true);
     pub.end(true);
   }, 60_000);

@@ -192,6 +192,32 @@ describe("shared subscriptions", () => {
     expect(result).toMatchObject({ actions: [], outcome: { gone: false, declined: [0] } });
   });
 
+  it("a retried group delivery (its reply was lost) is taken once: QoS 2 reaches the application once (review F10)", () => {
+    const { session, kv } = subscribed([sub(SHARE, 2)]);
+    const batch = [{ seq: 7, message: message("a/b", "once", 2), share: SHARE }];
+    expect(publishes(session.deliver("t/a", batch, 0).actions)).toHaveLength(1);
+    expect(session.deliver("t/a", batch, 1)).toMatchObject({ actions: [], outcome: { gone: false, declined: [] } });
+    expect(session.outbound.size).toBe(1);
+    // Also when the retry reaches a restarted session object (its client still connected).
+    const { session: restarted } = newSession({}, kv);
+    restarted.restore(session.current!, session.rights);
+    expect(restarted.deliver("t/a", batch, 2).outcome).toMatchObject({ declined: [] });
+    expect(restarted.outbound.size).toBe(1);
+  });
+
+  it("says which delivered topics no filter of the session matches, so the shard drops its phantom rows (F20)", () => {
+    const { session } = subscribed([sub("a/c", 1), sub(SHARE, 1)]);
+    const { outcome } = session.deliver(
+      "t/a",
+      [
+        { seq: 1, message: message("a/b", "phantom", 1) },
+        { seq: 2, message: message("a/c", "real", 1) },
+      ],
+      0,
+    );
+    expect(outcome).toMatchObject({ gone: false, unmatched: ["a/b"] });
+  });
+
   it("a shared message is not delivered again through the non-shared path", () => {
     const { session } = subscribed([sub(SHARE, 1)]);
     expect(session.deliver("t/a", [{ seq: 1, message: message("a/b", "m", 1) }], 0).actions).toEqual([]);

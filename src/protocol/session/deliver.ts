@@ -25,6 +25,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
   if (!record) return { actions: [], outcome: { gone: true } };
   const actions: Action[] = [];
   const declined: number[] = [];
+  const unmatched = new Set<string>();
   deliveries.forEach((delivery, index) => {
     const { seq, message } = delivery;
     if (delivery.share !== undefined) {
@@ -33,9 +34,12 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
         declined.push(index);
         return;
       }
+      // A retry of a group delivery already taken (its reply was lost) is not queued again (F10).
+      if (seq !== undefined && s.sharedTaken.has(shard, seq)) return;
       const retain = sub.retainAsPublished ? message.retain : false;
       const extra = { share: delivery.share, ...(sub.id !== undefined ? { subscriptionIds: [sub.id] } : {}) };
       actions.push(...s.enqueue(message, minQoS(sub.qos, message.qos), retain, now, extra));
+      if (seq !== undefined) s.sharedTaken.add(shard, seq);
       return;
     }
     if (seq !== undefined) {
@@ -67,15 +71,18 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       if (sub.retainAsPublished && message.retain) retain = true;
       if (sub.id !== undefined && !ids.includes(sub.id)) ids.push(sub.id);
     }
+    if (granted === -1 && !Object.keys(record.subscriptions).some((f) => !isShared(f) && topicMatches(f, message.topic))) unmatched.add(message.topic);
     if (granted === -1 || designated !== shard) return;
     const origin = seq !== undefined ? { shard, seq } : undefined;
     actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}, origin));
   });
+  s.sharedTaken.save();
   actions.push(...s.pump(now));
   // The reply tells the shard how far it may let go; later progress goes in `release` actions.
   const released = s.marks.releasePoint(shard);
   if (released !== undefined) s.marks.reported(shard, released);
   // An offline client gets no QoS 0 messages: the shard stops sending them until told (F28).
   if (!s.current) s.muted.note(shard);
-  return { actions, outcome: { gone: false, declined, ...(released !== undefined ? { released } : {}), ...(s.current ? {} : { offline: true as const }) } };
+  const extra = { ...(released !== undefined ? { released } : {}), ...(s.current ? {} : { offline: true as const }), ...(unmatched.size > 0 ? { unmatched: [...unmatched] } : {}) };
+  return { actions, outcome: { gone: false, declined, ...extra } };
 }

@@ -26,6 +26,7 @@ import { Takeovers } from "./takeovers.js";
 import { RecentSubscriptions } from "./recent-subscriptions.js";
 import { PendingWills } from "./pending-wills.js";
 import { type Outcome, PendingRoutes } from "./pending-routes.js";
+import { SharedTaken } from "./shared-taken.js";
 import type { AuthVerdict } from "./auth-verdict.js";
 import type { TopicRights } from "../../auth/authorizer.js";
 import { type DropReason, Outbound } from "./outbound.js";
@@ -62,6 +63,7 @@ export class Session {
   current: ConnectionState | null = null;
   outbound: Outbound;
   marks: Marks;
+  sharedTaken: SharedTaken;
   readonly muted: MutedShards;
   readonly takeovers = new Takeovers();
   readonly recentSubscriptions = new RecentSubscriptions();
@@ -92,6 +94,7 @@ export class Session {
     this.record = store.readSession();
     this.outbound = new Outbound(store, config);
     this.marks = new Marks(store);
+    this.sharedTaken = new SharedTaken(store);
     this.muted = new MutedShards(store);
     this.wills = new PendingWills(store);
     this.aliases = store.readAliases() ?? { inbound: {}, outbound: {} };
@@ -385,6 +388,7 @@ export class Session {
     this.record = undefined;
     this.outbound = new Outbound(this.store, this.config);
     this.marks = new Marks(this.store);
+    this.sharedTaken = new SharedTaken(this.store);
     this.muted.forget();
     this.aliases = { inbound: {}, outbound: {} };
     this.qos2InFlight = new Set();

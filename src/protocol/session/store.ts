@@ -36,6 +36,9 @@ export interface SessionStore {
   /** Topic shards told that the client is offline, to be told when it is back (F28). */
   readMuted(): string[];
   writeMuted(shards: string[]): void;
+  /** Recent shared-subscription deliveries taken, by shard (see SharedTaken). */
+  readSharedTaken(): Record<string, number[]>;
+  writeSharedTaken(taken: Record<string, number[]>): void;
   readAliases(): TopicAliases | undefined;
   writeAliases(aliases: TopicAliases | undefined): void;
   /** Forget the whole session (clean start, or the session ended). */
