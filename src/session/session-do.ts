@@ -192,11 +192,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /** A fresh core from storage, with the live connection (if any) attached again, as after waking. */
   private rebuildCore(): void {
+    const old = this.session;
     this.session = new Session(new KvSessionStore(this.kv), this.config);
     for (const ws of this.ctx.getWebSockets()) {
       const a = this.attachments.get(ws);
       if (a.conn && this.sockets.has(a.connId)) this.session.restore(a.conn, this.gate.rightsAfterWake(a.conn));
     }
+    // Routes, SUBSCRIBEs and CONNECT deadlines under way still complete (PUBACK, PUBREC…).
+    this.session.carryOver(old);
   }
 
   /**

@@ -188,3 +188,27 @@ describe.each([4, 5] as const)("MQTT %s: the CONNECT deadline", (version) => {
     expect(session.current?.connId).toBe("k1");
   });
 });
+
+describe.each([4, 5] as const)("MQTT %s: a core rebuilt from storage (SessionDO.rebuildCore)", (version) => {
+  const { connect } = forVersion(version);
+
+  it("takes over the work under way: routes complete in order on the new core, CONNECT deadlines stay", () => {
+    const { session: old, kv } = newSession({ connectTimeoutMs: 1000 });
+    connect(old, "k1", "c1", { clean: false });
+    const r1 = routeIds(old.receive("k1", route("c1"), ok(publishPacket("a/b", "one", 1, 1)), 0))[0]!;
+    const r2 = routeIds(old.receive("k1", route("c1"), ok(publishPacket("a/b", "two", 2, 2)), 0))[0]!;
+    old.opened("s2", route("c1"), 0);
+    const { session: rebuilt } = newSession({ connectTimeoutMs: 1000 }, kv);
+    rebuilt.restore(old.current!, { check: () => true });
+    rebuilt.carryOver(old);
+    expect(rebuilt.inbound.count).toBe(1);
+    expect(rebuilt.qos2InFlight.has(2)).toBe(true);
+    // A retransmission of the QoS 2 message is still recognised as under way: not routed twice.
+    expect(only(rebuilt.receive("k1", route("c1"), ok(publishPacket("a/b", "two", 2, 2, { dup: true })), 0), "route")).toEqual([]);
+    expect(rebuilt.routed(r2, 0)).toEqual([]);
+    expect(sent(rebuilt.routed(r1, 0)).map((p) => p.cmd)).toEqual(["puback", "pubrec"]);
+    expect(rebuilt.inbound).toEqual({ count: 0, bytes: 0 });
+    expect(rebuilt.qos2InFlight.size).toBe(0);
+    expect(rebuilt.nextDeadline()).toBe(1000);
+  });
+});

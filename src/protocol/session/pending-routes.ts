@@ -45,6 +45,11 @@ export class PendingRoutes<T> {
     return done;
   }
 
+  /** Rewrites what each route waits with (see `Session.carryOver`). */
+  rebind(fn: (value: T) => T): void {
+    for (const entry of this.entries.values()) entry.value = fn(entry.value);
+  }
+
   /** Routes under way or waiting for an earlier one. */
   get size(): number {
     return this.entries.size;

@@ -80,12 +80,12 @@ export class Session {
   /** The stamp of the client's last PUBLISH (`Message.stamp`; memory only, see `stampPublish`). */
   private lastStamp = 0;
   /** Routes under way whose completion the session waits for, in the order issued (memory only). */
-  private readonly routes = new PendingRoutes<RouteCompletion>();
+  private routes = new PendingRoutes<RouteCompletion>();
   /** SUBSCRIBEs and UNSUBSCRIBEs waiting for their shards (memory only; the shell awaits each). */
-  private readonly shardCalls = new Map<number, PendingShardCall>();
+  private shardCalls = new Map<number, PendingShardCall>();
   private nextShardCall = 1;
   /** Sockets that have not sent CONNECT yet, and when they must have (memory; the shell restores it after waking). */
-  private readonly awaitingConnect = new Map<string, number>();
+  private awaitingConnect = new Map<string, number>();
 
   constructor(
     readonly store: SessionStore,
@@ -137,6 +137,28 @@ export class Session {
     const by = now + this.config.connectTimeoutMs;
     this.awaitingConnect.set(connId, by);
     return by;
+  }
+
+  /**
+   * The shell rebuilt the core from storage (a delivery failed half way, see SessionDO): what
+   * only memory held of the work under way comes along, so that work still completes as before
+   * (PUBACK, PUBREC, SUBACK, UNSUBACK; CONNECT deadlines). Work of the session `old` had then is
+   * the new core's session's; any older stays older.
+   */
+  carryOver(old: Session): void {
+    const from = old.record;
+    const to = this.record;
+    const moved = from !== undefined && to !== undefined;
+    const rebind = <T extends { record?: SessionRecord | undefined }>(v: T): T => (moved && v.record === from ? { ...v, record: to } : v);
+    old.routes.rebind((v) => (v.kind === "will" ? v : rebind(v)));
+    this.routes = old.routes;
+    this.shardCalls = new Map([...old.shardCalls].map(([id, call]) => [id, call.kind === "subscribe" ? rebind(call) : call]));
+    this.nextShardCall = old.nextShardCall;
+    this.awaitingConnect = old.awaitingConnect;
+    if (moved) {
+      this.inbound = old.inbound;
+      this.qos2InFlight = old.qos2InFlight;
+    }
   }
 
   /** After waking from hibernation: socket `connId` still has until `by` to send its CONNECT. */
