@@ -1,8 +1,10 @@
 /**
- * What the session core asks its shell to do. The core never performs I/O; the shell runs these
- * in order, awaiting `route`, `subscribe` and `unsubscribe` before the ones that follow, then runs
- * the actions their `after` returns. Timers are not actions: after each event the shell arms its
- * alarm at `Session.nextDeadline()`.
+ * What the session core asks its shell to do: plain data, no callbacks. The core never performs
+ * I/O; the shell runs these in order, awaiting `subscribe`, `unsubscribe` and `reshare` before the
+ * ones that follow. A `route` with a `routeId` is not awaited: when its shard has stored the
+ * message (or could not), the shell tells the core with the event `Session.routed` (or
+ * `Session.routeFailed`), which answers with what follows (PUBACK, PUBREC…). Timers are not
+ * actions: after each event the shell arms its alarm at `Session.nextDeadline()`.
  */
 import type { Packet } from "mqtt-packet";
 import type { ProtocolVersion } from "./codec/codec.js";
@@ -26,28 +28,38 @@ export interface CloseAction {
   error: boolean;
 }
 
-/** Publish to the topic shards; `after` runs once the shard has stored it, `failed` if it could not. */
+/**
+ * Publish to the topic shards. With a `routeId`, the core waits to hear that the shard stored it
+ * (`Session.routed`) or could not (`Session.routeFailed`); without one, nothing follows it.
+ */
 export interface RouteAction {
   type: "route";
   message: Message;
-  after?: () => Action[];
-  failed?: () => void;
+  routeId?: number;
 }
 
+/**
+ * Register filters with their topic shards. The shell answers with `Session.subscribed(subscribeId,
+ * retained)`, the first page of retained messages matching each filter in the order of
+ * `subscriptions`, or `Session.shardCallFailed(subscribeId)`.
+ */
 export interface SubscribeAction {
   type: "subscribe";
   clientId: string;
   /** `retained`: whether this filter wants the retained messages now (Retain Handling, not shared). */
   subscriptions: { filter: string; qos: QoS; retained: boolean }[];
-  /** Receives the retained messages matching each filter, in the order of `subscriptions`. */
-  after: (retained: Message[][]) => Action[];
+  subscribeId: number;
 }
 
+/**
+ * Remove filters from their topic shards. With an `unsubscribeId`, the shell answers with
+ * `Session.unsubscribed(unsubscribeId)` (or `Session.shardCallFailed(unsubscribeId)`).
+ */
 export interface UnsubscribeAction {
   type: "unsubscribe";
   clientId: string;
   filters: string[];
-  after?: () => Action[];
+  unsubscribeId?: number;
 }
 
 /** Hand a shared-subscription message back to its shard for another member (the session ended). */

@@ -46,8 +46,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   private lastClientId: string | undefined;
   /** Events run one at a time: the core sees a total order even while actions await shards. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** Acknowledgements wait for their routes, in publish order. */
-  private acknowledgements: Promise<unknown> = Promise.resolve();
   /** The alarm time last set (undefined after waking: unknown). */
   private alarmAt: number | null | undefined;
   /**
@@ -81,6 +79,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       const a = this.attachments.get(ws);
       this.sockets.set(a.connId, ws);
       if (a.conn) this.session.restore(a.conn, this.gate.rightsAfterWake(a.conn));
+      else if (a.connectBy !== undefined) this.session.restoreAwaitingConnect(a.connId, a.connectBy);
     }
   }
 
@@ -94,18 +93,15 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    // A client that never completes CONNECT is closed (§3.1: the server SHOULD). An edge in
-    // front (the pipe, the gateway) enforces that itself and opens this socket only once it has
-    // the CONNECT; a direct client gets a deadline here: a timer while the object is awake, the
-    // alarm if it hibernates first.
-    const direct = !route.edgeKeepalive;
-    const attachment: Attachment = { connId: crypto.randomUUID(), route, ...(direct ? { connectBy: Date.now() + this.config.connectTimeoutMs } : {}) };
+    // A client that never completes CONNECT is closed: the core keeps the deadline (unless an
+    // edge in front enforces it) and the alarm follows it; the attachment keeps it for after
+    // hibernation. Told at once (the core only notes it), so the socket's first packet finds it.
+    const connId = crypto.randomUUID();
+    const connectBy = this.session.opened(connId, route, Date.now());
+    const attachment: Attachment = { connId, route, ...(connectBy !== undefined ? { connectBy } : {}) };
     this.attachments.init(server, attachment);
-    this.sockets.set(attachment.connId, server);
-    if (direct) {
-      void this.serial(async () => undefined);
-      setTimeout(() => void this.serial(async () => this.closeSilent(Date.now())), this.config.connectTimeoutMs + 10);
-    }
+    this.sockets.set(connId, server);
+    if (connectBy !== undefined) void this.serial(async () => undefined); // arms the alarm
     const protocol = request.headers.get(SUBPROTOCOL_HEADER) ?? "mqtt";
     return new Response(null, { status: 101, webSocket: client, headers: { "Sec-WebSocket-Protocol": protocol } });
   }
@@ -153,24 +149,9 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.alarmAt = null; // a fired alarm is no longer set
     await this.serial(async () => {
       const now = Date.now();
-      this.closeSilent(now);
       await this.runSafely(this.session.recoverLostConnection(now));
       await this.runSafely(this.session.timer(now));
     });
-  }
-
-  /** Closes sockets whose CONNECT did not arrive in time (§3.1: the server SHOULD). */
-  private closeSilent(now: number): void {
-    for (const [connId, ws] of [...this.sockets]) {
-      const by = this.awaitingConnect(ws);
-      if (by !== undefined && now >= by) this.close({ type: "close", connId, reason: "no CONNECT in time", error: true });
-    }
-  }
-
-  /** The CONNECT deadline of a socket that has not connected yet. */
-  private awaitingConnect(ws: WebSocket): number | undefined {
-    const a = this.attachments.get(ws);
-    return a.conn || this.session.current?.connId === a.connId ? undefined : a.connectBy;
   }
 
   /** A topic shard hands over messages; they are stored before this resolves. */
@@ -211,11 +192,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /** A fresh core from storage, with the live connection (if any) attached again, as after waking. */
   private rebuildCore(): void {
+    const old = this.session;
     this.session = new Session(new KvSessionStore(this.kv), this.config);
     for (const ws of this.ctx.getWebSockets()) {
       const a = this.attachments.get(ws);
       if (a.conn && this.sockets.has(a.connId)) this.session.restore(a.conn, this.gate.rightsAfterWake(a.conn));
     }
+    // Routes, SUBSCRIBEs and CONNECT deadlines under way still complete (PUBACK, PUBREC…).
+    this.session.carryOver(old);
   }
 
   /**
@@ -356,11 +340,15 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
           this.close(action);
           break;
         case "route":
-          this.route(action.message, action.after, action.failed);
+          this.route(action.message, action.routeId);
           break;
         case "subscribe": {
-          const pages = await this.router.subscribe(action.clientId, action.subscriptions);
-          await this.run(action.after(pages.map((page) => page.messages)));
+          const pages = await this.router.subscribe(action.clientId, action.subscriptions).catch((error: unknown) => {
+            this.session.shardCallFailed(action.subscribeId);
+            throw error;
+          });
+          const retained = pages.map((page) => page.messages);
+          await this.run(this.session.subscribed(action.subscribeId, retained));
           // More retained messages than one page: the rest, a page at a time (F6).
           for (const [i, first] of pages.entries()) {
             const filter = action.subscriptions[i]!.filter;
@@ -374,10 +362,15 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
           }
           break;
         }
-        case "unsubscribe":
-          await this.router.unsubscribe(action.clientId, action.filters);
-          if (action.after) await this.run(action.after());
+        case "unsubscribe": {
+          const id = action.unsubscribeId;
+          await this.router.unsubscribe(action.clientId, action.filters).catch((error: unknown) => {
+            if (id !== undefined) this.session.shardCallFailed(id);
+            throw error;
+          });
+          if (id !== undefined) await this.run(this.session.unsubscribed(id));
           break;
+        }
         case "reshare":
           await this.router.reshare(action.share, action.message);
           break;
@@ -395,38 +388,26 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   }
 
   /**
-   * Routes without holding up the next event, so a client's publishes batch and pipeline. What
-   * must follow the route (PUBACK, PUBREC) waits until the shards stored the message, and runs in
-   * the order of the publishes (PUBACK [MQTT-4.6.0-2], PUBREC [MQTT-4.6.0-3]), as its own event.
+   * Routes without holding up the next event, so a client's publishes batch and pipeline. A
+   * route the core waits for (`routeId`: PUBACK, PUBREC, a will) is reported to it as its own
+   * event once the shards stored the message, or could not; the core keeps the order of the
+   * publishes (PUBACK [MQTT-4.6.0-2], PUBREC [MQTT-4.6.0-3]).
    */
-  private route(message: Message, after: (() => Action[]) | undefined, failed?: () => void): void {
-    if (!after && message.qos === 0 && this.router.overloaded(message.topic)) {
+  private route(message: Message, routeId: number | undefined): void {
+    if (routeId === undefined && message.qos === 0 && this.router.overloaded(message.topic)) {
       // QoS 0 may be lost; shedding it here keeps a flood from queueing without bound.
       this.warn("qos0_dropped_overload", `QoS 0 publishes from ${message.origin} arrive faster than their shard stores them; dropping (e.g. on ${message.topic})`);
       return;
     }
     const routed = this.router.publish(message);
-    if (!after) {
+    if (routeId === undefined) {
       routed.catch((e) => this.warn("route_failures", `publish to ${message.topic} failed: ${String(e)}`));
       return;
     }
-    this.acknowledgements = this.acknowledgements
-      .then(() => routed)
-      .then(
-        () => this.serial(() => this.runSafely(after())),
-        (error) =>
-          this.serial(() => {
-            failed?.();
-            return this.routeFailed(message, error);
-          }),
-      );
-  }
-
-  /** Storing failed: nothing is acknowledged; the client retransmits after reconnecting. */
-  private async routeFailed(message: Message, error: unknown): Promise<void> {
-    this.warn("route_failures", `could not store a message on ${message.topic}: ${String(error)}`);
-    const conn = this.session.current;
-    if (conn) await this.runSafely(this.session.fail(conn.connId, Reason.ServerBusy, "the broker could not store a message", Date.now()));
+    void routed.then(
+      () => this.serial(() => this.runSafely(this.session.routed(routeId, Date.now()))),
+      (error) => this.serial(() => this.runSafely(this.session.routeFailed(routeId, String(error), Date.now()))),
+    );
   }
 
   /** Runs actions where no connection's input is being handled; a failure is logged, not thrown. */
@@ -528,7 +509,10 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   private saveConnection(): void {
     const conn = this.session.current;
     const ws = conn && this.sockets.get(conn.connId);
-    if (ws) this.attachments.update(ws, { ...this.attachments.get(ws), conn });
+    if (!ws) return;
+    // Connected: its CONNECT deadline is over (after waking, only a socket without one is restored as awaiting).
+    const { connectBy: _, ...rest } = this.attachments.get(ws);
+    this.attachments.update(ws, { ...rest, conn });
   }
 
   /** Partial packets reach the attachments within a second (see `Attachments.update`). */
@@ -558,13 +542,9 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.spillTimer = { at, timer };
   }
 
-  /** Keepalive, delayed will and session expiry share the object's one alarm. */
+  /** CONNECT deadlines, keepalive, delayed will and session expiry share the object's one alarm. */
   private async syncAlarm(): Promise<void> {
-    let at = this.session.nextDeadline();
-    for (const ws of this.sockets.values()) {
-      const by = this.awaitingConnect(ws);
-      if (by !== undefined && (at === null || by < at)) at = by;
-    }
+    const at = this.session.nextDeadline();
     // After waking the alarm is unknown: read it (a read commits nothing) rather than clear it blindly.
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (at === this.alarmAt) return;

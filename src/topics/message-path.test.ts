@@ -39,7 +39,7 @@ function world() {
     },
   };
   connect(w.session, "conn1", "c1", { clean: false });
-  settleActions(w.session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 2]])), 0));
+  settleActions(w.session, w.session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 2]])), 0));
   w.shard = new TopicShard(shardKv, "t/a", {
     deliver: async (_clientId, batch) => {
       const { actions, outcome } = w.session.deliver("t/a", batch, clock.now);

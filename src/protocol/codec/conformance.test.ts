@@ -21,7 +21,7 @@ function answer(c: ConformanceCase, v: Version) {
   if (!connect) forVersion(v).connect(session, "k1", "c1");
   let packetId = 0;
   if (c.delivery) {
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 2]])), 1));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 2]])), 1));
     const [p] = publishes(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "x", c.delivery) }]).actions);
     expect(p).toMatchObject({ qos: c.delivery });
     packetId = p!.messageId!;

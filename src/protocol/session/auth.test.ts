@@ -59,6 +59,7 @@ describe.each([4, 5] as const)("MQTT %s: credentials and rights", (version) => {
     const { session } = newSession();
     session.receive("k1", route("c1"), ok(connectPacket("c1")), 0, allowedAs(only_("mine")));
     const actions = settle(
+      session,
       session.receive(
         "k1",
         route("c1"),
@@ -78,7 +79,7 @@ describe.each([4, 5] as const)("MQTT %s: credentials and rights", (version) => {
   it("a message the client may not read is not sent (live, queued or retained), counted", () => {
     const { session } = newSession();
     session.receive("k1", route("c1"), ok(connectPacket("c1")), 0, allowedAs({ check: (access, topic) => access !== "read" || topic !== "mine/secret" }));
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["mine/#", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["mine/#", 1]])), 0));
     const { actions } = session.deliver(
       "t/mine",
       [

@@ -11,7 +11,7 @@ const { connect, connected } = forVersion(5);
 /** One settled SUBSCRIBE of "c1" on `connId`, with an optional Subscription Identifier. */
 function subscribe(session: Session, subscriptions: ISubscription[], opts: { id?: number; messageId?: number; connId?: string } = {}): void {
   const packet = subscribePacket(subscriptions, opts.messageId ?? 1, opts.id);
-  const actions = settle(session.receive(opts.connId ?? "k1", route("c1"), ok(packet), 0));
+  const actions = settle(session, session.receive(opts.connId ?? "k1", route("c1"), ok(packet), 0));
   expect(sent(actions)).toContainEqual(expect.objectContaining({ cmd: "suback" }));
 }
 

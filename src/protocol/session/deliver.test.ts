@@ -178,6 +178,7 @@ describe("the client's own publishes and its later subscriptions [MQTT-4.5.0-1]"
     const routed = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "before", 1, 1)), 0), "route");
     expect(routed).toHaveLength(1);
     settle(
+      session,
       session.receive(
         "k1",
         route("c1"),
@@ -208,11 +209,11 @@ describe("the client's own publishes and its later subscriptions [MQTT-4.5.0-1]"
   it("still delivers it through a subscription that existed before the PUBLISH, at that subscription's QoS", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", persistent);
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/#", 0]], 1)), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/#", 0]], 1)), 0));
     const before = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "before", 1, 1)), 0), "route")[0]!.message;
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]], 2)), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]], 2)), 0));
     // Re-subscribing to the older filter (replacing it) does not make it new.
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/#", 0]], 3)), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/#", 0]], 3)), 0));
     expect(publishes(fromEveryShard(session, before, 1)).map((p) => [text(p.payload), p.qos])).toEqual([["before", 0]]);
   });
 

@@ -58,6 +58,7 @@ describe.each([4, 5] as const)("MQTT %s: limits", (version) => {
   it("a filter beyond the topic limits is refused on its own in SUBACK (0x8F / 0x80)", () => {
     const { session } = connected({ maxTopicBytes: 16, maxTopicLevels: 3 });
     const actions = settle(
+      session,
       session.receive(
         "k1",
         route("c1"),
@@ -153,7 +154,7 @@ describe("QoS 1/2 from the client awaiting the broker's acknowledgement (review 
     connect(session, "k1", "c1");
     for (let id = 1; id <= 10; id++) {
       const actions = session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 1, id)), 0);
-      expect(packets(settle(actions), "puback")).toHaveLength(1);
+      expect(packets(settle(session, actions), "puback")).toHaveLength(1);
     }
   });
 
@@ -163,7 +164,7 @@ describe("QoS 1/2 from the client awaiting the broker's acknowledgement (review 
     connect(session, "k1", "c1");
     const route2 = only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 2, 5)), 0), "route")[0]!;
     expect(packets(session.receive("k1", route("c1"), ok({ cmd: "pubrel", messageId: 5 }), 0), "pubcomp")).toHaveLength(1);
-    route2.after!();
+    session.routed(route2.routeId!, 0);
     expect(kv.get("in2:00005")).toBeUndefined();
     // A new QoS 2 PUBLISH with that id is routed, not only acknowledged.
     expect(only(session.receive("k1", route("c1"), ok(publishPacket("a/b", "y", 2, 5)), 0), "route")).toHaveLength(1);

@@ -15,6 +15,7 @@ describe.each([4, 5] as const)("MQTT %s: shards told the client is offline", (ve
     const { session } = newSession({}, kv);
     connect(session, "conn1", "c1", persistent);
     settle(
+      session,
       session.receive(
         "conn1",
         route("c1"),

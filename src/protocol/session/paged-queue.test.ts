@@ -38,7 +38,7 @@ describe.each([4, 5] as const)("MQTT %s: the queue in pages (F4)", (version) => 
   function offlineWith(n: number, size = 10, config: Partial<SessionConfig> = CONFIG) {
     const { session, kv } = newSession(config);
     connect(session, "conn1", "c1", persistent);
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("conn1", 0);
     const pad = "x".repeat(size);
     const actions = session.deliver(
@@ -126,7 +126,7 @@ describe.each([4, 5] as const)("MQTT %s: the queue in pages (F4)", (version) => 
   it("counts messages held in memory for a live client against maxQueuedBytes too", () => {
     const { session } = newSession({ ...CONFIG, maxQueuedBytes: 1200 });
     connect(session, "conn1", "c1", persistent);
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     const pad = "x".repeat(500);
     const { actions } = session.deliver(
       "t/a",

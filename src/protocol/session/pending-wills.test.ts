@@ -16,12 +16,12 @@ describe.each([4, 5] as const)("MQTT %s: wills are durable until routed (F11)", 
     const { session, kv } = newSession();
     connect(session, "k1", "c1", { will: WILL });
     const [route] = only(session.connectionLost("k1", 0), "route");
-    route!.failed!();
+    session.routeFailed(route!.routeId!, "shard down", 0);
     expect(kv.get("wills")).toHaveLength(1);
     expect(session.nextDeadline()).toBe(WILL_RETRY_MS);
     const again = only(session.timer(WILL_RETRY_MS), "route");
     expect(again.map((r) => r.message.topic)).toEqual(["status/c1"]);
-    settle(again);
+    settle(session, again);
     expect(kv.get("wills")).toBeUndefined();
     expect(session.nextDeadline()).toBeNull();
   });
@@ -35,7 +35,7 @@ describe.each([4, 5] as const)("MQTT %s: wills are durable until routed (F11)", 
     expect(restarted.nextDeadline()).toBe(0);
     const routes = only(restarted.timer(10), "route");
     expect(routes.map((r) => r.message.topic)).toEqual(["status/c1"]);
-    settle(routes);
+    settle(restarted, routes);
     expect(kv.get("wills")).toBeUndefined();
   });
 });
@@ -49,7 +49,7 @@ describe.each([4, 5] as const)("MQTT %s: a connection that did not survive a res
     connect(session, "k1", "c1", { will: WILL });
     // The runtime dies; the new object finds no socket.
     const { session: after } = newSession({}, kv);
-    const actions = settle(after.recoverLostConnection(10));
+    const actions = settle(after, after.recoverLostConnection(10));
     expect(only(actions, "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
     expect(after.record).toBeUndefined();
     expect(after.recoverLostConnection(20)).toEqual([]);

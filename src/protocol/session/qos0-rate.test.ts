@@ -16,7 +16,7 @@ describe.each([4, 5] as const)("MQTT %s: QoS 0 rate per connection (F7)", (versi
   function subscriber() {
     const { session } = newSession({ maxQos0BytesPerSecond: RATE });
     connect(session, "conn1", "c1");
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     return session;
   }
   const q0 = (i: number) => ({ message: message("a/b", `${i}`.padEnd(1000, "."), 0) });

@@ -14,8 +14,8 @@ describe.each([4, 5] as const)("MQTT %s: subscriptions newer than a message in t
   it("the wildcard shard's copy of an earlier message is delivered although a newer filter lives in the topic's shard", () => {
     const { session } = newSession();
     connect(session, "k1", "c1");
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["#", 1]])), 0));
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["slow/#", 1]], 2)), 100));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["#", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["slow/#", 1]], 2)), 100));
     const early = session.deliver(WILDCARD_SHARD, [{ seq: 1, message: { ...message("slow/x", "early", 1), publishedAt: 50 } }], 200);
     expect(publishes(early.actions).map((p) => text(p.payload))).toEqual(["early"]);
     // A message published after both exist comes from the topic's shard only.
@@ -27,12 +27,12 @@ describe.each([4, 5] as const)("MQTT %s: subscriptions newer than a message in t
   it("a message published while an overlapping filter existed is delivered once although that filter was removed meanwhile", () => {
     const { session } = newSession();
     connect(session, "k1", "c1");
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["#", 1]])), 0));
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["slow/#", 1]], 2)), 10));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["#", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["slow/#", 1]], 2)), 10));
     const early = { ...message("slow/x", "early", 1), publishedAt: 50 };
     // The wildcard shard's copy comes first: while slow/# exists, the topic's shard delivers it.
     expect(publishes(session.deliver(WILDCARD_SHARD, [{ seq: 1, message: early }], 60).actions)).toEqual([]);
-    settle(session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 3, unsubscriptions: ["slow/#"] }), 100));
+    settle(session, session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 3, unsubscriptions: ["slow/#"] }), 100));
     // The topic shard's copy arrives after the UNSUBSCRIBE: slow/# still counts for it, so it is delivered.
     expect(publishes(session.deliver("t/slow", [{ seq: 1, message: early }], 120).actions).map((p) => text(p.payload))).toEqual(["early"]);
     // A message published after the UNSUBSCRIBE comes from the wildcard shard only.

@@ -184,7 +184,7 @@ describe("CONNACK properties (MQTT 5)", () => {
   it("resumes an existing session for Clean Start 0: Session Present 1 [MQTT-3.1.2-5], [MQTT-3.2.2-3]", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { clean: true, properties: { sessionExpiryInterval: 60 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("k1", 0);
 
     const actions = connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 60 } }, 1_000);
@@ -196,7 +196,7 @@ describe("CONNACK properties (MQTT 5)", () => {
   it("starts over for Clean Start 1 even when a session exists: Session Present 0 [MQTT-3.1.2-4], [MQTT-3.2.2-2]", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("k1", 0);
 
     const actions = connect(session, "k2", "c1", { clean: true, properties: { sessionExpiryInterval: 60 } }, 1_000);
@@ -218,6 +218,7 @@ describe("Session Expiry Interval", () => {
     const { session, kv } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 0 } });
     settle(
+      session,
       session.receive(
         "k1",
         route("c1"),
@@ -240,7 +241,7 @@ describe("Session Expiry Interval", () => {
   it("N seconds: the session is kept after the connection closes and discarded N s later [MQTT-3.1.2-23]", () => {
     const { session, kv } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 10 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     expect(session.connectionLost("k1", 1_000)).toEqual([]);
     expect(session.record).toMatchObject({ clientId: "c1", subscriptions: { "a/b": { qos: 1 } } });
     expect(session.nextDeadline()).toBe(11_000);
@@ -259,7 +260,7 @@ describe("Session Expiry Interval", () => {
   it("a reconnect before the expiry keeps the session and cancels the deadline", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 10 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("k1", 0);
 
     const actions = connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 10 } }, 9_000);
@@ -273,7 +274,7 @@ describe("Session Expiry Interval", () => {
   it("a session whose expiry passed unnoticed is gone at the next CONNECT", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 10 } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("k1", 0);
 
     const actions = connect(session, "k2", "c1", { clean: false, properties: { sessionExpiryInterval: 10 } }, 10_000);
@@ -295,7 +296,7 @@ describe("Session Expiry Interval", () => {
   it("0xFFFFFFFF: the session never expires, when MAX_SESSION_EXPIRY allows it", () => {
     const { session } = newSession({ maxSessionExpiry: 0xffffffff });
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 0xffffffff } });
-    settle(session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     expect(session.connectionLost("k1", 0)).toEqual([]);
     expect(session.record?.expiresAt).toBeUndefined();
     expect(session.nextDeadline()).toBeNull();
@@ -312,7 +313,7 @@ describe("Session Expiry Interval", () => {
 
     const ended = newSession().session;
     connect(ended, "k1", "c1", { properties: { sessionExpiryInterval: 10 } });
-    settle(ended.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(ended, ended.receive("k1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     const actions = ended.receive("k1", route("c1"), ok({ cmd: "disconnect", reasonCode: 0, properties: { sessionExpiryInterval: 0 } }), 1_000);
     expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "k1", error: false })]);
     expect(only(actions, "unsubscribe")).toEqual([{ type: "unsubscribe", clientId: "c1", filters: ["a/b"] }]);
@@ -339,7 +340,7 @@ describe("Will Delay Interval [MQTT-3.1.3-9]", () => {
     expect(session.timer(5_999)).toEqual([]);
 
     // (Settled: the shard stored the will, so no retry is due; see pending-wills.ts.)
-    const actions = settle(session.timer(6_000));
+    const actions = settle(session, session.timer(6_000));
     const [will] = wills(actions);
     expect(will?.message).toMatchObject({ topic: "status/c1", qos: 1, retain: false, origin: "c1" });
     expect(text(will!.message.payload)).toBe("gone");
@@ -366,7 +367,7 @@ describe("Will Delay Interval [MQTT-3.1.3-9]", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 30 }) });
     session.connectionLost("k1", 0);
-    const actions = settle(connect(session, "k2", "c1", { clean: true }, 3_000));
+    const actions = settle(session, connect(session, "k2", "c1", { clean: true }, 3_000));
     expect(wills(actions)).toEqual([]);
     expect(session.nextDeadline()).toBeNull();
     expect(only(session.timer(30_000), "route")).toEqual([]);
@@ -375,7 +376,7 @@ describe("Will Delay Interval [MQTT-3.1.3-9]", () => {
   it("[MQTT-3.1.2-8] a takeover within the delay cancels the taken-over connection's delayed will, with Clean Start 1 too", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 30 }) });
-    const actions = settle(connect(session, "k2", "c1", { clean: true }, 1_000));
+    const actions = settle(session, connect(session, "k2", "c1", { clean: true }, 1_000));
     expect(wills(actions)).toEqual([]);
     expect(only(session.timer(31_000), "route")).toEqual([]);
   });
@@ -384,7 +385,7 @@ describe("Will Delay Interval [MQTT-3.1.3-9]", () => {
     const { session } = newSession();
     connect(session, "k1", "c1", { properties: { sessionExpiryInterval: 60 }, will: willWith({ willDelayInterval: 5 }) });
     session.connectionLost("k1", 0);
-    expect(wills(settle(connect(session, "k2", "c1", { clean: true }, 5_000)))).toHaveLength(1);
+    expect(wills(settle(session, connect(session, "k2", "c1", { clean: true }, 5_000)))).toHaveLength(1);
   });
 
   it("a session that ends before the delay publishes the will when it ends", () => {
@@ -394,7 +395,7 @@ describe("Will Delay Interval [MQTT-3.1.3-9]", () => {
     expect(session.nextDeadline()).toBe(3_000);
     expect(session.timer(2_999)).toEqual([]);
 
-    const actions = settle(session.timer(3_000));
+    const actions = settle(session, session.timer(3_000));
     expect(wills(actions)).toHaveLength(1);
     expect(only(actions, "log").map((l) => l.counter)).toContain("sessions_expired");
     expect(session.record).toBeUndefined();
@@ -586,7 +587,7 @@ describe("PUBLISH from an MQTT 5 client", () => {
       correlationData: new Uint8Array(Buffer.from("req-7")),
       userProperties: { a: "1", b: ["x", "y"] },
     });
-    expect(sent(settle(actions))).toEqual([{ cmd: "puback", messageId: 4, reasonCode: 0 }]);
+    expect(sent(settle(session, actions))).toEqual([{ cmd: "puback", messageId: 4, reasonCode: 0 }]);
   });
 
   it("a PUBLISH without properties routes a message without properties or expiry", () => {
@@ -600,7 +601,7 @@ describe("PUBLISH from an MQTT 5 client", () => {
   it("QoS 2: PUBREC and PUBCOMP carry reason code 0; PUBREL for an unknown id gets PUBCOMP 0x92", () => {
     const { session } = newSession();
     connect(session, "k1", "c1");
-    const pub = settle(session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 2, 8)), 0));
+    const pub = settle(session, session.receive("k1", route("c1"), ok(publishPacket("a/b", "x", 2, 8)), 0));
     expect(sent(pub)).toEqual([{ cmd: "pubrec", messageId: 8, reasonCode: 0 }]);
     expect(sent(session.receive("k1", route("c1"), ok({ cmd: "pubrel", messageId: 8 }), 0))).toEqual([{ cmd: "pubcomp", messageId: 8, reasonCode: 0 }]);
     const unknown = session.receive("k1", route("c1"), ok({ cmd: "pubrel", messageId: 9 }), 0);

@@ -34,7 +34,7 @@ describe("CONNECT and CONNACK", () => {
     const { session } = newSession();
     const first = connect(session, "conn1", "c1", { clean: false });
     expect(sent(first)).toContainEqual(expect.objectContaining({ cmd: "connack", sessionPresent: false }));
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     session.connectionLost("conn1", 0);
 
     const second = connect(session, "conn2", "c1", { clean: false });
@@ -47,7 +47,7 @@ describe("CONNECT and CONNACK", () => {
     const kv = new MemoryKv();
     const { session } = newSession({}, kv);
     connect(session, "conn1", "c1", { clean: false });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["x/+", 2]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["x/+", 2]])), 0));
     session.connectionLost("conn1", 0);
 
     const { session: restarted } = newSession({}, kv);
@@ -60,6 +60,7 @@ describe("CONNECT and CONNACK", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { clean: false });
     settle(
+      session,
       session.receive(
         "conn1",
         route("c1"),
@@ -178,7 +179,7 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
   it("a CONNECT on a second connection closes the first, publishes its will [MQTT-3.1.4-3], and answers the second", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1", { clean: false, will: WILL });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
 
     const actions = session.receive("conn2", route("c1"), ok(connectPacket("c1", { clean: false })), 5, ALLOWED);
     const close = only(actions, "close");
@@ -239,7 +240,7 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
       const { session: after } = newSession({}, kv);
       const routes = only(after.timer(TAKEOVER_WILL_HOLD_MS), "route");
       expect(routes.map((r) => r.message.topic)).toEqual(["status/c1"]);
-      settle(routes);
+      settle(after, routes);
       expect(kv.get("wills")).toBeUndefined();
     });
 
@@ -268,7 +269,7 @@ describe("PUBLISH from the client", () => {
     const actions = session.receive("conn1", route("c1"), ok(publishPacket("a/b", "hello", 0, undefined, { retain: true })), 0);
     expect(actions).toHaveLength(1);
     const [r] = only(actions, "route");
-    expect(r!.after).toBeUndefined();
+    expect(r!.routeId).toBeUndefined();
     expect(r!.message).toMatchObject({ topic: "a/b", qos: 0, retain: true, origin: "c1" });
     expect(text(r!.message.payload)).toBe("hello");
   });
@@ -280,8 +281,8 @@ describe("PUBLISH from the client", () => {
     expect(sent(actions)).toEqual([]);
     const [r] = only(actions, "route");
     expect(r!.message).toMatchObject({ topic: "a/b", qos: 1 });
-    expect(r!.after).toBeDefined();
-    expect(sent(r!.after!())).toEqual([{ cmd: "puback", messageId: 17 }]);
+    expect(r!.routeId).toBeDefined();
+    expect(sent(session.routed(r!.routeId!, 0))).toEqual([{ cmd: "puback", messageId: 17 }]);
   });
 
   it("QoS 2: PUBREC after routing, a retransmission is not routed again, PUBREL gets PUBCOMP [MQTT-4.3.3-2]", () => {
@@ -291,7 +292,7 @@ describe("PUBLISH from the client", () => {
     expect(sent(first)).toEqual([]);
     const [r] = only(first, "route");
     expect(r!.message).toMatchObject({ topic: "a/b", qos: 2 });
-    expect(sent(r!.after!())).toEqual([{ cmd: "pubrec", messageId: 5 }]);
+    expect(sent(session.routed(r!.routeId!, 0))).toEqual([{ cmd: "pubrec", messageId: 5 }]);
 
     const dup = session.receive("conn1", route("c1"), ok(publishPacket("a/b", "once", 2, 5, { dup: true })), 0);
     expect(only(dup, "route")).toEqual([]);
@@ -307,14 +308,17 @@ describe("PUBLISH from the client", () => {
 
   it("QoS 2: a retransmission whose first routing failed routes the first copy again", () => {
     const { session } = newSession();
-    connect(session, "conn1", "c1");
+    connect(session, "conn1", "c1", { clean: false });
     const [first] = only(session.receive("conn1", route("c1"), ok(publishPacket("a/b", "original", 2, 9)), 0), "route");
-    // The shards could not store it; the client retransmits.
-    first!.failed!();
-    const retry = session.receive("conn1", route("c1"), ok(publishPacket("a/b", "original", 2, 9, { dup: true })), 0);
+    // The shards could not store it: the connection is closed, and the client reconnects and retransmits.
+    const failed = session.routeFailed(first!.routeId!, "shard down", 0);
+    expect(only(failed, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
+    expect(only(failed, "log")).toEqual([expect.objectContaining({ counter: "route_failures" })]);
+    connect(session, "conn2", "c1", { clean: false });
+    const retry = session.receive("conn2", route("c1"), ok(publishPacket("a/b", "original", 2, 9, { dup: true })), 0);
     const [r] = only(retry, "route");
     expect(text(r!.message.payload)).toBe("original");
-    expect(sent(r!.after!())).toEqual([{ cmd: "pubrec", messageId: 9 }]);
+    expect(sent(session.routed(r!.routeId!, 0))).toEqual([{ cmd: "pubrec", messageId: 9 }]);
   });
 
   it("QoS 2: a retransmission while the first copy is still being stored is not routed again; one PUBREC follows, on the live connection [MQTT-4.3.3-2]", () => {
@@ -325,7 +329,7 @@ describe("PUBLISH from the client", () => {
     connect(session, "conn2", "c1", { clean: false });
     const retry = session.receive("conn2", route("c1"), ok(publishPacket("a/b", "once", 2, 9, { dup: true })), 0);
     expect(only(retry, "route")).toHaveLength(0);
-    const done = first!.after!();
+    const done = session.routed(first!.routeId!, 0);
     expect(only(done, "send").map((a) => [a.connId, a.packet.cmd])).toEqual([["conn2", "pubrec"]]);
   });
 
@@ -335,7 +339,7 @@ describe("PUBLISH from the client", () => {
     const [first] = only(session.receive("conn1", route("c1"), ok(publishPacket("a/b", "old", 2, 9)), 0), "route");
     session.connectionLost("conn1", 0);
     connect(session, "conn2", "c1");
-    expect(first!.after!()).toEqual([]);
+    expect(session.routed(first!.routeId!, 0)).toEqual([]);
     // The new session's own QoS 2 with the same id is routed, not taken for a retransmission.
     expect(only(session.receive("conn2", route("c1"), ok(publishPacket("a/b", "new", 2, 9)), 0), "route")).toHaveLength(1);
   });
@@ -344,7 +348,7 @@ describe("PUBLISH from the client", () => {
     const kv = new MemoryKv();
     const { session } = newSession({}, kv);
     connect(session, "conn1", "c1", { clean: false });
-    settle(session.receive("conn1", route("c1"), ok(publishPacket("a/b", "m", 2, 3)), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(publishPacket("a/b", "m", 2, 3)), 0));
     session.connectionLost("conn1", 0);
     const { session: restarted } = newSession({}, kv);
     connect(restarted, "conn2", "c1", { clean: false });
@@ -396,7 +400,7 @@ describe("SUBSCRIBE", () => {
         { filter: "c/#", qos: 2 },
       ],
     });
-    expect(sent(sub!.after([[], []]))).toEqual([{ cmd: "suback", messageId: 42, granted: [1, 2] }]);
+    expect(sent(session.subscribed(sub!.subscribeId, [[], []]))).toEqual([{ cmd: "suback", messageId: 42, granted: [1, 2] }]);
     expect(session.record?.subscriptions).toEqual({ "a/b": { qos: 1 }, "c/#": { qos: 2 } });
   });
 
@@ -424,7 +428,7 @@ describe("SUBSCRIBE", () => {
       { filter: "ok/1", qos: 0, retained: true },
       { filter: "ok/+", qos: 1, retained: true },
     ]);
-    expect(sent(sub!.after([[], []]))).toEqual([{ cmd: "suback", messageId: 7, granted: [0, 0x80, 1, 0x80] }]);
+    expect(sent(session.subscribed(sub!.subscribeId, [[], []]))).toEqual([{ cmd: "suback", messageId: 7, granted: [0, 0x80, 1, 0x80] }]);
     expect(Object.keys(session.record!.subscriptions)).toEqual(["ok/1", "ok/+"]);
   });
 
@@ -446,8 +450,8 @@ describe("SUBSCRIBE", () => {
   it("a subscription to an existing filter replaces its QoS [MQTT-3.8.4-3]", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 2]])), 0));
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 0]], 2)), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 2]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 0]], 2)), 0));
     expect(session.record?.subscriptions).toEqual({ "a/b": { qos: 0 } });
   });
 
@@ -469,7 +473,7 @@ describe("SUBSCRIBE", () => {
       0,
     );
     const [sub] = only(actions, "subscribe");
-    const after = sub!.after([[message("a/x", "ax", 2, { retain: true }), message("a/y", "ay", 0, { retain: true })], [message("b", "bb", 1, { retain: true })]]);
+    const after = session.subscribed(sub!.subscribeId, [[message("a/x", "ax", 2, { retain: true }), message("a/y", "ay", 0, { retain: true })], [message("b", "bb", 1, { retain: true })]]);
     const packets = sent(after);
     expect(packets[0]).toEqual({ cmd: "suback", messageId: 4, granted: [1, 2] });
     const publishes = packets.slice(1);
@@ -492,6 +496,7 @@ describe("UNSUBSCRIBE", () => {
     const { session } = newSession();
     connect(session, "conn1", "c1");
     settle(
+      session,
       session.receive(
         "conn1",
         route("c1"),
@@ -508,7 +513,7 @@ describe("UNSUBSCRIBE", () => {
     expect(sent(actions)).toEqual([]);
     const [unsub] = only(actions, "unsubscribe");
     expect(unsub).toMatchObject({ clientId: "c1", filters: ["a/b"] });
-    expect(sent(unsub!.after!())).toEqual([expect.objectContaining({ cmd: "unsuback", messageId: 11 })]);
+    expect(sent(session.unsubscribed(unsub!.unsubscribeId!))).toEqual([expect.objectContaining({ cmd: "unsuback", messageId: 11 })]);
     expect(session.record?.subscriptions).toEqual({ c: { qos: 0 } });
   });
 
@@ -561,6 +566,7 @@ describe("end of a connection", () => {
     const { session, kv } = newSession();
     connect(session, "conn1", "c1", { clean: true, will: WILL });
     settle(
+      session,
       session.receive(
         "conn1",
         route("c1"),
@@ -576,7 +582,7 @@ describe("end of a connection", () => {
     deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 1) }]);
     expect([...kv.list()].length).toBeGreaterThan(0);
 
-    const actions = settle(session.connectionLost("conn1", 0));
+    const actions = settle(session, session.connectionLost("conn1", 0));
     expect(only(actions, "unsubscribe")).toEqual([{ type: "unsubscribe", clientId: "c1", filters: ["a/b", "+/x"] }]);
     expect([...kv.list()]).toEqual([]);
     expect(session.record).toBeUndefined();
@@ -587,7 +593,7 @@ describe("end of a connection", () => {
   it("a clean session ended by DISCONNECT is discarded too", () => {
     const { session, kv } = newSession();
     connect(session, "conn1", "c1", { clean: true });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a", 0]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a", 0]])), 0));
     const actions = session.receive("conn1", route("c1"), ok({ cmd: "disconnect" }), 0);
     expect(only(actions, "unsubscribe")).toEqual([{ type: "unsubscribe", clientId: "c1", filters: ["a"] }]);
     expect([...kv.list()]).toEqual([]);
@@ -596,7 +602,7 @@ describe("end of a connection", () => {
   it("a persistent session outlives its connection [MQTT-3.1.2-4]", () => {
     const { session, kv } = newSession();
     connect(session, "conn1", "c1", { clean: false });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket([["a/b", 1]])), 0));
     const actions = session.connectionLost("conn1", 0);
     expect(only(actions, "unsubscribe")).toEqual([]);
     expect(session.record).toMatchObject({ clientId: "c1", subscriptions: { "a/b": { qos: 1 } } });
@@ -657,7 +663,7 @@ describe("keepalive [MQTT-3.1.2-24]", () => {
     connect(session, "conn1", "c1", { keepalive: 10, will: WILL }, 0);
     session.receive("conn1", route("c1"), ok({ cmd: "pingreq" }), 5_000);
     expect(session.timer(15_000)).toEqual([]);
-    const actions = settle(session.timer(20_000));
+    const actions = settle(session, session.timer(20_000));
     expect(only(actions, "close")).toEqual([expect.objectContaining({ connId: "conn1", error: true })]);
     expect(only(actions, "route").map((r) => r.message.topic)).toEqual(["status/c1"]);
     expect(session.current).toBeNull();
@@ -671,7 +677,7 @@ describe("QoS 2 receive maximum (regression)", () => {
     const { session } = newSession({ receiveMaximum: 2 });
     connect(session, "k1", "c1");
     for (const id of [1, 2, 3, 4]) {
-      const actions = settle(session.receive("k1", route("c1"), ok(publishPacket("t", "x", 2, id)), 0));
+      const actions = settle(session, session.receive("k1", route("c1"), ok(publishPacket("t", "x", 2, id)), 0));
       expect(sent(actions)).toContainEqual(expect.objectContaining({ cmd: "pubrec", messageId: id }));
     }
   });
@@ -679,7 +685,7 @@ describe("QoS 2 receive maximum (regression)", () => {
   it("disconnects an MQTT 5 client above the broker's Receive Maximum with 0x93", () => {
     const { session } = newSession({ receiveMaximum: 2 });
     connect5(session);
-    for (const id of [1, 2]) settle(session.receive("k1", route("c1"), ok(publishPacket("t", "x", 2, id)), 0));
+    for (const id of [1, 2]) settle(session, session.receive("k1", route("c1"), ok(publishPacket("t", "x", 2, id)), 0));
     const actions = session.receive("k1", route("c1"), ok(publishPacket("t", "x", 2, 3)), 0);
     expect(sent(actions)).toContainEqual(expect.objectContaining({ cmd: "disconnect", reasonCode: 0x93 }));
     expect(only(actions, "close")).toHaveLength(1);

@@ -15,8 +15,8 @@ import { handleAuth } from "./handlers/auth.js";
 import { handleConnect, type ConnectRoute } from "./handlers/connect.js";
 import { handleDisconnect } from "./handlers/disconnect.js";
 import { handlePuback, handlePubcomp, handlePubrec } from "./handlers/acks.js";
-import { handlePublish, handlePubrel } from "./handlers/publish.js";
-import { handleSubscribe } from "./handlers/subscribe.js";
+import { handlePublish, handlePubrel, publishNotRouted, publishRouted, type PublishRoute } from "./handlers/publish.js";
+import { handleSubscribe, type PendingSubscribe, subscribed } from "./handlers/subscribe.js";
 import { handleUnsubscribe } from "./handlers/unsubscribe.js";
 import { deliver } from "./deliver.js";
 import { RateBudget } from "./rate-budget.js";
@@ -25,6 +25,7 @@ import { MutedShards } from "./muted.js";
 import { Takeovers } from "./takeovers.js";
 import { RecentSubscriptions } from "./recent-subscriptions.js";
 import { PendingWills } from "./pending-wills.js";
+import { type Outcome, PendingRoutes } from "./pending-routes.js";
 import { SharedTaken } from "./shared-taken.js";
 import type { AuthVerdict } from "./auth-verdict.js";
 import type { TopicRights } from "../../auth/authorizer.js";
@@ -42,6 +43,12 @@ export type { ConnectRoute };
 
 /** A message held in memory for the client is stored after this long without its PUBACK. */
 export const SPILL_AFTER_MS = 5000;
+
+/** A route the session waits for: a client's QoS 1/2 message, or a will (see PendingRoutes). */
+export type RouteCompletion = PublishRoute | { kind: "will"; topic: string; willId: number };
+
+/** A SUBSCRIBE or UNSUBSCRIBE waiting for its topic shards. */
+export type PendingShardCall = PendingSubscribe | { kind: "unsubscribe"; unsuback: Action };
 
 /** Where a delivery came from, for the topic shard's release point. */
 export interface Origin {
@@ -72,6 +79,13 @@ export class Session {
   inbound = { count: 0, bytes: 0 };
   /** The stamp of the client's last PUBLISH (`Message.stamp`; memory only, see `stampPublish`). */
   private lastStamp = 0;
+  /** Routes under way whose completion the session waits for, in the order issued (memory only). */
+  private routes = new PendingRoutes<RouteCompletion>();
+  /** SUBSCRIBEs and UNSUBSCRIBEs waiting for their shards (memory only; the shell awaits each). */
+  private shardCalls = new Map<number, PendingShardCall>();
+  private nextShardCall = 1;
+  /** Sockets that have not sent CONNECT yet, and when they must have (memory; the shell restores it after waking). */
+  private awaitingConnect = new Map<string, number>();
 
   constructor(
     readonly store: SessionStore,
@@ -113,11 +127,53 @@ export class Session {
   rights: TopicRights = NO_RIGHTS;
 
   /**
+   * A new socket `connId`: it must send CONNECT within CONNECT_TIMEOUT or it is closed (§3.1:
+   * the server SHOULD; see `timer`). An edge in front (the Worker pipe, the gateway) enforces
+   * that itself and opens the socket only once it has the CONNECT: no deadline then. Returns the
+   * deadline, for the shell to keep across hibernation (`restoreAwaitingConnect`).
+   */
+  opened(connId: string, route: ConnectRoute, now: number): number | undefined {
+    if (route.edgeKeepalive) return undefined;
+    const by = now + this.config.connectTimeoutMs;
+    this.awaitingConnect.set(connId, by);
+    return by;
+  }
+
+  /**
+   * The shell rebuilt the core from storage (a delivery failed half way, see SessionDO): what
+   * only memory held of the work under way comes along, so that work still completes as before
+   * (PUBACK, PUBREC, SUBACK, UNSUBACK; CONNECT deadlines). Work of the session `old` had then is
+   * the new core's session's; any older stays older.
+   */
+  carryOver(old: Session): void {
+    const from = old.record;
+    const to = this.record;
+    const moved = from !== undefined && to !== undefined;
+    const rebind = <T extends { record?: SessionRecord | undefined }>(v: T): T => (moved && v.record === from ? { ...v, record: to } : v);
+    old.routes.rebind((v) => (v.kind === "will" ? v : rebind(v)));
+    this.routes = old.routes;
+    this.shardCalls = new Map([...old.shardCalls].map(([id, call]) => [id, call.kind === "subscribe" ? rebind(call) : call]));
+    this.nextShardCall = old.nextShardCall;
+    this.awaitingConnect = old.awaitingConnect;
+    if (moved) {
+      this.inbound = old.inbound;
+      this.qos2InFlight = old.qos2InFlight;
+    }
+  }
+
+  /** After waking from hibernation: socket `connId` still has until `by` to send its CONNECT. */
+  restoreAwaitingConnect(connId: string, by: number): void {
+    if (this.current?.connId !== connId) this.awaitingConnect.set(connId, by);
+  }
+
+  /**
    * One packet (or decode failure) from connection `connId`. A CONNECT, and an MQTT 5 AUTH, come
    * with the shell's verdict on their credentials (`auth`).
    */
   receive(connId: string, route: ConnectRoute, input: DecodeResult, now: number, auth?: AuthVerdict): Action[] {
     const conn = this.current?.connId === connId ? this.current : null;
+    // A socket's first packet connects it or closes it: either way its CONNECT deadline is over.
+    if (!conn) this.awaitingConnect.delete(connId);
     try {
       if (!input.ok) {
         if (input.error === "unacceptable-protocol") return handleConnect.unacceptable(connId, input.detail);
@@ -183,6 +239,7 @@ export class Session {
 
   /** The network connection closed without DISCONNECT: the will goes out [MQTT-3.1.2-8]. */
   connectionLost(connId: string, now: number): Action[] {
+    this.awaitingConnect.delete(connId);
     // A taken-over connection closed without the DISCONNECT its will waited for (see PendingWills).
     if (this.current?.connId !== connId) return this.settleHeldWill(connId, false, now);
     return this.endConnection(true, "connection lost", now);
@@ -231,16 +288,28 @@ export class Session {
     ];
   }
 
-  /** When the shell should next call `timer`: keepalive check, delayed will, session expiry. */
+  /** When the shell should next call `timer`: CONNECT deadline, keepalive check, delayed will, session expiry. */
   nextDeadline(): number | null {
-    const times = [this.current?.keepaliveCheckAt, this.current?.auth.expiresAt, this.record?.delayedWill?.at, this.current ? undefined : this.record?.expiresAt, this.wills.retryAt ?? undefined];
+    const times = [
+      this.current?.keepaliveCheckAt,
+      this.current?.auth.expiresAt,
+      this.record?.delayedWill?.at,
+      this.current ? undefined : this.record?.expiresAt,
+      this.wills.retryAt ?? undefined,
+      ...this.awaitingConnect.values(),
+    ];
     const defined = times.filter((t): t is number => t !== undefined);
     return defined.length > 0 ? Math.min(...defined) : null;
   }
 
-  /** Time passed: enforce keepalive, publish a delayed will, end an expired session. */
+  /** Time passed: close sockets without CONNECT, enforce keepalive, publish a delayed will, end an expired session. */
   timer(now: number): Action[] {
     const actions: Action[] = [];
+    for (const [connId, by] of this.awaitingConnect) {
+      if (now < by) continue;
+      this.awaitingConnect.delete(connId);
+      actions.push(close(connId, "no CONNECT in time", true));
+    }
     const conn = this.current;
     if (conn?.keepaliveCheckAt !== undefined && now >= conn.keepaliveCheckAt) {
       const deadline = conn.lastSeen + conn.keepalive * 1500;
@@ -282,6 +351,7 @@ export class Session {
   /** Ends a connection because of `reason`; MQTT 5 clients get a DISCONNECT saying why first (§4.13). */
   fail(connId: string, reason: ReasonCode, why: string, now: number): Action[] {
     const conn = this.current?.connId === connId ? this.current : null;
+    this.awaitingConnect.delete(connId);
     const actions: Action[] = [];
     if (conn) {
       const disconnect = serverDisconnect(conn.version, reason, conn.problemInformation ? why : undefined);
@@ -542,15 +612,82 @@ export class Session {
 
   /** A will is routed like a QoS 1 publish: kept until its shard stored it (review F11). */
   private routeWill(id: number, message: Message): Action {
-    return {
-      type: "route",
-      message,
-      after: () => {
-        this.wills.done(id);
-        return [];
-      },
-      failed: () => this.wills.failed(Date.now()),
-    };
+    return { type: "route", message, routeId: this.awaitRoute({ kind: "will", topic: message.topic, willId: id }) };
+  }
+
+  /** A route whose completion the session waits for; its id goes in the route action. */
+  awaitRoute(completion: RouteCompletion): number {
+    return this.routes.add(completion);
+  }
+
+  /** Routes under way whose completion the session waits for. */
+  get routesUnderWay(): number {
+    return this.routes.size;
+  }
+
+  /**
+   * The shards stored the message of route `routeId`. What follows it (PUBACK, PUBREC, the will
+   * done) follows in the order the routes were issued: an earlier route still under way holds
+   * it back, and it comes with that one's completion ([MQTT-4.6.0-2], [MQTT-4.6.0-3]).
+   */
+  routed(routeId: number, now: number): Action[] {
+    return this.completeRoutes(this.routes.settle(routeId, { ok: true }), now);
+  }
+
+  /**
+   * The shards could not store the message of route `routeId` (`reason`, for the log). Nothing
+   * is acknowledged; the live connection is closed, and its client retransmits after
+   * reconnecting. A will is routed again later (see PendingWills).
+   */
+  routeFailed(routeId: number, reason: string, now: number): Action[] {
+    return this.completeRoutes(this.routes.settle(routeId, { ok: false, reason }), now);
+  }
+
+  /** A SUBSCRIBE or UNSUBSCRIBE to wait for; its id goes in the action. */
+  awaitShardCall(call: PendingShardCall): number {
+    const id = this.nextShardCall++;
+    this.shardCalls.set(id, call);
+    return id;
+  }
+
+  /**
+   * The shards hold the filters of subscribe action `subscribeId`, and sent the first page of
+   * retained messages for each (in the order of its `subscriptions`): the SUBACK, then those.
+   */
+  subscribed(subscribeId: number, retained: Message[][]): Action[] {
+    const call = this.shardCalls.get(subscribeId);
+    if (call?.kind !== "subscribe") return [];
+    this.shardCalls.delete(subscribeId);
+    return subscribed(this, call, retained);
+  }
+
+  /** The shards let go of the filters of unsubscribe action `unsubscribeId`: the UNSUBACK. */
+  unsubscribed(unsubscribeId: number): Action[] {
+    const call = this.shardCalls.get(unsubscribeId);
+    if (call?.kind !== "unsubscribe") return [];
+    this.shardCalls.delete(unsubscribeId);
+    return [call.unsuback];
+  }
+
+  /** A subscribe or unsubscribe call failed: nothing follows it (the shell ends the connection). */
+  shardCallFailed(id: number): void {
+    this.shardCalls.delete(id);
+  }
+
+  private completeRoutes(done: { value: RouteCompletion; outcome: Outcome }[], now: number): Action[] {
+    const actions: Action[] = [];
+    for (const { value, outcome } of done) {
+      if (outcome.ok) {
+        if (value.kind === "will") this.wills.done(value.willId);
+        else actions.push(...publishRouted(this, value));
+        continue;
+      }
+      if (value.kind === "will") this.wills.failed(now);
+      else publishNotRouted(this, value);
+      actions.push({ type: "log", level: "warn", message: `could not store a message on ${value.topic}: ${outcome.reason}`, counter: "route_failures" });
+      if (this.current) actions.push(...this.fail(this.current.connId, Reason.ServerBusy, "the broker could not store a message", now));
+    }
+    return actions;
   }
 }
 

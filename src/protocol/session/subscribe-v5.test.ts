@@ -16,7 +16,7 @@ const subscribe = (s: Session, subscriptions: ISubscription[], messageId = 1, su
 
 /** SUBSCRIBE on "k1", settled; the SUBACK sent for it. */
 function suback(s: Session, subscriptions: ISubscription[], messageId = 1, subscriptionIdentifier?: number): PacketOf<"suback"> {
-  const [ack] = packets(settle(subscribe(s, subscriptions, messageId, subscriptionIdentifier)), "suback");
+  const [ack] = packets(settle(s, subscribe(s, subscriptions, messageId, subscriptionIdentifier)), "suback");
   if (!ack) throw new Error("no SUBACK");
   return ack;
 }
@@ -39,7 +39,7 @@ describe("SUBACK reason codes (MQTT 5)", () => {
       9,
     );
     expect(only(actions, "subscribe")[0]?.subscriptions.map((x) => x.filter)).toEqual(["ok/1", "ok/+"]);
-    const [ack] = packets(settle(actions), "suback");
+    const [ack] = packets(settle(session, actions), "suback");
     expect(ack).toMatchObject({ messageId: 9, granted: [1, 0x8f, 0x8f, 0x8f, 0x8f, 1, 0x8f] });
     expect(Object.keys(session.record!.subscriptions)).toEqual(["ok/1", "ok/+"]);
   });
@@ -61,7 +61,7 @@ describe("SUBACK reason codes (MQTT 5)", () => {
 
   it("refuses every filter with 0x91 while the packet id belongs to an unreleased incoming QoS 2 message", () => {
     const { session } = connected();
-    settle(session.receive("k1", route("c1"), ok({ cmd: "publish", topic: "t", payload: Buffer.from("x"), qos: 2, retain: false, dup: false, messageId: 7 }), 0));
+    settle(session, session.receive("k1", route("c1"), ok({ cmd: "publish", topic: "t", payload: Buffer.from("x"), qos: 2, retain: false, dup: false, messageId: 7 }), 0));
     expect(suback(session, [sub("a", 1), sub("b", 0)], 7).granted).toEqual([0x91, 0x91]);
     expect(session.record?.subscriptions).toEqual({});
     // Another id is fine, and after PUBREL so is this one.
@@ -93,7 +93,7 @@ describe("SUBACK reason codes (MQTT 5)", () => {
     const { session } = connected({ maximumQoS: 1 });
     const actions = subscribe(session, [sub("a", 2), sub("b", 1), sub("c", 0)]);
     expect(only(actions, "subscribe")[0]?.subscriptions.map((x) => x.qos)).toEqual([1, 1, 0]);
-    expect(packets(settle(actions), "suback")[0]?.granted).toEqual([1, 1, 0]);
+    expect(packets(settle(session, actions), "suback")[0]?.granted).toEqual([1, 1, 0]);
     expect(session.record?.subscriptions.a).toEqual({ qos: 1 });
   });
 
@@ -160,7 +160,7 @@ describe("subscription options", () => {
     const { session } = connected();
     expect(retainedFlags(subscribe(session, [sub("a", 1, { rh: 0 })]))).toEqual({ a: true });
     // Again for the existing subscription.
-    settle(subscribe(session, [sub("b", 1)], 2));
+    settle(session, subscribe(session, [sub("b", 1)], 2));
     expect(retainedFlags(subscribe(session, [sub("b", 1, { rh: 0 })], 3))).toEqual({ b: true });
   });
 
@@ -168,7 +168,7 @@ describe("subscription options", () => {
     const { session } = connected();
     const first = subscribe(session, [sub("a", 1, { rh: 1 })]);
     expect(retainedFlags(first)).toEqual({ a: true });
-    settle(first);
+    settle(session, first);
     expect(retainedFlags(subscribe(session, [sub("a", 1, { rh: 1 }), sub("b", 1, { rh: 1 })], 2))).toEqual({ a: false, b: true });
   });
 
@@ -183,13 +183,13 @@ describe("subscription options", () => {
     expect(retainedFlags(actions)).toEqual({ "$share/g/a": false, "$share/g/b": false });
     // Recorded once the shards hold them.
     expect(Object.keys(session.record!.subscriptions)).toEqual([]);
-    settle(actions);
+    settle(session, actions);
     expect(Object.keys(session.record!.subscriptions)).toEqual(["$share/g/a", "$share/g/b"]);
   });
 
   it("retained messages after SUBACK carry the Subscription Identifier and the retain flag", () => {
     const { session } = connected();
-    const actions = settle(subscribe(session, [sub("a/#", 1)], 4, 9), () => [[message("a/x", "r", 1, { retain: true })]]);
+    const actions = settle(session, subscribe(session, [sub("a/#", 1)], 4, 9), () => [[message("a/x", "r", 1, { retain: true })]]);
     const sentPackets = sent(actions);
     expect(sentPackets[0]).toEqual(expect.objectContaining({ cmd: "suback", messageId: 4, granted: [1] }));
     expect(sentPackets[1]).toMatchObject({ cmd: "publish", topic: "a/x", qos: 1, retain: true, properties: { subscriptionIdentifier: 9 } });
@@ -199,10 +199,10 @@ describe("subscription options", () => {
 describe("UNSUBACK reason codes (MQTT 5)", () => {
   it("says 0x00 for a filter that was subscribed and 0x11 for one that was not", () => {
     const { session } = connected();
-    settle(subscribe(session, [sub("a/b", 1), sub("c", 0)]));
+    settle(session, subscribe(session, [sub("a/b", 1), sub("c", 0)]));
     const actions = session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 5, unsubscriptions: ["a/b", "zzz", "c"] }), 0);
     expect(only(actions, "unsubscribe")).toEqual([expect.objectContaining({ clientId: "c1", filters: ["a/b", "c"] })]);
-    expect(packets(settle(actions), "unsuback")).toEqual([{ cmd: "unsuback", messageId: 5, granted: [0x00, 0x11, 0x00] }]);
+    expect(packets(settle(session, actions), "unsuback")).toEqual([{ cmd: "unsuback", messageId: 5, granted: [0x00, 0x11, 0x00] }]);
     expect(session.record?.subscriptions).toEqual({});
   });
 
@@ -221,7 +221,7 @@ describe("names that are also JavaScript object keys (regression)", () => {
     expect(Object.hasOwn(session.record!.subscriptions, filter)).toBe(true);
     const delivered = session.deliver(`t/${filter}`, [{ message: message(filter, "x", 1) }], 0);
     expect(sent(delivered.actions)).toContainEqual(expect.objectContaining({ cmd: "publish", topic: filter }));
-    const unsub = settle(session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 9, unsubscriptions: [filter, "hasOwnProperty"] }), 0));
+    const unsub = settle(session, session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 9, unsubscriptions: [filter, "hasOwnProperty"] }), 0));
     expect(packets(unsub, "unsuback")[0]?.granted).toEqual([0x00, 0x11]);
   });
 });
@@ -235,7 +235,7 @@ describe("a filter repeated in one SUBSCRIBE (regression)", () => {
   it("a duplicate in UNSUBSCRIBE exists only the first time", () => {
     const { session } = connected();
     suback(session, [sub("a", 1)]);
-    const unsub = settle(session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 9, unsubscriptions: ["a", "a"] }), 0));
+    const unsub = settle(session, session.receive("k1", route("c1"), ok({ cmd: "unsubscribe", messageId: 9, unsubscriptions: ["a", "a"] }), 0));
     expect(packets(unsub, "unsuback")[0]?.granted).toEqual([0x00, 0x11]);
   });
 });

@@ -30,17 +30,23 @@ export function newSession(config: Partial<SessionConfig> = {}, kv = new MemoryK
 /** Session.deliver at time 0 (no message in these tests expires). */
 export const deliverNow = (s: Session, shard: string, deliveries: Delivery[]) => s.deliver(shard, deliveries, 0);
 
-/** Runs `after` callbacks the way the shell does once the shards succeeded; returns every action. */
-export function settle(actions: Action[], retained?: (a: SubscribeAction) => Message[][]): Action[] {
+/**
+ * Completes every route, subscribe and unsubscribe as the shell does once the shards succeeded
+ * (`Session.routed`, `subscribed`, `unsubscribed`), in the order issued; returns every action.
+ */
+export function settle(session: Session, actions: Action[], retained?: (a: SubscribeAction) => Message[][], now = 0): Action[] {
   const out: Action[] = [];
   for (const a of actions) {
     out.push(a);
-    if (a.type === "route" && a.after) out.push(...settle(a.after(), retained));
-    else if (a.type === "subscribe") out.push(...settle(a.after(retained ? retained(a) : a.subscriptions.map(() => [])), retained));
-    else if (a.type === "unsubscribe" && a.after) out.push(...settle(a.after(), retained));
+    if (a.type === "route" && a.routeId !== undefined) out.push(...settle(session, session.routed(a.routeId, now), retained, now));
+    else if (a.type === "subscribe") out.push(...settle(session, session.subscribed(a.subscribeId, retained ? retained(a) : a.subscriptions.map(() => [])), retained, now));
+    else if (a.type === "unsubscribe" && a.unsubscribeId !== undefined) out.push(...settle(session, session.unsubscribed(a.unsubscribeId), retained, now));
   }
   return out;
 }
+
+/** The ids of the routes the core waits for, in order. */
+export const routeIds = (actions: Action[]): number[] => only(actions, "route").flatMap((a) => (a.routeId === undefined ? [] : [a.routeId]));
 
 // ---- reading the actions ----
 
@@ -119,7 +125,7 @@ export function forVersion(version: 4 | 5) {
   function subscribed(subs: [string, QoS][], opts: { clean?: boolean; config?: Partial<SessionConfig>; kv?: MemoryKv } = {}) {
     const { session, kv } = newSession(opts.config, opts.kv);
     connect(session, "conn1", "c1", { clean: opts.clean ?? true });
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
     return { session, kv };
   }
 

@@ -46,7 +46,7 @@ describe.each([4, 5] as const)("MQTT %s: QoS 1 held in memory for a live client"
             ["$share/g/a/b", 1],
           ]
         : [["a/b", 2]];
-    settle(session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
+    settle(session, session.receive("conn1", route("c1"), ok(subscribePacket(subs)), 0));
     return { session, kv };
   }
 

@@ -6,7 +6,7 @@ import type { Message } from "../../message.js";
 import { beyondTopicLimits, hasWildcard, isValidTopicName } from "../../topic/validate.js";
 import { messageProperties } from "./properties.js";
 import { send, type Session } from "../session.js";
-import type { ConnectionState } from "../state.js";
+import type { ConnectionState, SessionRecord } from "../state.js";
 import { ack } from "../wire.js";
 
 /**
@@ -62,24 +62,9 @@ export function handlePublish(s: Session, conn: ConnectionState, packet: IPublis
       if (s.inbound.bytes + bytes > cap) throw new ProtocolError(Reason.QuotaExceeded, `more than ${cap} bytes of QoS 1 messages awaiting their PUBACK`);
       s.inbound.count++;
       s.inbound.bytes += bytes;
-      const record = s.record;
-      const done = () => {
-        if (s.record !== record) return;
-        s.inbound.count--;
-        s.inbound.bytes -= bytes;
-      };
-      // PUBACK only once every shard holds the message [MQTT-4.3.2-2].
-      return [
-        {
-          type: "route",
-          message,
-          after: () => {
-            done();
-            return [send(conn, ack("puback", packet.messageId!, conn.version))];
-          },
-          failed: done,
-        },
-      ];
+      // PUBACK only once every shard holds the message [MQTT-4.3.2-2]: see `publishRouted`.
+      const routeId = s.awaitRoute({ kind: "qos1", topic, record: s.record, connId: conn.connId, packetId: packet.messageId!, bytes });
+      return [{ type: "route", message, routeId }];
     }
     case 2:
       return publishQoS2(s, conn, packet.messageId!, message);
@@ -150,30 +135,54 @@ function publishQoS2(s: Session, conn: ConnectionState, packetId: number, messag
   const toRoute = pending?.message ?? message;
   if (!pending) s.store.putIncoming({ packetId, routed: false, message });
   s.qos2InFlight.add(packetId);
-  const record = s.record;
-  return [
-    {
-      type: "route",
-      message: toRoute,
-      after: () => {
-        // A session that ended meanwhile (and any new one) must not inherit this packet id.
-        if (s.record !== record) return [];
-        s.qos2InFlight.delete(packetId);
-        // A PUBREL that came before the PUBREC (a misbehaving client) already released the id: the
-        // row must not come back, or a later new PUBLISH with this id would be dropped (review F27).
-        if (!s.store.getIncoming(packetId)) return [];
-        // Routed: a retransmission is now only acknowledged [MQTT-4.3.3-2].
-        s.store.putIncoming({ packetId, routed: true });
-        // PUBREC to the live connection, which may be a newer one than the PUBLISH came on.
-        const live = s.current;
-        return live ? [send(live, ack("pubrec", packetId, live.version))] : [];
-      },
-      // Not stored: the retransmission after reconnecting routes it again.
-      failed: () => {
-        if (s.record === record) s.qos2InFlight.delete(packetId);
-      },
-    },
-  ];
+  // PUBREC once the shards hold the message: see `publishRouted`.
+  const routeId = s.awaitRoute({ kind: "qos2", topic: toRoute.topic, record: s.record, packetId });
+  return [{ type: "route", message: toRoute, routeId }];
+}
+
+/**
+ * A client's QoS 1 or 2 message whose route the session waits for, kept by the core until its
+ * shard stored it (see PendingRoutes). `record` is the session it came in: one that ended
+ * meanwhile (and any new one) must not inherit its count or its packet id.
+ */
+export type PublishRoute =
+  | { kind: "qos1"; topic: string; record: SessionRecord | undefined; connId: string; packetId: number; bytes: number }
+  | { kind: "qos2"; topic: string; record: SessionRecord | undefined; packetId: number };
+
+/**
+ * The shards stored a client's message. QoS 1: PUBACK on the connection it came on, if that is
+ * still the live one (a client that reconnected retransmits it). QoS 2: PUBREC on the live
+ * connection, which may be a newer one than the PUBLISH came on.
+ */
+export function publishRouted(s: Session, route: PublishRoute): Action[] {
+  if (route.kind === "qos1") {
+    released(s, route);
+    const conn = s.current;
+    return conn?.connId === route.connId ? [send(conn, ack("puback", route.packetId, conn.version))] : [];
+  }
+  if (s.record !== route.record) return [];
+  const { packetId } = route;
+  s.qos2InFlight.delete(packetId);
+  // A PUBREL that came before the PUBREC (a misbehaving client) already released the id: the
+  // row must not come back, or a later new PUBLISH with this id would be dropped (review F27).
+  if (!s.store.getIncoming(packetId)) return [];
+  // Routed: a retransmission is now only acknowledged [MQTT-4.3.3-2].
+  s.store.putIncoming({ packetId, routed: true });
+  const live = s.current;
+  return live ? [send(live, ack("pubrec", packetId, live.version))] : [];
+}
+
+/** The shards could not store a client's message: nothing is acknowledged; the retransmission after reconnecting routes it again. */
+export function publishNotRouted(s: Session, route: PublishRoute): void {
+  if (route.kind === "qos1") released(s, route);
+  else if (s.record === route.record) s.qos2InFlight.delete(route.packetId);
+}
+
+/** A QoS 1 message no longer awaits its route: it stops counting against the inbound limits. */
+function released(s: Session, route: Extract<PublishRoute, { kind: "qos1" }>): void {
+  if (s.record !== route.record) return;
+  s.inbound.count--;
+  s.inbound.bytes -= route.bytes;
 }
 
 /** PUBREL: forget the packet id, answer PUBCOMP [MQTT-4.3.3-2]; an unknown id gets 0x92 in 5.0. */

@@ -7,7 +7,7 @@ import { isShared, parseShared } from "../../topic/shared.js";
 import { beyondTopicLimits, hasWildcard, isValidTopicFilter } from "../../topic/validate.js";
 import { getOwn, hasOwn, setOwn } from "../own-keys.js";
 import { send, type Session } from "../session.js";
-import type { ConnectionState, Subscription } from "../state.js";
+import type { ConnectionState, SessionRecord, Subscription } from "../state.js";
 
 /** SUBACK return code for a refused filter in MQTT 3.1.1 (§3.9.3). */
 export const SUBACK_FAILURE = 0x80;
@@ -101,23 +101,34 @@ export function handleSubscribe(s: Session, conn: ConnectionState, packet: ISubs
   const properties = v5 && conn.problemInformation && problems.length > 0 ? { properties: { reasonString: `refused ${problems.join(", ")}`.slice(0, 200) } } : {};
   const suback = send(conn, { cmd: "suback", messageId: packet.messageId!, granted, ...properties });
   if (accepted.length === 0) return [suback];
-  return [
-    {
-      type: "subscribe",
-      clientId: conn.clientId,
-      subscriptions: accepted.map(({ filter, sub, retained }) => ({ filter, qos: sub.qos, retained })),
-      // Acknowledge once the shards hold the subscriptions, then send retained messages with the
-      // retain flag set [MQTT-3.3.1-8] (3.1.1), at most the granted QoS [MQTT-3.8.4-6].
-      after: (retained: Message[][]) => {
-        // Apply once the shards hold the filters, so a failed registration leaves no phantom
-        // subscription; an existing filter is replaced [MQTT-3.8.4-3].
-        if (s.record !== record) return []; // the session ended meanwhile
-        for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
-        s.saveRecord();
-        const actions: Action[] = [suback];
-        for (const [i, { sub }] of accepted.entries()) actions.push(...s.enqueueRetained(sub, retained[i] ?? [], now));
-        return actions.concat(s.pump(now));
-      },
-    },
-  ];
+  // Acknowledged once the shards hold the subscriptions: see `subscribed`.
+  const subscribeId = s.awaitShardCall({ kind: "subscribe", record, accepted: accepted.map(({ filter, sub }) => ({ filter, sub })), suback, now });
+  return [{ type: "subscribe", clientId: conn.clientId, subscriptions: accepted.map(({ filter, sub, retained }) => ({ filter, qos: sub.qos, retained })), subscribeId }];
+}
+
+/** A SUBSCRIBE waiting for its shards: what to apply and answer once they hold its filters. */
+export interface PendingSubscribe {
+  kind: "subscribe";
+  /** The session it came in (one that ended meanwhile gets nothing). */
+  record: SessionRecord;
+  accepted: { filter: string; sub: Subscription }[];
+  suback: Action;
+  /** When the SUBSCRIBE was handled. */
+  now: number;
+}
+
+/**
+ * The shards hold the filters: apply them (so a failed registration leaves no phantom
+ * subscription; an existing filter is replaced [MQTT-3.8.4-3]), acknowledge, then send the
+ * retained messages with the retain flag set [MQTT-3.3.1-8] (3.1.1), at most the granted QoS
+ * [MQTT-3.8.4-6]. `retained`: the first page for each filter, in order.
+ */
+export function subscribed(s: Session, pending: PendingSubscribe, retained: Message[][]): Action[] {
+  const { record, accepted, suback, now } = pending;
+  if (s.record !== record) return []; // the session ended meanwhile
+  for (const { filter, sub } of accepted) setOwn(record.subscriptions, filter, sub);
+  s.saveRecord();
+  const actions: Action[] = [suback];
+  for (const [i, { sub }] of accepted.entries()) actions.push(...s.enqueueRetained(sub, retained[i] ?? [], now));
+  return actions.concat(s.pump(now));
 }

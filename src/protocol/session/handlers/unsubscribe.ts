@@ -27,5 +27,6 @@ export function handleUnsubscribe(s: Session, conn: ConnectionState, packet: IUn
   // UNSUBACK even when no filter matched [MQTT-3.10.4-5]; MQTT 5 says which ones did.
   const unsuback = send(conn, { cmd: "unsuback", messageId: packet.messageId!, granted: conn.version === 5 ? reasons : [] });
   if (known.length === 0) return [unsuback];
-  return [{ type: "unsubscribe", clientId: conn.clientId, filters: known, after: () => [unsuback] }];
+  // UNSUBACK once the shards let go of the filters (see `Session.unsubscribed`).
+  return [{ type: "unsubscribe", clientId: conn.clientId, filters: known, unsubscribeId: s.awaitShardCall({ kind: "unsubscribe", unsuback }) }];
 }
