@@ -1,7 +1,7 @@
 /**
  * What the session core asks its shell to do: plain data, no callbacks. The core never performs
- * I/O; the shell runs these in order, awaiting `subscribe`, `unsubscribe` and `reshare` before the
- * ones that follow. A `route` with a `routeId` is not awaited: when its shard has stored the
+ * I/O; the shell runs these in order, awaiting `subscribe` and `unsubscribe` before the
+ * ones that follow. A `route` with a `routeId` (and a `reshare`) is not awaited: when its shard has stored the
  * message (or could not), the shell tells the core with the event `Session.routed` (or
  * `Session.routeFailed`), which answers with what follows (PUBACK, PUBREC…). Timers are not
  * actions: after each event the shell arms its alarm at `Session.nextDeadline()`.
@@ -62,11 +62,16 @@ export interface UnsubscribeAction {
   unsubscribeId?: number;
 }
 
-/** Hand a shared-subscription message back to its shard for another member (the session ended). */
+/**
+ * Hand a shared-subscription message back to its shard for another member (the session ended).
+ * Kept by the session until done (see PendingWills): the shell answers with
+ * `Session.routed(routeId)` or `Session.routeFailed(routeId, …)`, as for a route.
+ */
 export interface ReshareAction {
   type: "reshare";
   share: string;
   message: Message;
+  routeId: number;
 }
 
 /** Tell a topic shard it may let go of its durable copies for this client up to `upTo`. */

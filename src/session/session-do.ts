@@ -371,9 +371,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
           if (id !== undefined) await this.run(this.session.unsubscribed(id));
           break;
         }
-        case "reshare":
-          await this.router.reshare(action.share, action.message);
+        case "reshare": {
+          const routeId = action.routeId;
+          void this.router.reshare(action.share, action.message).then(
+            () => this.serial(() => this.runSafely(this.session.routed(routeId, Date.now()))),
+            (error) => this.serial(() => this.runSafely(this.session.routeFailed(routeId, String(error), Date.now()))),
+          );
           break;
+        }
         case "release":
           this.router.release(action.shard, action.clientId, action.upTo);
           break;

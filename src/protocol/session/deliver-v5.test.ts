@@ -2,6 +2,7 @@
 import type { IConnectPacket, ISubscription } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import type { Session, SessionConfig } from "./session.js";
+import { WILL_RETRY_MS } from "./pending-wills.js";
 import { forVersion, message, newSession, ok, only, publishes, route, sent, settle, sub, subscribePacket, text } from "./test-support.js";
 
 // ---- helpers (the shared ones are in ./test-support.ts) ----
@@ -253,7 +254,21 @@ describe("shared subscriptions", () => {
     const { session } = subscribed([sub(SHARE, 1)], { connect: { properties: { sessionExpiryInterval: 0 } } });
     session.deliver("t/a", [{ message: message("a/b", "m", 1), share: SHARE }], 0);
     const actions = session.connectionLost("k1", 0);
-    expect(only(actions, "reshare")).toEqual([{ type: "reshare", share: SHARE, message: expect.objectContaining({ topic: "a/b" }) }]);
+    expect(only(actions, "reshare")).toEqual([{ type: "reshare", share: SHARE, message: expect.objectContaining({ topic: "a/b" }), routeId: expect.any(Number) }]);
+  });
+
+  it("a hand-over that fails is kept and tried again, although the session's rows are gone (F10)", () => {
+    const { session, kv } = subscribed([sub(SHARE, 1)], { connect: { properties: { sessionExpiryInterval: 0 } } });
+    session.deliver("t/a", [{ message: message("a/b", "m", 1), share: SHARE }], 0);
+    const [first] = only(session.connectionLost("k1", 0), "reshare");
+    expect(session.record).toBeUndefined();
+    // No client to blame: nothing is closed; the timer hands it over again.
+    expect(only(session.routeFailed(first!.routeId, "shard unreachable", 10), "close")).toEqual([]);
+    expect(kv.get("wills")).toHaveLength(1);
+    const [again] = only(session.timer(10 + WILL_RETRY_MS), "reshare");
+    expect(again).toMatchObject({ share: SHARE, message: expect.objectContaining({ topic: "a/b" }) });
+    session.routed(again!.routeId, 6000);
+    expect(kv.get("wills")).toBeUndefined();
   });
 });
 

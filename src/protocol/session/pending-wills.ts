@@ -5,6 +5,9 @@
  * again (every 5 s, by the session's timer) until it arrives. At least once: a route whose
  * answer was lost is routed again. One storage row, which outlives the session's own rows.
  *
+ * Shared-subscription messages a session hands back to their group when it ends (review F10)
+ * wait here too, so a failed hand-over is retried, not lost with the session's rows.
+ *
  * A will of a connection that was taken over is held briefly first (`hold`): the old connection's
  * DISCONNECT may have crossed the new CONNECT on its way (a device that disconnects and reconnects
  * at once through another path, the gateway's and the Worker's). If that DISCONNECT (reason 0x00)
@@ -34,10 +37,10 @@ export class PendingWills {
     return this.wills.length;
   }
 
-  /** A will to route: kept until `done(id)`. */
-  add(message: Message, now: number): number {
+  /** A will to route (or, with `share`, a message to hand back to its group): kept until `done(id)`. */
+  add(message: Message, now: number, share?: string): number {
     const id = this.nextId();
-    this.wills.push({ id, message });
+    this.wills.push({ id, message, ...(share !== undefined ? { share } : {}) });
     this.store.writePendingWills(this.wills);
     // The safety net: if no answer comes (the object was reset), the timer routes it again.
     this.retryAt ??= now + WILL_RETRY_MS;

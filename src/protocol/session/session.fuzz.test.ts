@@ -348,6 +348,8 @@ class Harness {
           expect(Number.isInteger(a.upTo)).toBe(true);
           break;
         case "reshare":
+          this.pending.push(a.routeId);
+          break;
         case "log":
           break;
       }

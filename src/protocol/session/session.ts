@@ -32,7 +32,7 @@ import type { TopicRights } from "../../auth/authorizer.js";
 import { type DropReason, Outbound } from "./outbound.js";
 import { buildPublish, type OutgoingPublish } from "./publish-out.js";
 import { NEVER_EXPIRES, sessionExpired, type ConnectionState, type OutboundEntry, type SessionRecord, type Subscription, type TopicAliases, type Will } from "./state.js";
-import type { SessionStore } from "./store.js";
+import type { PendingWill, SessionStore } from "./store.js";
 import { fitConnack, serverDisconnect } from "./wire.js";
 
 export type SessionConfig = BrokerConfig;
@@ -263,10 +263,7 @@ export class Session {
       counter: "wills_discarded_crossed_disconnect",
     }));
     for (const w of due) {
-      actions.push(
-        { type: "log", level: "info", message: `publishing will of ${w.message.origin} on ${w.message.topic} (session taken over)`, counter: "wills_published" },
-        this.routeWill(w.id, w.message),
-      );
+      actions.push({ type: "log", level: "info", message: `publishing will of ${w.message.origin} on ${w.message.topic} (session taken over)`, counter: "wills_published" }, this.routePending(w));
     }
     return actions;
   }
@@ -325,14 +322,11 @@ export class Session {
     for (const will of released) {
       actions.push(
         { type: "log", level: "info", message: `publishing will of ${will.message.origin} on ${will.message.topic} (session taken over)`, counter: "wills_published" },
-        this.routeWill(will.id, will.message),
+        this.routePending(will),
       );
     }
     for (const will of retried) {
-      actions.push(
-        { type: "log", level: "warn", message: `routing the will on ${will.message.topic} again: its shard has not stored it yet`, counter: "wills_retried" },
-        this.routeWill(will.id, will.message),
-      );
+      actions.push({ type: "log", level: "warn", message: `routing the will on ${will.message.topic} again: its shard has not stored it yet`, counter: "wills_retried" }, this.routePending(will));
     }
     const record = this.record;
     if (record?.delayedWill && now >= record.delayedWill.at) {
@@ -401,7 +395,8 @@ export class Session {
     const actions: Action[] = [];
     if (!record) return actions;
     if (record.delayedWill) actions.push(...this.publishWill(record.delayedWill.will, now, "session ended"));
-    for (const entry of this.outbound.sharedEntries()) actions.push({ type: "reshare", share: entry.share!, message: entry.message });
+    // Handed back through the pending list, which outlives the rows deleted below (F10).
+    for (const entry of this.outbound.sharedEntries()) actions.push(this.routePending({ id: this.wills.add(entry.message, now, entry.share!), message: entry.message, share: entry.share! }));
     // Whatever the shards still keep for this session is no longer needed.
     for (const entry of this.outbound.dropTransient()) this.marks.unhold(entry.origin!.shard, entry.origin!.seq);
     actions.push(...this.releases());
@@ -615,6 +610,12 @@ export class Session {
     return { type: "route", message, routeId: this.awaitRoute({ kind: "will", topic: message.topic, willId: id }) };
   }
 
+  /** A will, or a shared message handed back to its group, from the pending list. */
+  private routePending(p: PendingWill): Action {
+    if (p.share === undefined) return this.routeWill(p.id, p.message);
+    return { type: "reshare", share: p.share, message: p.message, routeId: this.awaitRoute({ kind: "will", topic: p.message.topic, willId: p.id }) };
+  }
+
   /** A route whose completion the session waits for; its id goes in the route action. */
   awaitRoute(completion: RouteCompletion): number {
     return this.routes.add(completion);
@@ -685,7 +686,8 @@ export class Session {
       if (value.kind === "will") this.wills.failed(now);
       else publishNotRouted(this, value);
       actions.push({ type: "log", level: "warn", message: `could not store a message on ${value.topic}: ${outcome.reason}`, counter: "route_failures" });
-      if (this.current) actions.push(...this.fail(this.current.connId, Reason.ServerBusy, "the broker could not store a message", now));
+      // A client's own message could not be stored: it is told. A will or a hand-over is retried.
+      if (this.current && value.kind !== "will") actions.push(...this.fail(this.current.connId, Reason.ServerBusy, "the broker could not store a message", now));
     }
     return actions;
   }

@@ -45,9 +45,13 @@ export interface SessionStore {
   clear(): void;
 }
 
-/** A will on its way to its topic shard; `hold` while a taken-over connection may still say DISCONNECT. */
+/**
+ * A will on its way to its topic shard; `hold` while a taken-over connection may still say
+ * DISCONNECT. With `share`: a shared-subscription message handed back to its group (F10).
+ */
 export interface PendingWill {
   id: number;
   message: Message;
+  share?: string;
   hold?: { connId: string; until: number };
 }
