@@ -33,7 +33,10 @@ beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "mqtt-faults-"));
   broker = await startBroker({ persistDir: stateDir, vars: { FAULTS } });
 });
+/** Gateways this file started: none may outlive it, even when a test timed out half way. */
+const gateways = new Set<ChildProcess>();
 afterAll(async () => {
+  for (const g of gateways) g.kill("SIGKILL");
   await broker.stop();
   rmSync(stateDir, { recursive: true, force: true });
 });
@@ -230,6 +233,8 @@ describe("gateway kill", () => {
     const file = join(stateDir, "gateway.mjs");
     await bundleForNode("gateway/src/main.ts", file);
     const child = spawn(process.execPath, [file, "--worker-url", broker.mqttUrl, "--port", String(port), "--tls-port", "0", "--secret", GATEWAY_SECRET], { stdio: "ignore" });
+    gateways.add(child);
+    child.once("exit", () => gateways.delete(child));
     const end = Date.now() + 15_000;
     while (!(await listening(port))) {
       if (Date.now() > end) throw new Error("the gateway did not start");
