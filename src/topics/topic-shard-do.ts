@@ -178,12 +178,16 @@ export class TopicShardDO extends DurableObject<Env> implements TopicShardRpc {
   }
 
   private start(name: string): TopicShard {
+    // The peers name this shard from `name`, never from `this.core`: the core's constructor
+    // resumes the deliveries left from before a restart, and their first batches go out before
+    // `this.core` is assigned. Named "" they were skipped by the session as another shard's
+    // (designated elsewhere) and released, so messages in flight at the restart were lost.
     this.core = new TopicShard(
       this.kv,
       name,
       {
-        deliver: (clientId, deliveries) => this.deliver(clientId, deliveries),
-        forward: (deliveries) => this.forwardToWildcard(deliveries),
+        deliver: (clientId, deliveries) => this.deliver(name, clientId, deliveries),
+        forward: (deliveries) => this.forwardToWildcard(name, deliveries),
         log: (level, message, counter) => this.logs.log(level, message, counter),
         count: (counter) => void this.logs.count(counter),
         now: () => Date.now(),
@@ -195,14 +199,14 @@ export class TopicShardDO extends DurableObject<Env> implements TopicShardRpc {
     return this.core;
   }
 
-  private async deliver(clientId: string, deliveries: Delivery[]): Promise<DeliveryOutcome> {
-    const outcome: DeliveryOutcome = await this.sessions.call(clientId, async (stub) => (await stub.deliver(this.core?.name ?? "", deliveries)) as DeliveryOutcome);
+  private async deliver(shard: string, clientId: string, deliveries: Delivery[]): Promise<DeliveryOutcome> {
+    const outcome: DeliveryOutcome = await this.sessions.call(clientId, async (stub) => (await stub.deliver(shard, deliveries)) as DeliveryOutcome);
     this.afterChange();
     return outcome;
   }
 
-  private async forwardToWildcard(deliveries: Delivery[]): Promise<WildcardState> {
-    return this.shards.call(WILDCARD_SHARD, (wildcard) => wildcard.forward(this.core?.name ?? "", deliveries));
+  private async forwardToWildcard(from: string, deliveries: Delivery[]): Promise<WildcardState> {
+    return this.shards.call(WILDCARD_SHARD, (wildcard) => wildcard.forward(from, deliveries));
   }
 
   /**

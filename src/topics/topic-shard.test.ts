@@ -227,6 +227,17 @@ describe("TopicShard: forwarding to the wildcard shard", () => {
     expect(state.active).toBe(true);
   });
 
+  it("forwarded() refuses a forward from no topic shard (its seqs could not be recognised on a retry)", async () => {
+    const f = fakePeers();
+    const wildcard = new TopicShard(new MemoryKv(), WILDCARD_SHARD, f.peers);
+    wildcard.subscribe("w1", [{ filter: "#", qos: 1, retained: false }], 0);
+    expect(() => wildcard.forwarded("", [{ seq: 1, message: msg("a/x", "a1") }])).toThrow(/names no topic shard/);
+    wildcard.forwarded("t/a", [{ seq: 1, message: msg("a/x", "a1") }]);
+    await settle();
+    expect(f.got("w1")).toEqual(["a1"]);
+    expect(wildcard.registry.owed()?.tell ?? []).not.toContain("");
+  });
+
   it("the wildcard shard's first subscriber starts an epoch and owes an announcement; its last one ends it", () => {
     const wildcard = new TopicShard(new MemoryKv(), WILDCARD_SHARD, fakePeers().peers);
     wildcard.forwarded("t/a", []);

@@ -147,6 +147,8 @@ export class TopicShard {
 
   /** Wildcard shard: publishes forwarded by a topic shard; says whether to go on forwarding. */
   forwarded(from: string, deliveries: Delivery[]): WildcardState {
+    // Forwarded sequences are recognised per topic shard: from an unnamed one they would be taken twice.
+    if (!from.startsWith("t/")) throw new Error(`a forward from ${JSON.stringify(from)}, which names no topic shard`);
     this.registry.register(from);
     // A forward retried after a restart or a lost reply is not taken twice.
     const fresh = this.registry.fresh(from, deliveries);

@@ -129,6 +129,17 @@ describe("Session.deliver", () => {
     expect(publishes(deliverNow(session, "t/a", [{ message: message("a/b", "x", 0) }]).actions)).toHaveLength(1);
   });
 
+  it("refuses a delivery from no shard (an unnamed sender) instead of releasing what it did not take", () => {
+    const { session } = subscribed([["a/#", 2]]);
+    // Neither the topic's shard nor the wildcard shard: the message would be skipped as
+    // designated elsewhere and its seq released. The shard's retry, named, is taken.
+    expect(() => deliverNow(session, "", [{ seq: 1, message: message("a/b", "m", 2) }])).toThrow(/names no shard/);
+    expect(session.outbound.size).toBe(0);
+    const { actions, outcome } = deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 2) }]);
+    expect(publishes(actions).map((p) => text(p.payload))).toEqual(["m"]);
+    expect(outcome).toMatchObject({ released: 1 });
+  });
+
   it("answers gone with no session", () => {
     const { session } = newSession();
     expect(deliverNow(session, "t/a", [{ seq: 1, message: message("a/b", "m", 1) }])).toEqual({ actions: [], outcome: { gone: true } });

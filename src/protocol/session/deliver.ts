@@ -16,11 +16,14 @@ import type { Action } from "../actions.js";
 import { isExpired, maxQoS, minQoS, type Delivery, type DeliveryOutcome, type QoS } from "../message.js";
 import { topicMatches } from "../topic/match.js";
 import { isShared } from "../topic/shared.js";
-import { shardForFilter, shardForTopic, WILDCARD_SHARD } from "../topic/shard-key.js";
+import { isShardKey, shardForFilter, shardForTopic, WILDCARD_SHARD } from "../topic/shard-key.js";
 import { getOwn } from "./own-keys.js";
 import type { Session } from "./session.js";
 
 export function deliver(s: Session, shard: string, deliveries: Delivery[], now: number): { actions: Action[]; outcome: DeliveryOutcome } {
+  // A delivery from no shard the session knows would be skipped as designated elsewhere, and the
+  // reply would release it: refused instead, so the shard retries it (its sequences are the shard's).
+  if (!isShardKey(shard)) throw new Error(`a delivery from ${JSON.stringify(shard)}, which names no shard`);
   const record = s.record;
   if (!record) return { actions: [], outcome: { gone: true } };
   const actions: Action[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { topicMatches } from "./match.js";
-import { shardForFilter, shardForTopic, shardsForPublish, WILDCARD_SHARD } from "./shard-key.js";
+import { isShardKey, shardForFilter, shardForTopic, shardsForPublish, WILDCARD_SHARD } from "./shard-key.js";
 
 describe("shard keys", () => {
   it("names a topic's shard by its first level", () => {
@@ -16,6 +16,12 @@ describe("shard keys", () => {
     expect(shardForFilter("sport")).toBe("t/sport");
     expect(shardForFilter("$SYS/#")).toBe("t/$SYS");
     expect(shardForFilter("/+")).toBe("t/");
+  });
+
+  it("recognises shard names: every key it gives, and not the empty name", () => {
+    for (const key of [shardForTopic("a/b"), shardForTopic("/x"), shardForFilter("#"), shardForTopic("$SYS/x")]) expect(isShardKey(key)).toBe(true);
+    expect(isShardKey("")).toBe(false);
+    expect(isShardKey("sport")).toBe(false);
   });
 
   it("puts filters starting with a wildcard in the wildcard shard", () => {

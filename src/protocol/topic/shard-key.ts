@@ -25,6 +25,9 @@ export function shardForFilter(filter: string): string {
   return first === "+" || first === "#" ? WILDCARD_SHARD : `t/${first}`;
 }
 
+/** Whether `key` names a shard: the wildcard shard or a topic shard (`t/…`). */
+export const isShardKey = (key: string): boolean => key === WILDCARD_SHARD || key.startsWith("t/");
+
 /** Whether the topic shard hands this topic's messages on to the wildcard shard. */
 export const reachesWildcardShard = (topic: string): boolean => !topic.startsWith("$");
 
