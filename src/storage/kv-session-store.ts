@@ -15,11 +15,14 @@ const MARK = "mark:";
 const QUEUE_SIZE = "outq";
 const MUTED = "muted";
 const SHARED_TAKEN = "shared-taken";
-const PENDING_WILLS = "wills";
+/** One row per will (or shared message handed back) on its way to its shard; these outlive `clear`. */
+const PENDING_WILL = "pw:";
+const LEGACY_PENDING_WILLS = "wills";
 /** Written by the shell's Counters (src/session/counters.ts). */
 const COUNTERS = "stats";
 
 // Fixed-width numbers keep `list` in numeric order.
+const pendingWillKey = (id: number) => PENDING_WILL + id.toString().padStart(16, "0");
 const outKey = (seq: number) => OUT + seq.toString().padStart(16, "0");
 const inKey = (packetId: number) => IN + packetId.toString().padStart(5, "0");
 
@@ -96,13 +99,22 @@ export class KvSessionStore implements SessionStore {
     this.kv.put(MARK + shard, mark);
   }
 
-  readPendingWills(): PendingWill[] {
-    return this.kv.get<PendingWill[]>(PENDING_WILLS) ?? [];
+  listPendingWills(): PendingWill[] {
+    // Rows of an older version kept them all in one row: moved to one row each.
+    const legacy = this.kv.get<PendingWill[]>(LEGACY_PENDING_WILLS);
+    if (legacy) {
+      for (const w of legacy) this.putPendingWill(w);
+      this.kv.delete(LEGACY_PENDING_WILLS);
+    }
+    return [...this.kv.list<PendingWill>({ prefix: PENDING_WILL })].map(([, w]) => w);
   }
 
-  writePendingWills(wills: PendingWill[]): void {
-    if (wills.length > 0) this.kv.put(PENDING_WILLS, wills);
-    else this.kv.delete(PENDING_WILLS);
+  putPendingWill(will: PendingWill): void {
+    this.kv.put(pendingWillKey(will.id), will);
+  }
+
+  deletePendingWill(id: number): void {
+    this.kv.delete(pendingWillKey(id));
   }
 
   readSharedTaken(): Record<string, number[]> {

@@ -3,7 +3,7 @@ import type { IConnectPacket, ISubscription } from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import type { Session, SessionConfig } from "./session.js";
 import { WILL_RETRY_MS } from "./pending-wills.js";
-import { forVersion, message, newSession, ok, only, publishes, route, sent, settle, sub, subscribePacket, text } from "./test-support.js";
+import { forVersion, message, newSession, ok, only, publishes, route, sent, settle, sub, subscribePacket, text, pendingWillRows } from "./test-support.js";
 
 // ---- helpers (the shared ones are in ./test-support.ts) ----
 
@@ -264,11 +264,11 @@ describe("shared subscriptions", () => {
     expect(session.record).toBeUndefined();
     // No client to blame: nothing is closed; the timer hands it over again.
     expect(only(session.routeFailed(first!.routeId, "shard unreachable", 10), "close")).toEqual([]);
-    expect(kv.get("wills")).toHaveLength(1);
+    expect(pendingWillRows(kv)).toHaveLength(1);
     const [again] = only(session.timer(10 + WILL_RETRY_MS), "reshare");
     expect(again).toMatchObject({ share: SHARE, message: expect.objectContaining({ topic: "a/b" }) });
     session.routed(again!.routeId, 6000);
-    expect(kv.get("wills")).toBeUndefined();
+    expect(pendingWillRows(kv)).toEqual([]);
   });
 });
 

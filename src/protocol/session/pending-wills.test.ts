@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryKv } from "../../storage/memory-kv.js";
 import { WILL_RETRY_MS } from "./pending-wills.js";
-import { forVersion, newSession, only, settle } from "./test-support.js";
+import { forVersion, newSession, only, settle, pendingWillRows } from "./test-support.js";
 
 const WILL = { topic: "status/c1", payload: Buffer.from("gone"), qos: 1 as const, retain: false };
 
@@ -17,12 +17,12 @@ describe.each([4, 5] as const)("MQTT %s: wills are durable until routed (F11)", 
     connect(session, "k1", "c1", { will: WILL });
     const [route] = only(session.connectionLost("k1", 0), "route");
     session.routeFailed(route!.routeId!, "shard down", 0);
-    expect(kv.get("wills")).toHaveLength(1);
+    expect(pendingWillRows(kv)).toHaveLength(1);
     expect(session.nextDeadline()).toBe(WILL_RETRY_MS);
     const again = only(session.timer(WILL_RETRY_MS), "route");
     expect(again.map((r) => r.message.topic)).toEqual(["status/c1"]);
     settle(session, again);
-    expect(kv.get("wills")).toBeUndefined();
+    expect(pendingWillRows(kv)).toEqual([]);
     expect(session.nextDeadline()).toBeNull();
   });
 
@@ -36,7 +36,7 @@ describe.each([4, 5] as const)("MQTT %s: wills are durable until routed (F11)", 
     const routes = only(restarted.timer(10), "route");
     expect(routes.map((r) => r.message.topic)).toEqual(["status/c1"]);
     settle(restarted, routes);
-    expect(kv.get("wills")).toBeUndefined();
+    expect(pendingWillRows(kv)).toEqual([]);
   });
 });
 
@@ -63,5 +63,22 @@ describe.each([4, 5] as const)("MQTT %s: a connection that did not survive a res
     const { session: after } = newSession({}, kv);
     expect(after.recoverLostConnection(10)).toEqual([]);
     expect(after.record).toBeDefined();
+  });
+});
+
+describe("storage of the wills on their way", () => {
+  it("keeps one row each, so a large hand-over never makes one oversized row; an older single row is moved", () => {
+    const kv = new MemoryKv();
+    const message = { topic: "status/c1", payload: new Uint8Array(), qos: 1 as const, retain: false };
+    kv.put("wills", [
+      { id: 1, message },
+      { id: 2, message, share: "$share/g/a" },
+    ]);
+    const { session } = newSession({}, kv);
+    expect(kv.get("wills")).toBeUndefined();
+    expect(pendingWillRows(kv)).toHaveLength(2);
+    const routes = settle(session, session.timer(0)).filter((a) => a.type === "route" || a.type === "reshare");
+    expect(routes.map((a) => a.type)).toEqual(["route", "reshare"]);
+    expect(pendingWillRows(kv)).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
  * commit that removes it from the session, and stays until the shard stored it: a failed
  * route, or a reset of the object before the shard answered, leaves it here, and it is routed
  * again (every 5 s, by the session's timer) until it arrives. At least once: a route whose
- * answer was lost is routed again. One storage row, which outlives the session's own rows.
+ * answer was lost is routed again. One storage row each (a hand-over of a long queue may be large),
+ * which outlive the session's own rows.
  *
  * Shared-subscription messages a session hands back to their group when it ends (review F10)
  * wait here too, so a failed hand-over is retried, not lost with the session's rows.
@@ -29,7 +30,7 @@ export class PendingWills {
   retryAt: number | null;
 
   constructor(private readonly store: SessionStore) {
-    this.wills = store.readPendingWills();
+    this.wills = store.listPendingWills();
     this.retryAt = this.wills.length > 0 ? 0 : null;
   }
 
@@ -40,8 +41,9 @@ export class PendingWills {
   /** A will to route (or, with `share`, a message to hand back to its group): kept until `done(id)`. */
   add(message: Message, now: number, share?: string): number {
     const id = this.nextId();
-    this.wills.push({ id, message, ...(share !== undefined ? { share } : {}) });
-    this.store.writePendingWills(this.wills);
+    const will: Pending = { id, message, ...(share !== undefined ? { share } : {}) };
+    this.wills.push(will);
+    this.store.putPendingWill(will);
     // The safety net: if no answer comes (the object was reset), the timer routes it again.
     this.retryAt ??= now + WILL_RETRY_MS;
     return id;
@@ -50,8 +52,9 @@ export class PendingWills {
   /** A will routed only once `connId` closed without a clean DISCONNECT, or at `now + TAKEOVER_WILL_HOLD_MS`. */
   hold(message: Message, connId: string, now: number): void {
     const until = now + TAKEOVER_WILL_HOLD_MS;
-    this.wills.push({ id: this.nextId(), message, hold: { connId, until } });
-    this.store.writePendingWills(this.wills);
+    const will: Pending = { id: this.nextId(), message, hold: { connId, until } };
+    this.wills.push(will);
+    this.store.putPendingWill(will);
     this.retryAt = Math.min(this.retryAt ?? Number.POSITIVE_INFINITY, until);
   }
 
@@ -68,8 +71,13 @@ export class PendingWills {
     const held = this.wills.filter((w) => w.hold?.connId === connId);
     if (held.length === 0) return { discarded: [], due: [] };
     if (clean) this.wills = this.wills.filter((w) => w.hold?.connId !== connId);
-    else for (const w of held) delete w.hold;
-    this.store.writePendingWills(this.wills);
+    for (const w of held) {
+      if (clean) this.store.deletePendingWill(w.id);
+      else {
+        delete w.hold;
+        this.store.putPendingWill(w);
+      }
+    }
     if (this.wills.length === 0) this.retryAt = null;
     else if (!clean) this.retryAt = Math.min(this.retryAt ?? Number.POSITIVE_INFINITY, now + WILL_RETRY_MS);
     return clean ? { discarded: held, due: [] } : { discarded: [], due: held };
@@ -77,7 +85,7 @@ export class PendingWills {
 
   done(id: number): void {
     this.wills = this.wills.filter((w) => w.id !== id);
-    this.store.writePendingWills(this.wills);
+    this.store.deletePendingWill(id);
     if (this.wills.length === 0) this.retryAt = null;
   }
 
@@ -90,8 +98,10 @@ export class PendingWills {
     const none = { released: [], retried: [] };
     if (this.retryAt === null || now < this.retryAt || this.wills.length === 0) return none;
     const released = this.wills.filter((w) => w.hold && now >= w.hold.until);
-    for (const w of released) delete w.hold;
-    if (released.length > 0) this.store.writePendingWills(this.wills);
+    for (const w of released) {
+      delete w.hold;
+      this.store.putPendingWill(w);
+    }
     const holdsLeft = this.wills.flatMap((w) => (w.hold ? [w.hold.until] : []));
     this.retryAt = Math.min(now + WILL_RETRY_MS, ...holdsLeft);
     return { released, retried: this.wills.filter((w) => !w.hold && !released.includes(w)) };

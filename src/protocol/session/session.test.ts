@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryKv } from "../../storage/memory-kv.js";
 import type { QoS } from "../message.js";
 import type { Session } from "./session.js";
-import { deliverNow, forVersion, message, newSession, ok, only, publishPacket, route, sent, settle, subscribePacket, text } from "./test-support.js";
+import { deliverNow, forVersion, message, newSession, ok, only, publishPacket, route, sent, settle, subscribePacket, text, pendingWillRows } from "./test-support.js";
 import { ALLOWED } from "./auth-verdict.js";
 import { TAKEOVER_WILL_HOLD_MS } from "./pending-wills.js";
 
@@ -219,7 +219,7 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
       expect(only(session.lateDisconnect("conn1", 0, 10), "log")).toEqual([expect.objectContaining({ counter: "wills_discarded_crossed_disconnect" })]);
       expect(only(session.connectionLost("conn1", 20), "route")).toEqual([]);
       expect(only(session.timer(TAKEOVER_WILL_HOLD_MS + 1), "route")).toEqual([]);
-      expect(kv.get("wills")).toBeUndefined();
+      expect(pendingWillRows(kv)).toEqual([]);
     });
 
     it("with another reason publishes the will at once", () => {
@@ -241,7 +241,7 @@ describe("session takeover [MQTT-3.1.4-2]", () => {
       const routes = only(after.timer(TAKEOVER_WILL_HOLD_MS), "route");
       expect(routes.map((r) => r.message.topic)).toEqual(["status/c1"]);
       settle(after, routes);
-      expect(kv.get("wills")).toBeUndefined();
+      expect(pendingWillRows(kv)).toEqual([]);
     });
 
     it("a takeover with Clean Start 1 keeps the hold: the discarded session does not publish it early", () => {

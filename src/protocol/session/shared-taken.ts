@@ -37,9 +37,4 @@ export class SharedTaken {
     this.store.writeSharedTaken(Object.fromEntries(this.recent));
     this.dirty = false;
   }
-
-  forget(): void {
-    this.recent.clear();
-    this.dirty = false;
-  }
 }

@@ -30,9 +30,13 @@ export interface SessionStore {
   writeQueueSize(size: { count: number; bytes: number } | undefined): void;
   readMarks(): Record<string, ShardMark>;
   writeMark(shard: string, mark: ShardMark): void;
-  /** Wills not yet stored by their topic shard (see PendingWills); this row outlives `clear`. */
-  readPendingWills(): PendingWill[];
-  writePendingWills(wills: PendingWill[]): void;
+  /**
+   * Wills (and shared messages handed back) not yet stored by their topic shard (see
+   * PendingWills), one row each, in id order; these rows outlive `clear`.
+   */
+  listPendingWills(): PendingWill[];
+  putPendingWill(will: PendingWill): void;
+  deletePendingWill(id: number): void;
   /** Topic shards told that the client is offline, to be told when it is back (F28). */
   readMuted(): string[];
   writeMuted(shards: string[]): void;

@@ -38,7 +38,7 @@ export function settle(session: Session, actions: Action[], retained?: (a: Subsc
   const out: Action[] = [];
   for (const a of actions) {
     out.push(a);
-    if (a.type === "route" && a.routeId !== undefined) out.push(...settle(session, session.routed(a.routeId, now), retained, now));
+    if ((a.type === "route" || a.type === "reshare") && a.routeId !== undefined) out.push(...settle(session, session.routed(a.routeId, now), retained, now));
     else if (a.type === "subscribe") out.push(...settle(session, session.subscribed(a.subscribeId, retained ? retained(a) : a.subscriptions.map(() => [])), retained, now));
     else if (a.type === "unsubscribe" && a.unsubscribeId !== undefined) out.push(...settle(session, session.unsubscribed(a.unsubscribeId), retained, now));
   }
@@ -131,3 +131,6 @@ export function forVersion(version: 4 | 5) {
 
   return { connectPacket, connect, connected, subscribed };
 }
+
+/** The stored rows of the wills (and handed-back shared messages) on their way (see PendingWills). */
+export const pendingWillRows = (kv: MemoryKv): unknown[] => [...kv.list({ prefix: "pw:" })].map(([, v]) => v);
