@@ -60,8 +60,11 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
     const ids: number[] = [];
     const held = Object.entries(record.subscriptions);
     const candidates = message.publishedAt !== undefined ? held.concat(s.recentSubscriptions.endedAfter(message.publishedAt)) : held;
-    for (const [filter, sub] of candidates) {
+    // Whether a filter the session holds now matches: if none does, the shard's row is a phantom (F20).
+    let holdsMatching = false;
+    for (const [i, [filter, sub]] of candidates.entries()) {
       if (isShared(filter) || !topicMatches(filter, message.topic)) continue;
+      if (i < held.length) holdsMatching = true;
       // A subscription made after the message was published is not its recipient ([MQTT-4.5.0-1]):
       // neither its QoS nor its shard counts, so a copy in transit on the wildcard path is not
       // dropped for a newer filter that lives in the topic's shard (review F9).
@@ -76,7 +79,7 @@ export function deliver(s: Session, shard: string, deliveries: Delivery[], now: 
       if (sub.retainAsPublished && message.retain) retain = true;
       if (sub.id !== undefined && !ids.includes(sub.id)) ids.push(sub.id);
     }
-    if (granted === -1 && !Object.keys(record.subscriptions).some((f) => !isShared(f) && topicMatches(f, message.topic))) unmatched.add(message.topic);
+    if (granted === -1 && !holdsMatching) unmatched.add(message.topic);
     if (granted === -1 || designated !== shard) return;
     const origin = seq !== undefined ? { shard, seq } : undefined;
     actions.push(...s.enqueue(message, minQoS(granted, message.qos), retain, now, ids.length > 0 ? { subscriptionIds: ids } : {}, origin));
