@@ -1,5 +1,8 @@
 /** Broker settings from the Worker's environment; a bad value fails loudly and names the setting. */
 
+/** MAX_SESSION_EXPIRY's default, in seconds: a week. */
+export const DEFAULT_MAX_SESSION_EXPIRY = 7 * 24 * 3600;
+
 export interface BrokerConfig {
   /** Largest packet accepted from a client, in bytes (CONNACK Maximum Packet Size). */
   maxPacketSize: number;
@@ -171,7 +174,7 @@ function readConfig(vars: ConfigVars, errors: string[]): BrokerConfig {
     maxTopicBytes: integer("MAX_TOPIC_LENGTH", 1024, 16, 1024),
     maxTopicLevels: integer("MAX_TOPIC_LEVELS", 128, 1, 1024),
     // Unauthenticated or not, a session must not hold storage for ever (review finding F16).
-    maxSessionExpiry: integer("MAX_SESSION_EXPIRY", 7 * 24 * 3600, 0, 0xffffffff),
+    maxSessionExpiry: integer("MAX_SESSION_EXPIRY", DEFAULT_MAX_SESSION_EXPIRY, 0, 0xffffffff),
     maxPublishRate: integer("MAX_PUBLISH_RATE", 10_000, 1, 1_000_000),
     maxPublishBytesPerSecond: integer("MAX_PUBLISH_BYTES_PER_SECOND", 16 * 1024 * 1024, 1024, 1024 ** 3),
     maxTakeoversPerMinute: integer("MAX_TAKEOVERS_PER_MINUTE", 10, 1, 10_000),

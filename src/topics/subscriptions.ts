@@ -76,7 +76,7 @@ export class ShardSubscriptions {
   /** Removes a client's subscriptions, or only those made by `before` (see TopicShard.gone). */
   removeClient(clientId: string, before?: number): void {
     for (const filter of [...(this.byClient.get(clientId) ?? [])]) {
-      if (before !== undefined && (this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
+      if (before !== undefined && this.madeAfter(clientId, filter, before)) continue;
       this.remove(clientId, filter);
     }
   }
@@ -86,11 +86,16 @@ export class ShardSubscriptions {
     const removed: string[] = [];
     for (const filter of [...(this.byClient.get(clientId) ?? [])]) {
       if (parseShared(filter) || !topicMatches(filter, topic)) continue;
-      if ((this.kv.get<number>(key(filter, clientId)) ?? 0) > before) continue;
+      if (this.madeAfter(clientId, filter, before)) continue;
       this.remove(clientId, filter);
       removed.push(filter);
     }
     return removed;
+  }
+
+  /** Whether the client's subscription to `filter` was made after `time` (see TopicShard.gone). */
+  private madeAfter(clientId: string, filter: string, time: number): boolean {
+    return (this.kv.get<number>(key(filter, clientId)) ?? 0) > time;
   }
 
   hasClient(clientId: string): boolean {

@@ -13,10 +13,11 @@ import { messageBytes, type Delivery, type DeliveryOutcome, type Message, type Q
 import type { SyncKv } from "../storage/sync-kv.js";
 import { type LaneHooks, Lanes, type SendResult } from "./lanes.js";
 import { MessageLog } from "./message-log.js";
+import { DEFAULT_MAX_SESSION_EXPIRY } from "../config.js";
 import { PublishKeys } from "./publish-keys.js";
 import { client, describe, group, parseRecipient, type Recipient, type RecipientKey, recipientKey, WILDCARD } from "./recipient.js";
 import { type RetainedPage, RetainedStore } from "./retained-store.js";
-import { reachesWildcardShard, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
+import { isTopicShardKey, reachesWildcardShard, WILDCARD_SHARD } from "../protocol/topic/shard-key.js";
 import { ShardSubscriptions } from "./subscriptions.js";
 import { type WildcardState, WildcardLink, WildcardRegistry } from "./wildcard-link.js";
 
@@ -72,7 +73,7 @@ export class TopicShard {
     private readonly peers: ShardPeers,
     options: { maxRetained?: number; keepPublishKeysMs?: number } = {},
   ) {
-    this.publishKeys = new PublishKeys(kv, options.keepPublishKeysMs ?? 7 * 24 * 3600 * 1000);
+    this.publishKeys = new PublishKeys(kv, options.keepPublishKeysMs ?? DEFAULT_MAX_SESSION_EXPIRY * 1000);
     this.subs = new ShardSubscriptions(kv);
     // The wildcard shard mirrors what topic shards kept: only they refuse (no drift between them).
     this.retained = new RetainedStore(kv, name === WILDCARD_SHARD ? undefined : options.maxRetained);
@@ -148,7 +149,7 @@ export class TopicShard {
   /** Wildcard shard: publishes forwarded by a topic shard; says whether to go on forwarding. */
   forwarded(from: string, deliveries: Delivery[]): WildcardState {
     // Forwarded sequences are recognised per topic shard: from an unnamed one they would be taken twice.
-    if (!from.startsWith("t/")) throw new Error(`a forward from ${JSON.stringify(from)}, which names no topic shard`);
+    if (!isTopicShardKey(from)) throw new Error(`a forward from ${JSON.stringify(from)}, which names no topic shard`);
     this.registry.register(from);
     // A forward retried after a restart or a lost reply is not taken twice.
     const fresh = this.registry.fresh(from, deliveries);

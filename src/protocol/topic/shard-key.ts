@@ -10,10 +10,12 @@ import { parseShared } from "./shared.js";
 
 /** '#' cannot be a topic level of a topic name, so it cannot collide with a real first level. */
 export const WILDCARD_SHARD = "#";
+/** Topic shards are named by this prefix and the first level they own. */
+const TOPIC_SHARD_PREFIX = "t/";
 
 export function shardForTopic(topic: string): string {
   const slash = topic.indexOf("/");
-  return `t/${slash === -1 ? topic : topic.slice(0, slash)}`;
+  return TOPIC_SHARD_PREFIX + (slash === -1 ? topic : topic.slice(0, slash));
 }
 
 /** A shared subscription `$share/{group}/{filter}` lives with its filter (MQTT 5 §4.8.2). */
@@ -22,11 +24,14 @@ export function shardForFilter(filter: string): string {
   if (shared) filter = shared.filter;
   const slash = filter.indexOf("/");
   const first = slash === -1 ? filter : filter.slice(0, slash);
-  return first === "+" || first === "#" ? WILDCARD_SHARD : `t/${first}`;
+  return first === "+" || first === "#" ? WILDCARD_SHARD : TOPIC_SHARD_PREFIX + first;
 }
 
 /** Whether `key` names a shard: the wildcard shard or a topic shard (`t/…`). */
-export const isShardKey = (key: string): boolean => key === WILDCARD_SHARD || key.startsWith("t/");
+export const isShardKey = (key: string): boolean => key === WILDCARD_SHARD || isTopicShardKey(key);
+
+/** Whether `key` names a topic shard (`t/…`). */
+export const isTopicShardKey = (key: string): boolean => key.startsWith(TOPIC_SHARD_PREFIX);
 
 /** Whether the topic shard hands this topic's messages on to the wildcard shard. */
 export const reachesWildcardShard = (topic: string): boolean => !topic.startsWith("$");
